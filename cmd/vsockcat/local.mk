@@ -1,0 +1,1 @@
+# cmd/vsockcat: filled in by its owner

@@ -1,0 +1,1 @@
+# cmd/vsockctl: filled in by its owner

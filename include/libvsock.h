@@ -1,0 +1,114 @@
+/* libvsock.h: VM sockets over a chosen transport (the kernel's AF_VSOCK or a userspace
+ * virtio-vsock driver), vsock address parsing and the local CID.
+ * Every function returns 0 (or a count/handle >= 0) on success and a negative errno on
+ * failure; none prints, exits or aborts. See libvsock(3). */
+#ifndef LIBVSOCK_H
+#define LIBVSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/vsock.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LIBVSOCK_VERSION "0.1.0"
+
+/* ---- Addresses ------------------------------------------------------------------ */
+
+/* Longest text vsock_format_addr() writes, with the NUL ("4294967295:4294967295"). */
+#define VSOCK_ADDR_STRLEN 22
+
+/* Parses a CID: decimal, 0x-prefixed hex, or a name: any (-1U), hypervisor (0),
+ * local (1), host (2). Names are case-insensitive. On failure returns -EINVAL or
+ * -ERANGE and, if why is not NULL, points *why at a static one-line reason. */
+int vsock_parse_cid(const char *text, uint32_t *cid, const char **why);
+
+/* Parses a port: decimal, 0x hex, or "any" (VMADDR_PORT_ANY). Same error contract. */
+int vsock_parse_port(const char *text, uint32_t *port, const char **why);
+
+/* Parses "CID:PORT" into a zeroed sockaddr_vm with svm_family = AF_VSOCK. */
+int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, const char **why);
+
+/* Fills a zeroed sockaddr_vm. */
+void vsock_addr_init(struct sockaddr_vm *addr, uint32_t cid, uint32_t port);
+
+/* Writes "CID:PORT" (decimal; -1U as "any" only when names != 0). Returns the length,
+ * or -ENOSPC if size is too small (the text is then truncated but NUL-terminated). */
+int vsock_format_addr(const struct sockaddr_vm *addr, int names, char *buf, size_t size);
+
+/* The well-known name of a CID ("any", "hypervisor", "local", "host") or NULL. */
+const char *vsock_cid_name(uint32_t cid);
+
+/* ---- Transports ------------------------------------------------------------------ */
+
+struct vsock_transport;
+
+/* Opens a transport. spec: "auto", "kernel" or a userspace transport ("vhost-user:PATH",
+ * "uio[:...]"); NULL means the VSOCK_TRANSPORT environment variable, or "auto" if unset.
+ * On failure returns a negative errno (-EINVAL unknown spec, -EAFNOSUPPORT/-ENODEV
+ * transport unavailable, ...) and writes a one-line reason into why (if not NULL). */
+int vsock_transport_open(const char *spec, struct vsock_transport **out,
+                         char *why, size_t why_size);
+void vsock_transport_close(struct vsock_transport *t);
+
+/* Short name of the backend: "kernel", "vhost-user", "uio". */
+const char *vsock_transport_name(const struct vsock_transport *t);
+
+/* Why this transport runs: "requested by VSOCK_TRANSPORT=kernel", "auto: socket(AF_VSOCK)
+ * works", ... */
+const char *vsock_transport_reason(const struct vsock_transport *t);
+
+/* Reports facts about the transport as key/value text pairs (local_cid, device, features,
+ * queue sizes, ...), in a stable order, through emit. Returns 0 or a negative errno. */
+typedef void vsock_describe_fn(void *ctx, const char *key, const char *value);
+int vsock_transport_describe(struct vsock_transport *t, vsock_describe_fn *emit, void *ctx);
+
+/* The CID of this end (IOCTL_VM_SOCKETS_GET_LOCAL_CID on the kernel transport). */
+int vsock_local_cid(struct vsock_transport *t, uint32_t *cid);
+
+/* For event loops: an fd that becomes readable when the transport has work of its own
+ * (device interrupts), and the call that does that work. The kernel transport has none:
+ * vsock_transport_fd() returns -ENOTSUP and the loop needs only the socket poll fds. */
+int vsock_transport_fd(struct vsock_transport *t);
+int vsock_transport_run(struct vsock_transport *t);
+
+/* The names vsock_transport_open() accepts, for help texts: "auto", "kernel", ... */
+extern const char *const vsock_transport_specs[];
+
+/* ---- Sockets ---------------------------------------------------------------------- */
+
+/* Socket flags (all sockets are close-on-exec). */
+#define VSOCK_NONBLOCK 0x1
+
+/* Handles are small non-negative ints, valid only with the transport that made them.
+ * Semantics follow vsock(4): a non-blocking connect returns -EINPROGRESS, the socket's
+ * poll fd turns writable when it completes, and vsock_socket_error() gives the result.
+ * A refused connection (nobody listening) fails with -ECONNRESET, an unanswered one
+ * with -ETIMEDOUT; binding a port below 1024 without privilege fails with -EACCES. */
+int vsock_socket(struct vsock_transport *t, int type, int flags);
+int vsock_bind(struct vsock_transport *t, int s, const struct sockaddr_vm *addr);
+int vsock_listen(struct vsock_transport *t, int s, int backlog);
+int vsock_accept(struct vsock_transport *t, int s, struct sockaddr_vm *peer, int flags);
+int vsock_connect(struct vsock_transport *t, int s, const struct sockaddr_vm *addr);
+ssize_t vsock_read(struct vsock_transport *t, int s, void *buf, size_t len);
+ssize_t vsock_write(struct vsock_transport *t, int s, const void *buf, size_t len);
+int vsock_shutdown(struct vsock_transport *t, int s, int how); /* SHUT_RD, SHUT_WR, SHUT_RDWR */
+int vsock_close(struct vsock_transport *t, int s);
+int vsock_getsockname(struct vsock_transport *t, int s, struct sockaddr_vm *addr);
+int vsock_getpeername(struct vsock_transport *t, int s, struct sockaddr_vm *addr);
+int vsock_set_nonblock(struct vsock_transport *t, int s, int on);
+/* Returns and clears the pending error (SO_ERROR) as 0 or a negative errno. */
+int vsock_socket_error(struct vsock_transport *t, int s);
+/* An fd to poll(2) for this socket: POLLIN = readable/acceptable/EOF, POLLOUT = writable
+ * or connect finished. For the kernel transport it is the socket itself. */
+int vsock_poll_fd(struct vsock_transport *t, int s);
+/* Bounds a blocking connect (default 2 s as in Linux). */
+int vsock_set_connect_timeout(struct vsock_transport *t, int s, unsigned int msec);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBVSOCK_H */

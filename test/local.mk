@@ -1,0 +1,1 @@
+# test: filled in by its owner
