@@ -69,12 +69,6 @@ int vsock_transport_describe(struct vsock_transport *t, vsock_describe_fn *emit,
 /* The CID of this end (IOCTL_VM_SOCKETS_GET_LOCAL_CID on the kernel transport). */
 int vsock_local_cid(struct vsock_transport *t, uint32_t *cid);
 
-/* For event loops: an fd that becomes readable when the transport has work of its own
- * (device interrupts), and the call that does that work. The kernel transport has none:
- * vsock_transport_fd() returns -ENOTSUP and the loop needs only the socket poll fds. */
-int vsock_transport_fd(struct vsock_transport *t);
-int vsock_transport_run(struct vsock_transport *t);
-
 /* The names vsock_transport_open() accepts, for help texts: "auto", "kernel", ... */
 extern const char *const vsock_transport_specs[];
 
@@ -102,9 +96,12 @@ int vsock_getpeername(struct vsock_transport *t, int s, struct sockaddr_vm *addr
 int vsock_set_nonblock(struct vsock_transport *t, int s, int on);
 /* Returns and clears the pending error (SO_ERROR) as 0 or a negative errno. */
 int vsock_socket_error(struct vsock_transport *t, int s);
-/* An fd to poll(2) for this socket: POLLIN = readable/acceptable/EOF, POLLOUT = writable
- * or connect finished. For the kernel transport it is the socket itself. */
-int vsock_poll_fd(struct vsock_transport *t, int s);
+/* The fds an event loop waits on for this socket: POLLIN on *read_fd means readable,
+ * acceptable, EOF or error; POLLOUT on *write_fd means writable, connect finished or
+ * error. They may be the same fd (the kernel transport gives the socket itself for both;
+ * a userspace transport gives two eventfds its driver thread signals). Level-triggered;
+ * valid until vsock_close(). */
+int vsock_poll_fds(struct vsock_transport *t, int s, int *read_fd, int *write_fd);
 /* Bounds a blocking connect (default 2 s as in Linux). */
 int vsock_set_connect_timeout(struct vsock_transport *t, int s, unsigned int msec);
 

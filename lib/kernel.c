@@ -138,18 +138,6 @@ static int kernel_describe(struct vsock_transport *t, vsock_describe_fn *emit, v
     return 0;
 }
 
-static int kernel_transport_fd(struct vsock_transport *t)
-{
-    (void)t;
-    return -ENOTSUP;
-}
-
-static int kernel_run(struct vsock_transport *t)
-{
-    (void)t;
-    return 0;
-}
-
 static int kernel_socket(struct vsock_transport *t, int type, int flags)
 {
     int fd;
@@ -276,10 +264,12 @@ static int kernel_socket_error(struct vsock_transport *t, int s)
     return -err;
 }
 
-static int kernel_poll_fd(struct vsock_transport *t, int s)
+static int kernel_poll_fds(struct vsock_transport *t, int s, int *read_fd, int *write_fd)
 {
     (void)t;
-    return s;
+    *read_fd = s;
+    *write_fd = s;
+    return 0;
 }
 
 static int kernel_set_connect_timeout(struct vsock_transport *t, int s, unsigned int msec)
@@ -300,8 +290,6 @@ const struct vsock_transport_ops vsock_kernel_ops = {
     .close = kernel_close,
     .describe = kernel_describe,
     .local_cid = kernel_local_cid,
-    .transport_fd = kernel_transport_fd,
-    .run = kernel_run,
     .socket = kernel_socket,
     .bind = kernel_bind,
     .listen = kernel_listen,
@@ -314,6 +302,6 @@ const struct vsock_transport_ops vsock_kernel_ops = {
     .sockname = kernel_sockname,
     .set_nonblock = kernel_set_nonblock,
     .socket_error = kernel_socket_error,
-    .poll_fd = kernel_poll_fd,
+    .poll_fds = kernel_poll_fds,
     .set_connect_timeout = kernel_set_connect_timeout,
 };

@@ -1,10 +1,18 @@
 # libvsock: addresses, transport selection and the transport backends.
-lib_LTLIBRARIES += lib/libvsock.la
-lib_libvsock_la_SOURCES = \
+# The objects are built once into a convenience library: the installed libvsock.so is
+# made from it, and the programs link it statically (no libtool wrapper scripts, so tests,
+# valgrind and the guest initramfs see real binaries).
+noinst_LTLIBRARIES += lib/libvsock-core.la
+lib_libvsock_core_la_SOURCES = \
 	lib/addr.c \
 	lib/transport.c lib/transport.h \
 	lib/kernel.c
-lib_libvsock_la_LDFLAGS = -version-info 0:0:0
+
+lib_LTLIBRARIES += lib/libvsock.la
+lib_libvsock_la_SOURCES =
+lib_libvsock_la_LIBADD = lib/libvsock-core.la
+lib_libvsock_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^vsock_'
+
 include_HEADERS = include/libvsock.h
 sysincludedir = $(includedir)/sys
 sysinclude_HEADERS = include/sys/vsock.h

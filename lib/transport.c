@@ -129,16 +129,6 @@ int vsock_local_cid(struct vsock_transport *t, uint32_t *cid)
     return t->ops->local_cid(t, cid);
 }
 
-int vsock_transport_fd(struct vsock_transport *t)
-{
-    return t->ops->transport_fd(t);
-}
-
-int vsock_transport_run(struct vsock_transport *t)
-{
-    return t->ops->run(t);
-}
-
 int vsock_socket(struct vsock_transport *t, int type, int flags)
 {
     if (flags & ~VSOCK_NONBLOCK)
@@ -214,9 +204,9 @@ int vsock_socket_error(struct vsock_transport *t, int s)
     return t->ops->socket_error(t, s);
 }
 
-int vsock_poll_fd(struct vsock_transport *t, int s)
+int vsock_poll_fds(struct vsock_transport *t, int s, int *read_fd, int *write_fd)
 {
-    return t->ops->poll_fd(t, s);
+    return t->ops->poll_fds(t, s, read_fd, write_fd);
 }
 
 int vsock_set_connect_timeout(struct vsock_transport *t, int s, unsigned int msec)

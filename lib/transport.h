@@ -18,8 +18,6 @@ struct vsock_transport_ops {
     void (*close)(struct vsock_transport *t);
     int (*describe)(struct vsock_transport *t, vsock_describe_fn *emit, void *ctx);
     int (*local_cid)(struct vsock_transport *t, uint32_t *cid);
-    int (*transport_fd)(struct vsock_transport *t);
-    int (*run)(struct vsock_transport *t);
 
     int (*socket)(struct vsock_transport *t, int type, int flags);
     int (*bind)(struct vsock_transport *t, int s, const struct sockaddr_vm *addr);
@@ -33,7 +31,7 @@ struct vsock_transport_ops {
     int (*sockname)(struct vsock_transport *t, int s, struct sockaddr_vm *addr, int peer);
     int (*set_nonblock)(struct vsock_transport *t, int s, int on);
     int (*socket_error)(struct vsock_transport *t, int s);
-    int (*poll_fd)(struct vsock_transport *t, int s);
+    int (*poll_fds)(struct vsock_transport *t, int s, int *read_fd, int *write_fd);
     int (*set_connect_timeout)(struct vsock_transport *t, int s, unsigned int msec);
 };
 

@@ -1,0 +1,1 @@
+# cmd/vhost-user-vsock: filled in by its owner

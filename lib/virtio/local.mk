@@ -1,0 +1,1 @@
+# lib/virtio: filled in by its owner

@@ -1,0 +1,1 @@
+# test/conformance: filled in by its owner

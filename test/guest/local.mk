@@ -1,0 +1,1 @@
+# test/guest: filled in by its owner

@@ -1,0 +1,55 @@
+# helpers.bash: shared setup for the bats integration tests. Tests run real programs from
+# the build tree; nothing here connects over kernel AF_VSOCK (forbidden on the dev/CI
+# machine, which is a Firecracker guest whose vsock peer is the infrastructure's host).
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+: "${abs_top_builddir:=$(cd "$(dirname "$BATS_TEST_FILENAME")/.." && pwd)}"
+: "${abs_top_srcdir:=$abs_top_builddir}"
+VSOCKCAT="$abs_top_builddir/cmd/vsockcat/vsockcat"
+VSOCKCTL="$abs_top_builddir/cmd/vsockctl/vsockctl"
+export VSOCKCAT VSOCKCTL
+
+# A free TCP port on 127.0.0.1 (bound then released; tests retry on the rare race).
+free_tcp_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Writes N MiB of random bytes to FILE.
+make_payload() {
+    head -c "$(( $2 * 1024 * 1024 ))" /dev/urandom > "$1"
+}
+
+sha() {
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+# Waits until a TCP port on 127.0.0.1 accepts connections (max ~5 s).
+wait_tcp_port() {
+    local port=$1 i
+    for i in $(seq 1 100); do
+        if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    echo "port $port never opened" >&2
+    return 1
+}
+
+# Waits until a Unix socket path exists (max ~5 s).
+wait_unix_socket() {
+    local path=$1 i
+    for i in $(seq 1 100); do
+        [ -S "$path" ] && return 0
+        sleep 0.05
+    done
+    echo "socket $path never appeared" >&2
+    return 1
+}
+
+# Runs a command with a hard time limit so a hang fails the test instead of the suite.
+run_limited() {
+    local secs=$1; shift
+    run timeout --kill-after=2 "$secs" "$@"
+}
