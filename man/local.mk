@@ -1,1 +1,5 @@
-# man: filled in by its owner
+# man: mdoc(7) pages, installed and distributed; test/man.bats lints every page with
+# mandoc and checks that vsockctl.8 documents every command in vsockctl's table.
+dist_man_MANS += man/vsockctl.8 man/vsock.4 man/libvsock.3
+TESTS += test/man.bats
+EXTRA_DIST += test/man.bats

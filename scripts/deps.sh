@@ -7,7 +7,7 @@ packages=(
     build-essential autoconf automake libtool pkg-config
     libuv1-dev libreadline-dev linux-libc-dev
     bats bats-assert bats-support mandoc
-    socat ncat tmux python3 iproute2 util-linux procps psmisc
+    socat ncat tmux python3 iproute2 util-linux procps psmisc strace
     qemu-system-x86 busybox-static cpio xz-utils zstd kmod
     valgrind clang
 )

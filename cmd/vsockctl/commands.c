@@ -1,0 +1,410 @@
+/* commands.c: the vsockctl command table, its parser and the command handlers.
+ * Handlers ask libvsock and print through output.c; they never know which transport
+ * runs, and never exit: they return an exit status (commands.h) so the shell goes on. */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libvsock.h"
+
+#include "commands.h"
+#include "output.h"
+
+#define PROGRAM "vsockctl"
+
+static int cmd_cid(struct ctl_context *ctx, const struct ctl_call *call);
+static int cmd_transport(struct ctl_context *ctx, const struct ctl_call *call);
+static int cmd_info(struct ctl_context *ctx, const struct ctl_call *call);
+static int cmd_help(struct ctl_context *ctx, const struct ctl_call *call);
+static int cmd_version(struct ctl_context *ctx, const struct ctl_call *call);
+static int cmd_quit(struct ctl_context *ctx, const struct ctl_call *call);
+
+/* Bits of ctl_call.flags follow the order of each options array. */
+static const char *const info_options[] = {"--json", NULL};
+#define INFO_JSON (1u << 0)
+
+const struct ctl_command ctl_commands[] = {
+    {"cid", "", "print the local CID (just the number)", NULL, 0, CTL_ARG_NONE, 0, cmd_cid},
+    {"transport", "", "print the transport in use and why it was chosen", NULL, 0,
+     CTL_ARG_NONE, 0, cmd_transport},
+    {"info", "[--json]", "print everything the transport reports, as a table or JSON",
+     info_options, 0, CTL_ARG_NONE, 0, cmd_info},
+    {"help", "[COMMAND]", "list the commands, or show how to use one", NULL, 1,
+     CTL_ARG_COMMAND, 0, cmd_help},
+    {"version", "", "print the vsockctl and libvsock versions", NULL, 0, CTL_ARG_NONE, 0,
+     cmd_version},
+    {"quit", "", "leave the shell (as do exit and Ctrl-D)", NULL, 0, CTL_ARG_NONE, 1,
+     cmd_quit},
+    {"exit", "", "leave the shell", NULL, 0, CTL_ARG_NONE, 1, cmd_quit},
+};
+const size_t ctl_command_count = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
+
+void ctl_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout); /* keep stdout and stderr in order on a shared terminal */
+    fputs(PROGRAM ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- Table lookup and completion ------------------------------------------------ */
+
+const struct ctl_command *ctl_command_find(const char *name)
+{
+    if (name == NULL)
+        return NULL;
+    for (size_t i = 0; i < ctl_command_count; i++)
+        if (strcmp(ctl_commands[i].name, name) == 0)
+            return &ctl_commands[i];
+    return NULL;
+}
+
+const char *ctl_complete_command(const char *prefix, size_t *state)
+{
+    size_t len = strlen(prefix);
+
+    while (*state < ctl_command_count) {
+        const struct ctl_command *cmd = &ctl_commands[(*state)++];
+
+        if (strncmp(cmd->name, prefix, len) == 0)
+            return cmd->name;
+    }
+    return NULL;
+}
+
+/* Candidates are the command's options, then (for help) the command names; *state
+ * counts through both lists. */
+const char *ctl_complete_argument(const struct ctl_command *cmd, const char *prefix,
+                                  size_t *state)
+{
+    size_t len = strlen(prefix), n_options = 0;
+
+    while (cmd->options != NULL && cmd->options[n_options] != NULL)
+        n_options++;
+    while (*state < n_options) {
+        const char *option = cmd->options[(*state)++];
+
+        if (strncmp(option, prefix, len) == 0)
+            return option;
+    }
+    if (cmd->arg_kind == CTL_ARG_COMMAND) {
+        size_t sub = *state - n_options;
+        const char *name = ctl_complete_command(prefix, &sub);
+
+        *state = n_options + sub;
+        return name;
+    }
+    return NULL;
+}
+
+/* ---- Parsing and dispatch ------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4)))
+static void set_why(char *why, size_t why_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || why_size == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, why_size, fmt, ap);
+    va_end(ap);
+}
+
+int ctl_parse_call(const struct ctl_command *cmd, int argc, char **argv,
+                   struct ctl_call *call, char *why, size_t why_size)
+{
+    memset(call, 0, sizeof(*call));
+    call->cmd = cmd;
+    call->argv = argv;
+    for (int i = 0; i < argc; i++) {
+        char *word = argv[i];
+
+        if (word[0] == '-' && word[1] != '\0') {
+            unsigned int bit = 1;
+            int known = 0;
+
+            if (strcmp(word, "-h") == 0 || strcmp(word, "--help") == 0) {
+                call->want_help = 1;
+                continue;
+            }
+            for (size_t k = 0; cmd->options != NULL && cmd->options[k] != NULL; k++, bit <<= 1) {
+                if (strcmp(word, cmd->options[k]) == 0) {
+                    call->flags |= bit;
+                    known = 1;
+                    break;
+                }
+            }
+            if (!known) {
+                set_why(why, why_size, "%s: unknown option", word);
+                return CTL_USAGE;
+            }
+        } else {
+            if (call->argc >= cmd->max_args) {
+                set_why(why, why_size, "unexpected argument '%s'", word);
+                return CTL_USAGE;
+            }
+            /* Compacts the positional words to the front; never overtakes i. */
+            argv[call->argc++] = word;
+        }
+    }
+    return CTL_OK;
+}
+
+static int is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+int ctl_split_words(char *line, char **words, int max)
+{
+    char *p = line;
+    int n = 0;
+
+    for (;;) {
+        while (is_blank(*p))
+            p++;
+        if (*p == '\0' || *p == '#')
+            return n;
+        if (n == max)
+            return -1;
+        words[n++] = p;
+        while (*p != '\0' && !is_blank(*p))
+            p++;
+        if (*p != '\0')
+            *p++ = '\0';
+    }
+}
+
+/* Reports a stdout that cannot be written (a full disk, a closed pipe) as a failure
+ * instead of exiting 0 with truncated output. */
+static int flush_stdout(int status)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        ctl_error("stdout: %s", strerror(errno != 0 ? errno : EIO));
+        clearerr(stdout);
+        if (status < CTL_FAILED)
+            status = CTL_FAILED;
+    }
+    return status;
+}
+
+static void print_command_usage(const struct ctl_context *ctx, const struct ctl_command *cmd)
+{
+    printf("Usage: %s%s%s%s\n  %s\n", ctx->in_shell ? "" : PROGRAM " ", cmd->name,
+           cmd->args[0] != '\0' ? " " : "", cmd->args, cmd->help);
+}
+
+int ctl_run(struct ctl_context *ctx, int argc, char **argv)
+{
+    const struct ctl_command *cmd;
+    struct ctl_call call;
+    char why[256];
+    int status;
+
+    if (argc < 1)
+        return CTL_OK;
+    cmd = ctl_command_find(argv[0]);
+    if (cmd == NULL) {
+        ctl_error("%s: unknown command (try '%shelp')", argv[0], ctx->in_shell ? "" : PROGRAM " ");
+        return CTL_USAGE;
+    }
+    if (cmd->shell_only && !ctx->in_shell) {
+        ctl_error("%s: only valid in the shell (run " PROGRAM " without a command)", cmd->name);
+        return CTL_USAGE;
+    }
+    if (ctl_parse_call(cmd, argc - 1, argv + 1, &call, why, sizeof(why)) != CTL_OK) {
+        ctl_error("%s: %s", cmd->name, why);
+        return CTL_USAGE;
+    }
+    if (call.want_help) {
+        print_command_usage(ctx, cmd);
+        status = CTL_OK;
+    } else {
+        status = cmd->run(ctx, &call);
+    }
+    return flush_stdout(status);
+}
+
+int ctl_run_line(struct ctl_context *ctx, char *line)
+{
+    char *words[32];
+    int n = ctl_split_words(line, words, (int)(sizeof(words) / sizeof(words[0])));
+
+    if (n < 0) {
+        ctl_error("line has more than %zu words", sizeof(words) / sizeof(words[0]));
+        return CTL_USAGE;
+    }
+    return ctl_run(ctx, n, words);
+}
+
+/* ---- Handlers ----------------------------------------------------------------- */
+
+/* Opens the transport the user asked for. A spec libvsock does not understand (EINVAL)
+ * is a usage error; a transport that cannot run here is a runtime failure. The message
+ * names where the spec came from, so a stale VSOCK_TRANSPORT is easy to spot. */
+static int open_transport(const struct ctl_context *ctx, struct vsock_transport **t)
+{
+    const char *env = getenv("VSOCK_TRANSPORT");
+    char why[512] = "";
+    int rc = vsock_transport_open(ctx->transport_spec, t, why, sizeof(why));
+
+    if (rc == 0)
+        return CTL_OK;
+    if (why[0] == '\0')
+        snprintf(why, sizeof(why), "%s", strerror(-rc));
+    if (ctx->transport_spec != NULL)
+        ctl_error("--transport=%s: %s", ctx->transport_spec, why);
+    else if (env != NULL && env[0] != '\0')
+        ctl_error("VSOCK_TRANSPORT=%s: %s", env, why);
+    else
+        ctl_error("transport: %s", why);
+    return rc == -EINVAL ? CTL_USAGE : CTL_FAILED;
+}
+
+static int cmd_cid(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    struct vsock_transport *t;
+    uint32_t cid = 0;
+    int status = open_transport(ctx, &t), rc;
+
+    (void)call;
+    if (status != CTL_OK)
+        return status;
+    rc = vsock_local_cid(t, &cid);
+    if (rc < 0)
+        ctl_error("local CID (%s transport): %s", vsock_transport_name(t), strerror(-rc));
+    else if (cid == VMADDR_CID_ANY)
+        ctl_error("local CID (%s transport): not assigned (no vsock device)",
+                  vsock_transport_name(t));
+    else
+        printf("%" PRIu32 "\n", cid);
+    vsock_transport_close(t);
+    return rc < 0 || cid == VMADDR_CID_ANY ? CTL_FAILED : CTL_OK;
+}
+
+static int cmd_transport(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    struct vsock_transport *t;
+    int status = open_transport(ctx, &t);
+
+    (void)call;
+    if (status != CTL_OK)
+        return status;
+    printf("%s (%s)\n", vsock_transport_name(t), vsock_transport_reason(t));
+    vsock_transport_close(t);
+    return CTL_OK;
+}
+
+static void info_field(void *fields, const char *key, const char *value)
+{
+    out_fields_add(fields, key != NULL ? key : "", value);
+}
+
+static int cmd_info(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    struct out_fields fields = {0};
+    struct vsock_transport *t;
+    int status = open_transport(ctx, &t), rc;
+
+    if (status != CTL_OK)
+        return status;
+    out_fields_add(&fields, "transport", vsock_transport_name(t));
+    out_fields_add(&fields, "reason", vsock_transport_reason(t));
+    rc = vsock_transport_describe(t, info_field, &fields);
+    if (rc < 0) {
+        ctl_error("info (%s transport): %s", vsock_transport_name(t), strerror(-rc));
+        status = CTL_FAILED;
+        goto out;
+    }
+    out_fields_add(&fields, "libvsock_version", LIBVSOCK_VERSION);
+    if (fields.failed) {
+        ctl_error("info: %s", strerror(ENOMEM));
+        status = CTL_FAILED;
+        goto out;
+    }
+    if (call->flags & INFO_JSON)
+        out_print_json(stdout, &fields);
+    else
+        out_print_table(stdout, &fields);
+out:
+    vsock_transport_close(t);
+    out_fields_free(&fields);
+    return status;
+}
+
+static void print_overview(const struct ctl_context *ctx)
+{
+    size_t width = 0;
+
+    if (!ctx->in_shell)
+        printf("Usage: " PROGRAM " [--transport=SPEC] [COMMAND [ARGUMENT...]]\n"
+               "Shows the local vsock CID and transport. Without a command, reads commands\n"
+               "from stdin (an interactive shell when stdin and stdout are a terminal).\n\n");
+    for (size_t i = 0; i < ctl_command_count; i++) {
+        size_t w = strlen(ctl_commands[i].name) + 1 + strlen(ctl_commands[i].args);
+        if (w > width)
+            width = w;
+    }
+    printf("Commands:\n");
+    for (size_t i = 0; i < ctl_command_count; i++) {
+        const struct ctl_command *cmd = &ctl_commands[i];
+        size_t w = strlen(cmd->name) + (cmd->args[0] != '\0' ? 1 + strlen(cmd->args) : 0);
+
+        printf("  %s%s%s%*s  %s\n", cmd->name, cmd->args[0] != '\0' ? " " : "", cmd->args,
+               (int)(width - w), "", cmd->help);
+    }
+    if (ctx->in_shell)
+        return;
+    printf("\nOptions:\n"
+           "  --transport=SPEC  the transport to use:");
+    for (size_t i = 0; vsock_transport_specs[i] != NULL; i++)
+        printf("%s %s", i > 0 ? "," : "", vsock_transport_specs[i]);
+    printf("\n"
+           "                    (default: $VSOCK_TRANSPORT, else auto)\n"
+           "  -h, --help        print this help (help COMMAND: one command)\n"
+           "  --version         print the version\n\n"
+           "Exit status: 0 success, 1 runtime failure, 2 usage error. See vsockctl(8).\n");
+}
+
+static int cmd_help(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    const struct ctl_command *cmd;
+
+    if (call->argc == 0) {
+        print_overview(ctx);
+        return CTL_OK;
+    }
+    cmd = ctl_command_find(call->argv[0]);
+    if (cmd == NULL) {
+        ctl_error("help: %s: unknown command", call->argv[0]);
+        return CTL_USAGE;
+    }
+    print_command_usage(ctx, cmd);
+    return CTL_OK;
+}
+
+static int cmd_version(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    (void)ctx;
+    (void)call;
+    printf(PROGRAM " (%s) %s, libvsock %s\n", PACKAGE_NAME, PACKAGE_VERSION, LIBVSOCK_VERSION);
+    return CTL_OK;
+}
+
+static int cmd_quit(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    (void)call;
+    ctx->quit = 1;
+    return CTL_OK;
+}
