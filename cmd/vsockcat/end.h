@@ -1,0 +1,76 @@
+/* end.h: one open end of a relay (socket, pipe pair, file, terminal, vsock handle) behind
+ * a small table of operations, and the readiness plumbing that turns its fds into libuv
+ * events. Fds epoll refuses (regular files, /dev/null) are driven by an idle handle: they
+ * are always ready. */
+#ifndef VC_END_H
+#define VC_END_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <uv.h>
+
+struct vc_end;
+
+struct vc_end_ops {
+    /* >= 0 bytes (0 = EOF) or a negative errno (-EAGAIN: not now). */
+    ssize_t (*read)(struct vc_end *e, void *buf, size_t len);
+    ssize_t (*write)(struct vc_end *e, const void *buf, size_t len);
+    /* Half-close: the peer sees EOF. 0 or a negative errno. */
+    int (*shutdown_write)(struct vc_end *e);
+    /* Releases fds and private state (not the struct). */
+    void (*release)(struct vc_end *e);
+};
+
+typedef void vc_ready_fn(void *ctx, struct vc_end *e, bool readable, bool writable);
+
+struct vc_end {
+    const struct vc_end_ops *ops;
+    int rfd, wfd;          /* readiness sources for reading / writing; -1: none */
+    void *priv;
+    char *label;           /* the address as written, for messages */
+    int flags;             /* VC_END_* */
+
+    /* Readiness plumbing (end.c). */
+    uv_loop_t *loop;
+    uv_poll_t *rpoll, *wpoll;   /* wpoll == rpoll when rfd == wfd */
+    uv_idle_t *idle;            /* drives the unpollable side(s) */
+    bool rpollable, wpollable;
+    bool want_read, want_write;
+    int poll_mask_r, poll_mask_w;
+    vc_ready_fn *ready;
+    void *ready_ctx;
+    int pending_closes;
+    bool closing;
+};
+
+enum {
+    VC_END_OWN_FDS = 1,      /* close rfd/wfd on release */
+    VC_END_SOCKET = 2,       /* shutdown_write = shutdown(wfd, SHUT_WR) */
+    VC_END_STDIO = 4,        /* fds 0/1: restore their flags at exit, never close 0 */
+};
+
+/* An end over plain fds (read(2)/write(2)); rfd or wfd may be -1. Sets O_NONBLOCK on
+ * fds that are not terminals. The label is copied. */
+struct vc_end *vc_end_new_fd(int rfd, int wfd, int flags, const char *label);
+/* An end with custom operations; rfd/wfd are readiness sources only. */
+struct vc_end *vc_end_new(const struct vc_end_ops *ops, int rfd, int wfd, void *priv,
+                          const char *label);
+
+/* Starts delivering readiness to ready(). Returns 0 or a negative errno. */
+int vc_end_attach(struct vc_end *e, uv_loop_t *loop, vc_ready_fn *ready, void *ctx);
+/* What the relay wants to hear about; level-triggered. */
+void vc_end_want(struct vc_end *e, bool read, bool write);
+/* Stops events, releases the end and frees it once libuv is done with its handles. */
+void vc_end_close(struct vc_end *e);
+/* Frees an end that was never attached. */
+void vc_end_discard(struct vc_end *e);
+
+/* Generic fd operations, for types that wrap them. */
+ssize_t vc_fd_read(struct vc_end *e, void *buf, size_t len);
+ssize_t vc_fd_write(struct vc_end *e, const void *buf, size_t len);
+
+/* Sets O_NONBLOCK unless fd is a terminal; remembers stdio flags to restore at exit. */
+void vc_fd_nonblock(int fd);
+void vc_restore_stdio_flags(void);
+
+#endif

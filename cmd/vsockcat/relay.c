@@ -1,0 +1,280 @@
+/* relay.c: the data path. Each direction owns one buffer of -b bytes, allocated once:
+ * reading stops while it is full (backpressure reaches the sender through the socket
+ * buffers; nothing grows), writing is tried at once after every read (latency), and a
+ * source's EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump.h"
+#include "log.h"
+#include "relay.h"
+
+/* Reads per readiness event before yielding to other connections (fairness). */
+#define READS_PER_EVENT 8
+
+struct direction {
+    struct vc_end *src, *dst;
+    char *buf;
+    size_t head, tail;     /* pending data is buf[head..tail) */
+    bool active;           /* -u / -U switch one direction off */
+    bool eof;              /* the source said EOF */
+    bool done;             /* EOF forwarded: the destination was shut down */
+    unsigned long long bytes;
+};
+
+struct vc_relay {
+    uv_loop_t *loop;
+    struct vc_end *end[2];
+    struct direction dir[2];
+    size_t bufsize;
+    const struct vc_opts *opts;
+    uv_timer_t timer;
+    uint64_t last_activity;    /* uv_now() of the last byte moved */
+    uint64_t timer_due;        /* 0: not armed */
+    bool finished;
+    vc_relay_done_fn *done;
+    void *ctx;
+};
+
+static void update_interest(struct vc_relay *r);
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct vc_relay *r = h->data;
+
+    free(r->dir[0].buf);
+    free(r->dir[1].buf);
+    free(r);
+}
+
+static void finish(struct vc_relay *r, int status)
+{
+    if (r->finished)
+        return;
+    r->finished = true;
+    vc_log(1, "relay of %s and %s done: %llu bytes ->, %llu bytes <-", r->end[0]->label,
+           r->end[1]->label, r->dir[0].bytes, r->dir[1].bytes);
+    uv_timer_stop(&r->timer);
+    vc_end_close(r->end[0]);
+    vc_end_close(r->end[1]);
+    uv_close((uv_handle_t *)&r->timer, on_timer_closed);
+    r->done(r->ctx, status);
+}
+
+static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err)
+{
+    vc_error("%s: %s: %s", e->label, step, strerror(-err));
+    finish(r, VC_EXIT_RUNTIME);
+}
+
+/* Writes what is pending. Returns false if the relay ended. */
+static bool pump_write(struct vc_relay *r, struct direction *d)
+{
+    while (d->head < d->tail) {
+        ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
+        if (n == -EAGAIN)
+            break;
+        if (n < 0) {
+            fail(r, d->dst, "write", (int)n);
+            return false;
+        }
+        d->head += (size_t)n;
+    }
+    if (d->head == d->tail)
+        d->head = d->tail = 0;
+    if (d->eof && d->head == d->tail && !d->done) {
+        int rc = d->dst->ops->shutdown_write(d->dst);
+        if (rc < 0) {
+            fail(r, d->dst, "shutdown", rc);
+            return false;
+        }
+        d->done = true;
+        vc_log(2, "%s: EOF, shut down writing to %s", d->src->label, d->dst->label);
+    }
+    return true;
+}
+
+/* Reads while there is room and data. Returns false if the relay ended. */
+static bool pump_read(struct vc_relay *r, struct direction *d)
+{
+    for (int i = 0; i < READS_PER_EVENT && !d->eof; i++) {
+        size_t room;
+        ssize_t n;
+
+        if (d->tail == r->bufsize && d->head > 0) {
+            memmove(d->buf, d->buf + d->head, d->tail - d->head);
+            d->tail -= d->head;
+            d->head = 0;
+        }
+        room = r->bufsize - d->tail;
+        if (room == 0)
+            break;
+        n = d->src->ops->read(d->src, d->buf + d->tail, room);
+        if (n == -EAGAIN)
+            break;
+        if (n < 0) {
+            fail(r, d->src, "read", (int)n);
+            return false;
+        }
+        if (n == 0) {
+            d->eof = true;
+        } else {
+            if (r->opts->dump_text || r->opts->dump_hex)
+                vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
+                        d->buf + d->tail, (size_t)n, r->opts->dump_hex);
+            d->tail += (size_t)n;
+            d->bytes += (unsigned long long)n;
+            r->last_activity = uv_now(r->loop);
+        }
+        if (!pump_write(r, d))
+            return false;
+        if (n > 0 && (size_t)n < room)
+            break;   /* the source is drained for now */
+    }
+    return true;
+}
+
+static bool all_done(const struct vc_relay *r)
+{
+    for (int i = 0; i < 2; i++)
+        if (r->dir[i].active && !r->dir[i].done)
+            return false;
+    return true;
+}
+
+static bool any_done(const struct vc_relay *r)
+{
+    return (r->dir[0].active && r->dir[0].done) || (r->dir[1].active && r->dir[1].done);
+}
+
+/* The earliest moment the relay may end for lack of activity, or 0 for never. */
+static uint64_t deadline(const struct vc_relay *r)
+{
+    uint64_t due = 0;
+
+    if (r->opts->idle_timeout > 0)
+        due = r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
+    if (any_done(r)) {
+        uint64_t hc = r->last_activity + (uint64_t)(r->opts->half_close_wait * 1000.0);
+        if (!due || hc < due)
+            due = hc;
+    }
+    return due;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct vc_relay *r = t->data;
+    uint64_t due = deadline(r), now = uv_now(r->loop);
+
+    r->timer_due = 0;
+    if (due && now >= due) {
+        vc_log(1, "%s and %s: %s", r->end[0]->label, r->end[1]->label,
+               any_done(r) ? "the other direction stayed idle after EOF (-t)" : "idle timeout (-T)");
+        finish(r, VC_EXIT_OK);
+        return;
+    }
+    if (due) {
+        r->timer_due = due;
+        uv_timer_start(&r->timer, on_timer, due - now, 0);
+    }
+}
+
+/* Arms the timer if nothing will fire by the deadline. Data moving only pushes the
+ * deadline later, so the timer re-arms itself when it fires early; no per-read cost. */
+static void schedule(struct vc_relay *r)
+{
+    uint64_t due = deadline(r), now = uv_now(r->loop);
+
+    if (!due || (r->timer_due && r->timer_due <= due))
+        return;
+    r->timer_due = due;
+    uv_timer_start(&r->timer, on_timer, due > now ? due - now : 0, 0);
+}
+
+static void update_interest(struct vc_relay *r)
+{
+    for (int e = 0; e < 2; e++) {
+        bool rd = false, wr = false;
+        for (int i = 0; i < 2; i++) {
+            const struct direction *d = &r->dir[i];
+            if (!d->active || d->done)
+                continue;
+            if (d->src == r->end[e] && !d->eof && !(d->tail == r->bufsize && d->head == 0))
+                rd = true;
+            if (d->dst == r->end[e] && d->head < d->tail)
+                wr = true;
+        }
+        vc_end_want(r->end[e], rd, wr);
+    }
+}
+
+static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
+{
+    struct vc_relay *r = ctx;
+
+    for (int i = 0; i < 2 && !r->finished; i++) {
+        struct direction *d = &r->dir[i];
+        if (!d->active || d->done)
+            continue;
+        if (writable && d->dst == e && !pump_write(r, d))
+            return;
+        if (readable && d->src == e && !pump_read(r, d))
+            return;
+    }
+    if (r->finished)
+        return;
+    if (all_done(r)) {
+        finish(r, VC_EXIT_OK);
+        return;
+    }
+    if (any_done(r) && r->opts->half_close_wait <= 0) {
+        finish(r, VC_EXIT_OK);
+        return;
+    }
+    update_interest(r);
+    schedule(r);
+}
+
+struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_end *end2,
+                                const struct vc_opts *opts, vc_relay_done_fn *done, void *ctx)
+{
+    struct vc_relay *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        goto fail;
+    r->loop = loop;
+    r->end[0] = end1;
+    r->end[1] = end2;
+    r->opts = opts;
+    r->bufsize = opts->bufsize;
+    r->done = done;
+    r->ctx = ctx;
+    for (int i = 0; i < 2; i++) {
+        struct direction *d = &r->dir[i];
+        d->src = r->end[i];
+        d->dst = r->end[1 - i];
+        d->active = opts->only_dir < 0 || opts->only_dir == i;
+        if (d->active && !(d->buf = malloc(r->bufsize)))
+            goto fail_bufs;
+    }
+    if (vc_end_attach(end1, loop, on_ready, r) < 0 || vc_end_attach(end2, loop, on_ready, r) < 0)
+        goto fail_bufs;
+    uv_timer_init(loop, &r->timer);
+    r->timer.data = r;
+    r->last_activity = uv_now(loop);
+    update_interest(r);
+    schedule(r);
+    return r;
+fail_bufs:
+    free(r->dir[0].buf);
+    free(r->dir[1].buf);
+    free(r);
+fail:
+    vc_end_close(end1);
+    vc_end_close(end2);
+    return NULL;
+}

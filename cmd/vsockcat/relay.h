@@ -1,0 +1,22 @@
+/* relay.h: moves data both ways between two ends with one fixed buffer per direction,
+ * propagates EOF as a half-close, and ends on EOF both ways, -t after the first EOF,
+ * -T of inactivity, or the first I/O error. */
+#ifndef VC_RELAY_H
+#define VC_RELAY_H
+
+#include <uv.h>
+
+#include "end.h"
+#include "vsockcat.h"
+
+struct vc_relay;
+/* status: 0 (done) or VC_EXIT_RUNTIME (an error, already reported on stderr). The relay
+ * frees itself and closes both ends after this returns. */
+typedef void vc_relay_done_fn(void *ctx, int status);
+
+/* Takes ownership of both ends (even on failure). Returns NULL only when out of memory,
+ * after calling nothing. */
+struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_end *end2,
+                                const struct vc_opts *opts, vc_relay_done_fn *done, void *ctx);
+
+#endif

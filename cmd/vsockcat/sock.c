@@ -1,0 +1,258 @@
+/* sock.c: non-blocking connect with timeout, fd listeners, socket address helpers. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sock.h"
+
+struct connecting {
+    struct vc_open_req *req;
+    int fd;
+    struct vc_fd_wait *wait;
+    uv_timer_t *retry;          /* AF_UNIX with a full backlog: connect() again */
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    vc_connected_fn *done;
+};
+
+static void on_retry_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void stop_retry(struct connecting *c)
+{
+    if (c->retry) {
+        uv_close((uv_handle_t *)c->retry, on_retry_closed);
+        c->retry = NULL;
+    }
+}
+
+static void finish(struct connecting *c, int err, const char *what)
+{
+    struct vc_open_req *req = c->req;
+    vc_connected_fn *done = c->done;
+    int fd = c->fd;
+
+    req->state = NULL;
+    stop_retry(c);
+    free(c);
+    if (err < 0) {
+        close(fd);
+        fd = -1;
+        req->what = what;
+    }
+    done(req, fd, err);
+}
+
+static void on_connect_ready(void *ctx, int status)
+{
+    struct connecting *c = ctx;
+    int soerr = 0;
+    socklen_t len = sizeof(soerr);
+
+    c->wait = NULL;
+    (void)status;   /* SO_ERROR tells the real outcome */
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0)
+        soerr = errno;
+    finish(c, soerr ? -soerr : 0, "connect");
+}
+
+static void on_connect_timeout(struct vc_open_req *req)
+{
+    struct connecting *c = req->state;
+
+    if (!c) {   /* connected already; a later step forgot to re-arm: never happens */
+        vc_open_done(req, NULL, -ETIMEDOUT, "connect");
+        return;
+    }
+    vc_fd_wait_cancel(c->wait);
+    c->wait = NULL;
+    finish(c, -ETIMEDOUT, "connect");
+}
+
+static void try_connect(struct connecting *c);
+
+static void on_retry(uv_timer_t *t)
+{
+    try_connect(t->data);
+}
+
+/* A Unix listener whose backlog is full makes a non-blocking connect fail with EAGAIN
+ * (and nothing is in progress): retry every 10 ms until the connect-timeout. */
+static void retry_later(struct connecting *c)
+{
+    if (!c->retry) {
+        c->retry = malloc(sizeof(*c->retry));
+        if (!c->retry) {
+            finish(c, -ENOMEM, "connect");
+            return;
+        }
+        uv_timer_init(c->req->loop, c->retry);
+        c->retry->data = c;
+    }
+    uv_timer_start(c->retry, on_retry, 10, 0);
+}
+
+static void try_connect(struct connecting *c)
+{
+    if (connect(c->fd, (struct sockaddr *)&c->sa, c->salen) == 0) {
+        finish(c, 0, NULL);
+        return;
+    }
+    if (errno == EAGAIN && c->sa.ss_family == AF_UNIX) {
+        retry_later(c);
+        return;
+    }
+    if (errno != EINPROGRESS) {
+        finish(c, -errno, "connect");
+        return;
+    }
+    c->wait = vc_fd_wait(c->req->loop, c->fd, UV_WRITABLE, on_connect_ready, c);
+    if (!c->wait)
+        finish(c, -ENOMEM, "connect");
+}
+
+void vc_sock_connect(struct vc_open_req *req, int fd, const struct sockaddr *sa, socklen_t len,
+                     double deflt_timeout, vc_connected_fn *done)
+{
+    struct connecting *c = calloc(1, sizeof(*c));
+
+    if (!c) {
+        close(fd);
+        req->what = "connect";
+        done(req, -1, -ENOMEM);
+        return;
+    }
+    c->req = req;
+    c->fd = fd;
+    c->done = done;
+    if (len > sizeof(c->sa)) {
+        free(c);
+        close(fd);
+        req->what = "connect";
+        done(req, -1, -EINVAL);
+        return;
+    }
+    memcpy(&c->sa, sa, len);
+    c->salen = len;
+    req->state = c;
+    /* Armed first: try_connect may finish (and disarm) at once. */
+    vc_open_arm_timeout(req, deflt_timeout, on_connect_timeout);
+    try_connect(c);
+}
+
+int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len)
+{
+    size_t n = strlen(path);
+
+    memset(sun, 0, sizeof(*sun));
+    sun->sun_family = AF_UNIX;
+    if (n == 0 || n >= sizeof(sun->sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sun->sun_path, path, n + 1);
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+    return 0;
+}
+
+void vc_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    (void)len;
+    switch (sa->sa_family) {
+    case AF_INET: {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(buf, size, "%s:%u", host, ntohs(in->sin_port));
+        break;
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
+        break;
+    }
+    case AF_UNIX: {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)sa;
+        snprintf(buf, size, "%s", un->sun_path[0] ? un->sun_path : "(unnamed)");
+        break;
+    }
+    default:
+        snprintf(buf, size, "(family %d)", sa->sa_family);
+    }
+}
+
+/* ---- listeners over plain fds */
+
+struct fd_listener {
+    struct vc_listener base;
+    char *label;
+    char *unlink_path;
+};
+
+static int fd_listener_accept(struct vc_listener *l, struct vc_end **out)
+{
+    struct fd_listener *fl = (struct fd_listener *)l;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    char peer[128];
+    int fd;
+
+    do
+        fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    vc_format_sockaddr((struct sockaddr *)&ss, len, peer, sizeof(peer));
+    vc_log(1, "%s: accepted connection from %s", fl->label, peer);
+    *out = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET, fl->label);
+    if (!*out) {
+        close(fd);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void fd_listener_release(struct vc_listener *l)
+{
+    struct fd_listener *fl = (struct fd_listener *)l;
+
+    close(l->fd);
+    if (fl->unlink_path)
+        unlink(fl->unlink_path);
+    free(fl->unlink_path);
+    free(fl->label);
+    free(fl);
+}
+
+static const struct vc_listener_ops fd_listener_ops = {
+    .accept = fd_listener_accept,
+    .release = fd_listener_release,
+};
+
+struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path)
+{
+    struct fd_listener *fl = calloc(1, sizeof(*fl));
+
+    if (!fl)
+        return NULL;
+    fl->label = strdup(label);
+    fl->unlink_path = unlink_path ? strdup(unlink_path) : NULL;
+    if (!fl->label || (unlink_path && !fl->unlink_path)) {
+        free(fl->label);
+        free(fl->unlink_path);
+        free(fl);
+        return NULL;
+    }
+    fl->base.ops = &fd_listener_ops;
+    fl->base.fd = fd;
+    return &fl->base;
+}

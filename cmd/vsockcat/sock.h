@@ -1,0 +1,34 @@
+/* sock.h: socket plumbing shared by the TCP, UNIX and hybrid address types:
+ * non-blocking connect with a timeout, listeners over plain fds, Unix socket paths. */
+#ifndef VC_SOCK_H
+#define VC_SOCK_H
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "open.h"
+
+/* Connects the non-blocking socket fd to sa. done() runs once: err 0 (fd connected) or a
+ * negative errno (fd closed; req->what says which step). The request's connect-timeout
+ * applies (deflt seconds when not set; 0 = none). */
+typedef void vc_connected_fn(struct vc_open_req *req, int fd, int err);
+void vc_sock_connect(struct vc_open_req *req, int fd, const struct sockaddr *sa, socklen_t len,
+                     double deflt_timeout, vc_connected_fn *done);
+
+/* Creates a Unix stream socket (bound to the spec's bind= path, if any) and connects it
+ * to path as vc_sock_connect does. Returns 0 (done will run) or a negative errno (it
+ * will not; req->what names the step). */
+int vc_unix_connect_start(struct vc_open_req *req, const char *path, vc_connected_fn *done,
+                          double deflt_timeout);
+
+/* Fills a sockaddr_un; -ENAMETOOLONG if path does not fit. */
+int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len);
+
+/* A listener over a listening socket fd (accept4, non-blocking ends). unlink_path, if
+ * not NULL, is removed when the listener is released. */
+struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path);
+
+/* "1.2.3.4:80", "[::1]:80", "path" for messages. */
+void vc_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,429 @@
+/* spec.c: the address-text parser. The type table (addrtypes.c) says how many positional
+ * arguments a type takes and which options it accepts; the option table below says how
+ * each option's value is parsed. Quoting follows socat: '...' and "..." group, backslash
+ * escapes, [...] keeps an IPv6 literal's colons together. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "addrtypes.h"
+#include "spec.h"
+
+enum value_kind { VAL_FLAG, VAL_UINT, VAL_SECONDS, VAL_STRING, VAL_OCTAL };
+
+struct option_def {
+    const char *name;
+    unsigned bit;
+    enum value_kind kind;
+    size_t offset;        /* into struct vc_addr_opts; 0: a flag kept only in 'set' */
+    const char *help;
+};
+
+#define OFF(field) offsetof(struct vc_addr_opts, field)
+
+static const struct option_def option_defs[] = {
+    {"fork", VC_OPT_FORK, VAL_FLAG, 0, "serve every connection, concurrently"},
+    {"max-children", VC_OPT_MAX_CHILDREN, VAL_UINT, OFF(max_children),
+     "with fork: at most N connections at once (others wait)"},
+    {"bind", VC_OPT_BIND, VAL_STRING, OFF(bind), "local address to bind"},
+    {"reuseaddr", VC_OPT_REUSEADDR, VAL_FLAG, OFF(reuseaddr),
+     "SO_REUSEADDR (default on for TCP-LISTEN; reuseaddr=0 turns it off)"},
+    {"connect-timeout", VC_OPT_CONNECT_TIMEOUT, VAL_SECONDS, OFF(connect_timeout),
+     "give up connecting after SEC seconds"},
+    {"backlog", VC_OPT_BACKLOG, VAL_UINT, OFF(backlog), "listen backlog"},
+    {"history", VC_OPT_HISTORY, VAL_STRING, OFF(history), "READLINE history file"},
+    {"prompt", VC_OPT_PROMPT, VAL_STRING, OFF(prompt), "READLINE prompt"},
+    {"creat", VC_OPT_CREAT, VAL_FLAG, 0, "OPEN: create the file"},
+    {"trunc", VC_OPT_TRUNC, VAL_FLAG, 0, "OPEN: truncate the file"},
+    {"append", VC_OPT_APPEND, VAL_FLAG, 0, "OPEN: append to the file"},
+    {"excl", VC_OPT_EXCL, VAL_FLAG, 0, "OPEN: with creat, fail if the file exists"},
+    {"rdonly", VC_OPT_RDONLY, VAL_FLAG, 0, "OPEN: read only"},
+    {"wronly", VC_OPT_WRONLY, VAL_FLAG, 0, "OPEN: write only"},
+    {"unlink-early", VC_OPT_UNLINK_EARLY, VAL_FLAG, 0,
+     "UNIX-LISTEN: remove a stale socket file first"},
+    {"perm", VC_OPT_PERM, VAL_OCTAL, OFF(perm), "mode of a created file or socket (octal)"},
+};
+#define N_OPTION_DEFS (sizeof(option_defs) / sizeof(option_defs[0]))
+
+static const struct option_def *find_option(const char *name)
+{
+    for (size_t i = 0; i < N_OPTION_DEFS; i++)
+        if (strcasecmp(option_defs[i].name, name) == 0)
+            return &option_defs[i];
+    return NULL;
+}
+
+/* ---- numbers */
+
+int vc_parse_seconds(const char *text, double *out)
+{
+    char *end;
+    double v;
+
+    if (!text || !*text || isspace((unsigned char)*text))
+        return -1;
+    errno = 0;
+    v = strtod(text, &end);
+    if (errno || *end || !isfinite(v) || v < 0 || v > 1e6)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_uint(const char *text, unsigned long max, int base, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (!text || !isdigit((unsigned char)*text))
+        return -1;
+    errno = 0;
+    v = strtoul(text, &end, base);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int vc_parse_size(const char *text, size_t *out)
+{
+    static const struct { char suffix; unsigned shift; } units[] = {
+        {'k', 10}, {'K', 10}, {'m', 20}, {'M', 20}, {'g', 30}, {'G', 30},
+    };
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    if (!text || !isdigit((unsigned char)*text))
+        return -1;
+    errno = 0;
+    v = strtoull(text, &end, 10);
+    if (errno)
+        return -1;
+    if (*end) {
+        size_t i;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (*end == units[i].suffix)
+                break;
+        if (i == sizeof(units) / sizeof(units[0]) || end[1])
+            return -1;
+        shift = units[i].shift;
+    }
+    if (v > (SIZE_MAX >> shift))
+        return -1;
+    *out = (size_t)(v << shift);
+    return 0;
+}
+
+/* ---- tokenizing */
+
+/* Copies text[0..len) into a new string with quotes removed and escapes resolved. */
+static char *unquote(const char *text, size_t len, char *err, size_t errsize)
+{
+    char *out = malloc(len + 1), *o = out;
+    char quote = 0;
+
+    if (!out) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '\\' && quote != '\'') {
+            if (++i == len) {
+                snprintf(err, errsize, "trailing backslash");
+                free(out);
+                return NULL;
+            }
+            *o++ = text[i];
+        } else if (quote && c == quote) {
+            quote = 0;
+        } else if (!quote && (c == '\'' || c == '"')) {
+            quote = c;
+        } else {
+            *o++ = c;
+        }
+    }
+    if (quote) {
+        snprintf(err, errsize, "unterminated %c quote", quote);
+        free(out);
+        return NULL;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Length of text up to the first unquoted, unbracketed, unescaped separator (or end). */
+static size_t token_len(const char *text, char sep)
+{
+    char quote = 0;
+    int depth = 0;
+    size_t i;
+
+    for (i = 0; text[i]; i++) {
+        char c = text[i];
+        if (c == '\\' && quote != '\'') {
+            if (text[i + 1])
+                i++;
+        } else if (quote) {
+            if (c == quote)
+                quote = 0;
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '[') {
+            depth++;
+        } else if (c == ']' && depth > 0) {
+            depth--;
+        } else if (depth == 0 && (c == sep || (sep == ':' && c == ','))) {
+            break;
+        }
+    }
+    return i;
+}
+
+char **vc_split_words(const char *text, char *err, size_t errsize)
+{
+    size_t len = strlen(text), nwords = 0, cap = len / 2 + 2;
+    /* One block: the pointer vector, then the words. */
+    char **argv = malloc(cap * sizeof(char *) + len + 1);
+    char *o;
+    char quote = 0;
+    bool in_word = false;
+
+    if (!argv) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    o = (char *)(argv + cap);
+    for (size_t i = 0; i <= len; i++) {
+        char c = text[i];
+        if (c == '\0' || (!quote && isspace((unsigned char)c))) {
+            if (quote) {
+                snprintf(err, errsize, "unterminated %c quote", quote);
+                free(argv);
+                return NULL;
+            }
+            if (in_word) {
+                *o++ = '\0';
+                in_word = false;
+            }
+            continue;
+        }
+        if (!in_word) {
+            argv[nwords++] = o;
+            in_word = true;
+        }
+        if (c == '\\' && quote != '\'') {
+            if (text[i + 1] == '\0') {
+                snprintf(err, errsize, "trailing backslash");
+                free(argv);
+                return NULL;
+            }
+            *o++ = text[++i];
+        } else if (quote && c == quote) {
+            quote = 0;
+        } else if (!quote && (c == '\'' || c == '"')) {
+            quote = c;
+        } else {
+            *o++ = c;
+        }
+    }
+    argv[nwords] = NULL;
+    if (nwords == 0) {
+        snprintf(err, errsize, "empty command");
+        free(argv);
+        return NULL;
+    }
+    return argv;
+}
+
+/* ---- options */
+
+static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, size_t errsize)
+{
+    const char *eq = strchr(item, '=');
+    char name[32];
+    size_t nlen = eq ? (size_t)(eq - item) : strlen(item);
+    const char *value = eq ? eq + 1 : NULL;
+    const struct option_def *def;
+    char *field;
+    unsigned long u;
+
+    if (nlen == 0 || nlen >= sizeof(name)) {
+        snprintf(err, errsize, "bad option '%s'", item);
+        return -1;
+    }
+    memcpy(name, item, nlen);
+    name[nlen] = '\0';
+    def = find_option(name);
+    if (!def) {
+        snprintf(err, errsize, "unknown option '%s'", name);
+        return -1;
+    }
+    if (!(spec->type->opts & def->bit)) {
+        snprintf(err, errsize, "option '%s' does not apply to %s", def->name, spec->type->name);
+        return -1;
+    }
+    field = (char *)&spec->o + def->offset;
+    switch (def->kind) {
+    case VAL_FLAG:
+        if (value && strcmp(value, "0") != 0 && strcmp(value, "1") != 0) {
+            snprintf(err, errsize, "option '%s' takes 0 or 1, not '%s'", def->name, value);
+            return -1;
+        }
+        if (value && strcmp(value, "0") == 0) {
+            spec->o.set &= ~def->bit;
+            if (def->offset)
+                *(bool *)field = false;
+            return 0;
+        }
+        if (def->offset)
+            *(bool *)field = true;
+        break;
+    case VAL_UINT:
+        if (!value || parse_uint(value, 1000000, 10, &u) < 0) {
+            snprintf(err, errsize, "option '%s' needs a number (%s=N)", def->name, def->name);
+            return -1;
+        }
+        if (def->bit == VC_OPT_BACKLOG)
+            *(int *)field = (int)u;
+        else
+            *(unsigned *)field = (unsigned)u;
+        break;
+    case VAL_OCTAL:
+        if (!value || parse_uint(value, 07777, 8, &u) < 0) {
+            snprintf(err, errsize, "option '%s' needs an octal mode (%s=0600)", def->name, def->name);
+            return -1;
+        }
+        *(unsigned *)field = (unsigned)u;
+        break;
+    case VAL_SECONDS:
+        if (!value || vc_parse_seconds(value, (double *)(void *)field) < 0) {
+            snprintf(err, errsize, "option '%s' needs seconds (%s=1.5)", def->name, def->name);
+            return -1;
+        }
+        break;
+    case VAL_STRING:
+        if (!value || !*value) {
+            snprintf(err, errsize, "option '%s' needs a value (%s=...)", def->name, def->name);
+            return -1;
+        }
+        free(*(char **)(void *)field);
+        *(char **)(void *)field = strdup(value);
+        if (!*(char **)(void *)field) {
+            snprintf(err, errsize, "out of memory");
+            return -1;
+        }
+        break;
+    }
+    spec->o.set |= def->bit;
+    return 0;
+}
+
+/* ---- the address */
+
+int vc_spec_parse(const char *text, struct vc_addr_spec *spec, char *err, size_t errsize)
+{
+    const char *p = text;
+    size_t n;
+    char *word;
+
+    memset(spec, 0, sizeof(*spec));
+    spec->o.perm = 0666;
+    spec->text = strdup(text);
+    if (!spec->text) {
+        snprintf(err, errsize, "out of memory");
+        return -1;
+    }
+
+    n = token_len(p, ':');
+    word = unquote(p, n, err, errsize);
+    if (!word)
+        goto fail;
+    spec->type = vc_addr_type_find(word);
+    if (!spec->type) {
+        snprintf(err, errsize, "unknown address type '%s' (see vsockcat --help)", word);
+        free(word);
+        goto fail;
+    }
+    free(word);
+    p += n;
+    if (spec->type->opts & VC_OPT_REUSEADDR)
+        spec->o.reuseaddr = spec->type->kind == VC_KIND_LISTEN;
+
+    for (int i = 0; i < spec->type->nargs; i++) {
+        if (*p != ':') {
+            snprintf(err, errsize, "%s needs %d argument%s (%s)", spec->type->name,
+                     spec->type->nargs, spec->type->nargs > 1 ? "s" : "", spec->type->synopsis);
+            goto fail;
+        }
+        p++;
+        /* The last argument runs to the options: a command may contain colons. */
+        n = i == spec->type->nargs - 1 ? token_len(p, ',') : token_len(p, ':');
+        spec->args[i] = unquote(p, n, err, errsize);
+        if (!spec->args[i])
+            goto fail;
+        if (!*spec->args[i]) {
+            snprintf(err, errsize, "empty argument %d (%s)", i + 1, spec->type->synopsis);
+            goto fail;
+        }
+        p += n;
+    }
+    if (*p == ':') {
+        snprintf(err, errsize, "too many arguments (%s)", spec->type->synopsis);
+        goto fail;
+    }
+    while (*p == ',') {
+        p++;
+        n = token_len(p, ',');
+        word = unquote(p, n, err, errsize);
+        if (!word)
+            goto fail;
+        if (*word && apply_option(spec, word, err, errsize) < 0) {
+            free(word);
+            goto fail;
+        }
+        free(word);
+        p += n;
+    }
+    if (spec->type->check && spec->type->check(spec, err, errsize) < 0)
+        goto fail;
+    return 0;
+fail:
+    vc_spec_free(spec);
+    return -1;
+}
+
+void vc_spec_free(struct vc_addr_spec *spec)
+{
+    for (int i = 0; i < VC_MAX_ARGS; i++)
+        free(spec->args[i]);
+    free(spec->text);
+    free(spec->o.bind);
+    free(spec->o.history);
+    free(spec->o.prompt);
+    memset(spec, 0, sizeof(*spec));
+}
+
+void vc_spec_print_help(void *stream)
+{
+    FILE *f = stream;
+
+    fprintf(f, "Addresses (case-insensitive; options follow commas):\n");
+    vc_addr_types_print(f);
+    fprintf(f, "\nAddress options:\n");
+    for (size_t i = 0; i < N_OPTION_DEFS; i++) {
+        const struct option_def *d = &option_defs[i];
+        const char *arg = d->kind == VAL_FLAG ? "" : d->kind == VAL_STRING ? "=VALUE"
+                          : d->kind == VAL_SECONDS ? "=SEC" : d->kind == VAL_OCTAL ? "=MODE" : "=N";
+        char left[40];
+        snprintf(left, sizeof(left), "%s%s", d->name, arg);
+        fprintf(f, "  %-22s %s\n", left, d->help);
+    }
+}
