@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "end.h"
@@ -123,6 +124,14 @@ static const struct vc_end_ops fd_ops = {
     .release = fd_release,
 };
 
+/* Sockets and pipes: where splice() moves pages instead of copying bytes. */
+static bool spliceable(int fd)
+{
+    struct stat st;
+
+    return fd >= 0 && fstat(fd, &st) == 0 && (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode));
+}
+
 struct vc_end *vc_end_new(const struct vc_end_ops *ops, int rfd, int wfd, void *priv,
                           const char *label)
 {
@@ -139,6 +148,7 @@ struct vc_end *vc_end_new(const struct vc_end_ops *ops, int rfd, int wfd, void *
     e->rfd = rfd;
     e->wfd = wfd;
     e->priv = priv;
+    e->splice_rfd = e->splice_wfd = -1;
     return e;
 }
 
@@ -149,6 +159,8 @@ struct vc_end *vc_end_new_fd(int rfd, int wfd, int flags, const char *label)
     if (!e)
         return NULL;
     e->flags = flags;
+    e->splice_rfd = spliceable(rfd) ? rfd : -1;
+    e->splice_wfd = spliceable(wfd) ? wfd : -1;
     if (flags & VC_END_STDIO) {
         remember_stdio_flags(rfd);
         remember_stdio_flags(wfd);

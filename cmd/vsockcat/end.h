@@ -29,6 +29,9 @@ struct vc_end {
     void *priv;
     char *label;           /* the address as written, for messages */
     int flags;             /* VC_END_* */
+    /* Kernel fds splice(2) can move data from / to (sockets, pipes), or -1: the relay
+     * then skips the copy through user space. */
+    int splice_rfd, splice_wfd;
 
     /* Readiness plumbing (end.c). */
     uv_loop_t *loop;

@@ -19,3 +19,26 @@ cmd_vsockcat_vsockcat_SOURCES = $(vsockcat_core_sources) \
 	cmd/vsockcat/addr_vsock.c cmd/vsockcat/addr_readline.c
 cmd_vsockcat_vsockcat_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
 cmd_vsockcat_vsockcat_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS)
+
+# Unit tests of the address parser (spec.c, the type table); the address files come
+# along because the table points at their descriptors. Nothing is opened.
+check_PROGRAMS += test/unit/test_vsockcat_spec
+test_unit_test_vsockcat_spec_SOURCES = test/unit/test_vsockcat_spec.c \
+	$(vsockcat_core_sources) \
+	cmd/vsockcat/end.c cmd/vsockcat/end.h \
+	cmd/vsockcat/open.c cmd/vsockcat/open.h \
+	cmd/vsockcat/sock.c cmd/vsockcat/sock.h \
+	cmd/vsockcat/children.h \
+	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
+	cmd/vsockcat/addr_vsock.c cmd/vsockcat/addr_readline.c
+test_unit_test_vsockcat_spec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockcat
+test_unit_test_vsockcat_spec_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+test_unit_test_vsockcat_spec_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS)
+TESTS += test/unit/test_vsockcat_spec
+
+# Integration tests: real processes and sockets, scripted peers (vsockcat_peer.py).
+TESTS += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-listen.bats \
+	test/vsockcat-hybrid.bats test/vsockcat-readline.bats
+EXTRA_DIST += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-listen.bats \
+	test/vsockcat-hybrid.bats test/vsockcat-readline.bats \
+	test/vsockcat-helpers.bash test/vsockcat_peer.py

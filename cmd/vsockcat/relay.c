@@ -1,12 +1,16 @@
-/* relay.c: the data path. Each direction owns one buffer of -b bytes, allocated once:
+/* relay.c: the data path. Each direction owns one buffer of -b bytes, allocated once
+ * (at its first read), or, when both ends are kernel sockets or pipes, a pipe that
+ * splice(2) fills and drains without copying through user space:
  * reading stops while it is full (backpressure reaches the sender through the socket
  * buffers; nothing grows), writing is tried at once after every read (latency), and a
  * source's EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dump.h"
 #include "log.h"
@@ -17,8 +21,13 @@
 
 struct direction {
     struct vc_end *src, *dst;
-    char *buf;
+    char *buf;             /* allocated at the first read: idle connections cost no buffer */
     size_t head, tail;     /* pending data is buf[head..tail) */
+    /* splice path (both ends kernel sockets/pipes, no dump): data waits in a pipe */
+    bool splice;
+    int pipe_r, pipe_w;    /* -1 until the first read */
+    size_t inpipe, pipe_cap;
+    bool pipe_stalled;     /* splice-in said EAGAIN with data queued: wait for a drain */
     bool active;           /* -u / -U switch one direction off */
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
@@ -41,12 +50,21 @@ struct vc_relay {
 
 static void update_interest(struct vc_relay *r);
 
+static void free_direction(struct direction *d)
+{
+    free(d->buf);
+    if (d->pipe_r >= 0)
+        close(d->pipe_r);
+    if (d->pipe_w >= 0)
+        close(d->pipe_w);
+}
+
 static void on_timer_closed(uv_handle_t *h)
 {
     struct vc_relay *r = h->data;
 
-    free(r->dir[0].buf);
-    free(r->dir[1].buf);
+    free_direction(&r->dir[0]);
+    free_direction(&r->dir[1]);
     free(r);
 }
 
@@ -70,9 +88,100 @@ static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err
     finish(r, VC_EXIT_RUNTIME);
 }
 
+/* EOF forwarded once nothing is pending. Returns false if the relay ended. */
+static bool forward_eof(struct vc_relay *r, struct direction *d)
+{
+    int rc;
+
+    if (!d->eof || d->done || d->head < d->tail || d->inpipe > 0)
+        return true;
+    rc = d->dst->ops->shutdown_write(d->dst);
+    if (rc < 0) {
+        fail(r, d->dst, "shutdown", rc);
+        return false;
+    }
+    d->done = true;
+    vc_log(2, "%s: EOF, shut down writing to %s", d->src->label, d->dst->label);
+    return true;
+}
+
+static bool splice_write(struct vc_relay *r, struct direction *d)
+{
+    while (d->inpipe > 0) {
+        ssize_t n = splice(d->pipe_r, NULL, d->dst->splice_wfd, NULL, d->inpipe,
+                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0) {
+            fail(r, d->dst, "write", n < 0 ? -errno : -EIO);
+            return false;
+        }
+        d->inpipe -= (size_t)n;
+        d->pipe_stalled = false;
+    }
+    return forward_eof(r, d);
+}
+
+/* Makes the pipe on first use; false (and the copy path) if the kernel refuses. */
+static bool open_pipe(struct vc_relay *r, struct direction *d)
+{
+    int p[2], size;
+
+    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+        return false;
+    d->pipe_r = p[0];
+    d->pipe_w = p[1];
+    /* As big as -b where allowed (pipe-max-size binds unprivileged users). */
+    if (fcntl(p[1], F_SETPIPE_SZ, (int)(r->bufsize < (1u << 30) ? r->bufsize : (1u << 30))) < 0)
+        (void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+    size = fcntl(p[1], F_GETPIPE_SZ);
+    d->pipe_cap = size > 0 ? (size_t)size : 65536;
+    return true;
+}
+
+static bool splice_read(struct vc_relay *r, struct direction *d)
+{
+    for (int i = 0; i < READS_PER_EVENT && !d->eof; i++) {
+        size_t room = d->pipe_cap - d->inpipe;
+        ssize_t n;
+
+        if (room == 0)
+            break;
+        n = splice(d->src->splice_rfd, NULL, d->pipe_w, NULL, room,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN) {
+            /* Source empty, or the pipe out of slots (partial pages): after a drain. */
+            d->pipe_stalled = d->inpipe > 0;
+            break;
+        }
+        if (n < 0) {
+            fail(r, d->src, "read", -errno);
+            return false;
+        }
+        if (n == 0) {
+            d->eof = true;
+        } else {
+            d->inpipe += (size_t)n;
+            d->bytes += (unsigned long long)n;
+            r->last_activity = uv_now(r->loop);
+        }
+        if (!splice_write(r, d))
+            return false;
+        if (n > 0 && (size_t)n < room)
+            break;
+    }
+    return true;
+}
+
 /* Writes what is pending. Returns false if the relay ended. */
 static bool pump_write(struct vc_relay *r, struct direction *d)
 {
+    if (d->splice)
+        return splice_write(r, d);
     while (d->head < d->tail) {
         ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
         if (n == -EAGAIN)
@@ -85,21 +194,20 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
     }
     if (d->head == d->tail)
         d->head = d->tail = 0;
-    if (d->eof && d->head == d->tail && !d->done) {
-        int rc = d->dst->ops->shutdown_write(d->dst);
-        if (rc < 0) {
-            fail(r, d->dst, "shutdown", rc);
-            return false;
-        }
-        d->done = true;
-        vc_log(2, "%s: EOF, shut down writing to %s", d->src->label, d->dst->label);
-    }
-    return true;
+    return forward_eof(r, d);
 }
 
 /* Reads while there is room and data. Returns false if the relay ended. */
 static bool pump_read(struct vc_relay *r, struct direction *d)
 {
+    if (d->splice && d->pipe_r < 0 && !open_pipe(r, d))
+        d->splice = false;
+    if (d->splice)
+        return splice_read(r, d);
+    if (!d->buf && !(d->buf = malloc(r->bufsize))) {
+        fail(r, d->src, "read", -ENOMEM);
+        return false;
+    }
     for (int i = 0; i < READS_PER_EVENT && !d->eof; i++) {
         size_t room;
         ssize_t n;
@@ -203,9 +311,11 @@ static void update_interest(struct vc_relay *r)
             const struct direction *d = &r->dir[i];
             if (!d->active || d->done)
                 continue;
-            if (d->src == r->end[e] && !d->eof && !(d->tail == r->bufsize && d->head == 0))
+            bool room = d->splice ? (d->pipe_r < 0 || (d->inpipe < d->pipe_cap && !d->pipe_stalled))
+                                  : !(d->tail == r->bufsize && d->head == 0);
+            if (d->src == r->end[e] && !d->eof && room)
                 rd = true;
-            if (d->dst == r->end[e] && d->head < d->tail)
+            if (d->dst == r->end[e] && (d->head < d->tail || d->inpipe > 0))
                 wr = true;
         }
         vc_end_want(r->end[e], rd, wr);
@@ -258,8 +368,9 @@ struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_
         d->src = r->end[i];
         d->dst = r->end[1 - i];
         d->active = opts->only_dir < 0 || opts->only_dir == i;
-        if (d->active && !(d->buf = malloc(r->bufsize)))
-            goto fail_bufs;
+        d->pipe_r = d->pipe_w = -1;
+        d->splice = !opts->dump_text && !opts->dump_hex && !getenv("VSOCKCAT_NO_SPLICE") &&
+                    d->src->splice_rfd >= 0 && d->dst->splice_wfd >= 0;
     }
     if (vc_end_attach(end1, loop, on_ready, r) < 0 || vc_end_attach(end2, loop, on_ready, r) < 0)
         goto fail_bufs;
@@ -270,8 +381,6 @@ struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_
     schedule(r);
     return r;
 fail_bufs:
-    free(r->dir[0].buf);
-    free(r->dir[1].buf);
     free(r);
 fail:
     vc_end_close(end1);
