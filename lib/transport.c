@@ -10,14 +10,16 @@
 #include <strings.h>
 
 #include "transport.h"
+#include "virtio/glue.h" /* vsock_vhost_user_ops */
 
 /* In the order "auto" tries them. Userspace backends join this table. */
 static const struct vsock_transport_ops *const backends[] = {
     &vsock_kernel_ops,
+    &vsock_vhost_user_ops,
 };
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-const char *const vsock_transport_specs[] = {"auto", "kernel", NULL};
+const char *const vsock_transport_specs[] = {"auto", "kernel", "vhost-user:PATH", NULL};
 
 void vsock_why(char *why, size_t why_size, const char *fmt, ...)
 {
@@ -99,7 +101,7 @@ int vsock_transport_open(const char *spec, struct vsock_transport **out,
             snprintf((*out)->reason, sizeof((*out)->reason), "%s (%.100s)", origin, spec);
         return rc;
     }
-    vsock_why(why, why_size, "unknown transport '%s' (known: auto, kernel)", spec);
+    vsock_why(why, why_size, "unknown transport '%s' (known: auto, kernel, vhost-user:PATH)", spec);
     return -EINVAL;
 }
 

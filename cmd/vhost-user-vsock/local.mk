@@ -1,1 +1,36 @@
-# cmd/vhost-user-vsock: filled in by its owner
+# cmd/vhost-user-vsock: the vhost-user virtio-vsock device backend (see vhost-user-vsock(8)).
+# It shares only lib/virtio/wire.h with the driver, never driver code.
+sbin_PROGRAMS += cmd/vhost-user-vsock/vhost-user-vsock
+VHU_CORE_SOURCES = \
+	cmd/vhost-user-vsock/mem.c cmd/vhost-user-vsock/mem.h \
+	cmd/vhost-user-vsock/vring.c cmd/vhost-user-vsock/vring.h \
+	cmd/vhost-user-vsock/vhost_user.c cmd/vhost-user-vsock/vhost_user.h \
+	cmd/vhost-user-vsock/log.c cmd/vhost-user-vsock/log.h
+cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHU_CORE_SOURCES) \
+	cmd/vhost-user-vsock/main.c \
+	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
+	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
+	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
+	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
+
+# Unit tests: message validation, memory translation, hostile descriptor chains and the
+# CONNECT line, on the backend's own modules (no sockets, no front-end).
+VHU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
+check_PROGRAMS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
+	test/unit/test_vhu_connect
+test_unit_test_vhu_msg_SOURCES = test/unit/test_vhu_msg.c $(VHU_CORE_SOURCES)
+test_unit_test_vhu_msg_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhu_mem_SOURCES = test/unit/test_vhu_mem.c cmd/vhost-user-vsock/mem.c
+test_unit_test_vhu_mem_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhu_vring_SOURCES = test/unit/test_vhu_vring.c cmd/vhost-user-vsock/mem.c \
+	cmd/vhost-user-vsock/vring.c
+test_unit_test_vhu_vring_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhu_connect_SOURCES = test/unit/test_vhu_connect.c \
+	cmd/vhost-user-vsock/connect_line.c
+test_unit_test_vhu_connect_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+TESTS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
+	test/unit/test_vhu_connect
+
+# Integration: options, socket safety, and our libvsock driver as the front-end.
+TESTS += test/vhost-user-vsock.bats
+EXTRA_DIST += test/vhost-user-vsock.bats

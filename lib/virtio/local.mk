@@ -1,1 +1,32 @@
-# lib/virtio: filled in by its owner
+# lib/virtio: the userspace virtio-vsock driver (core, vhost-user bus) inside libvsock.
+lib_libvsock_core_la_SOURCES += \
+	lib/virtio/wire.h lib/virtio/bus.h \
+	lib/virtio/virtq.c lib/virtio/virtq.h \
+	lib/virtio/vsock_pkt.c lib/virtio/vsock_pkt.h \
+	lib/virtio/conn.c lib/virtio/conn.h \
+	lib/virtio/vsock_core.c lib/virtio/vsock_core.h \
+	lib/virtio/vhost_user_bus.c lib/virtio/vhost_user_bus.h \
+	lib/virtio/glue.h lib/virtio_transport.c lib/vhost_user_transport.c
+
+# Unit tests: the virtqueue and the driver core against an in-process device model; the
+# vhost-user front-end against a scripted fake back-end; the whole transport through the
+# public API against a tiny vhost-user device in a thread.
+check_PROGRAMS += test/unit/test_virtio_virtq test/unit/test_virtio_core \
+	test/unit/test_virtio_vhost_user test/unit/test_virtio_transport
+test_unit_test_virtio_virtq_LDADD = lib/libvsock-core.la
+test_unit_test_virtio_core_SOURCES = test/unit/test_virtio_core.c \
+	test/unit/test_virtio_model.c test/unit/test_virtio_model.h
+test_unit_test_virtio_core_LDADD = lib/libvsock-core.la
+test_unit_test_virtio_vhost_user_LDADD = lib/libvsock-core.la
+test_unit_test_virtio_transport_LDADD = lib/libvsock-core.la
+TESTS += test/unit/test_virtio_virtq test/unit/test_virtio_core \
+	test/unit/test_virtio_vhost_user test/unit/test_virtio_transport
+
+# Test tools for the vhost-user integration tests (not installed).
+check_PROGRAMS += test/tools/vsock_xfer
+test_tools_vsock_xfer_LDADD = lib/libvsock-core.la
+EXTRA_DIST += test/tools/hybrid_host.py
+
+# End to end against cmd/vhost-user-vsock (skips while that is not built).
+TESTS += test/vhost-user-transport.bats
+EXTRA_DIST += test/vhost-user-transport.bats

@@ -1,0 +1,919 @@
+/* device.c: the vsock device side of the protocol. Guest packets arrive on the tx queue
+ * and are handled by op through a table; packets to the guest go into rx buffers the
+ * guest posted: control packets first (per-connection pending bits, a bounded RST queue),
+ * then data read straight from the Unix socket into the guest's buffer. Both directions
+ * are bounded: guest data waits in at most buf_alloc bytes per connection (the credit we
+ * advertise), host data is only read when the guest has credit and an rx buffer. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "evloop.h"
+#include "host_side.h"
+#include "log.h"
+
+enum conn_state {
+    CONN_HOST_CONNECTING, /* host program asked, REQUEST owed/sent, waiting for RESPONSE */
+    CONN_ESTABLISHED,
+};
+
+/* Control packets owed to the guest, sent in this order when an rx buffer is free. */
+#define PEND_REQUEST 1u
+#define PEND_RESPONSE 2u
+#define PEND_CREDIT_UPDATE 4u
+#define PEND_CREDIT_REQUEST 8u
+
+struct vsk_conn {
+    struct ev_watch w;            /* the Unix socket */
+    struct vsk_device *dev;
+    enum conn_state state;
+    uint32_t host_port, guest_port;
+    int64_t deadline_ms;          /* CONN_HOST_CONNECTING, or orphan */
+    /* guest -> host: a ring buffer of buf_alloc bytes, bounded by our credit */
+    uint8_t *buf;
+    uint32_t buf_head, buf_len;
+    uint32_t fwd_cnt;             /* bytes written to the Unix socket */
+    uint32_t fwd_cnt_sent;        /* fwd_cnt as last told to the guest */
+    /* host -> guest */
+    uint32_t tx_cnt;              /* bytes sent to the guest */
+    uint32_t peer_buf_alloc, peer_fwd_cnt;
+    unsigned int peer_shutdown;   /* VSOCK_SHUTDOWN_* the guest sent */
+    int host_eof;                 /* EOF read; SHUTDOWN(SEND) sent */
+    int host_wr_shut;             /* shutdown(SHUT_WR) done */
+    int credit_requested;
+    int orphan;                   /* front-end gone: only flushing guest data to the host */
+    unsigned int pending;         /* PEND_* */
+    struct vsk_conn *pend_next;
+    int on_pend_list;
+};
+
+struct vsk_device {
+    struct vhu_backend *vhu;
+    const char *uds_path;
+    uint32_t buf_alloc;
+    int running;
+    struct ev_watch kick[2];      /* rx, tx */
+    unsigned int kick_gen[2];
+    struct vsk_conn *conns[VSK_MAX_CONNS];
+    unsigned int nconns;
+    struct vsk_conn *pend_head, *pend_tail;
+    struct vsock_hdr rst_q[VSK_RST_QUEUE_MAX];
+    unsigned int rst_head, rst_len;
+    int rx_starved;               /* no rx buffer last time we looked */
+    int tx_blocked;               /* tx processing paused: RST queue nearly full */
+    uint32_t next_port;
+};
+
+#define RXQ VIRTIO_VSOCK_QUEUE_RX
+#define TXQ VIRTIO_VSOCK_QUEUE_TX
+#define EPHEMERAL_FIRST 49152u
+#define ORPHAN_FLUSH_MS 10000 /* how long guest data may wait for a slow host reader */
+
+static void conn_update_interest(struct vsk_conn *c);
+static void dev_process_tx(struct vsk_device *dev);
+static void dev_pump_rx(struct vsk_device *dev);
+
+/* ---- connection table -------------------------------------------------------------- */
+
+static struct vsk_conn *conn_find(struct vsk_device *dev, uint32_t host_port,
+                                 uint32_t guest_port)
+{
+    for (unsigned int i = 0; i < dev->nconns; i++)
+        if (dev->conns[i]->host_port == host_port &&
+            dev->conns[i]->guest_port == guest_port && !dev->conns[i]->orphan)
+            return dev->conns[i];
+    return NULL;
+}
+
+static void conn_io(struct ev_watch *w, uint32_t events);
+
+static struct vsk_conn *conn_new(struct vsk_device *dev, int fd, uint32_t host_port,
+                                 uint32_t guest_port, enum conn_state state)
+{
+    struct vsk_conn *c;
+
+    if (dev->nconns >= VSK_MAX_CONNS)
+        return NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->buf = malloc(dev->buf_alloc);
+    if (c->buf == NULL) {
+        free(c);
+        return NULL;
+    }
+    c->dev = dev;
+    c->state = state;
+    c->host_port = host_port;
+    c->guest_port = guest_port;
+    ev_watch_init(&c->w, fd, conn_io, c);
+    dev->conns[dev->nconns++] = c;
+    return c;
+}
+
+static void pend_unlink(struct vsk_device *dev, struct vsk_conn *c)
+{
+    struct vsk_conn **pp = &dev->pend_head, *prev = NULL;
+
+    if (!c->on_pend_list)
+        return;
+    while (*pp != NULL && *pp != c) {
+        prev = *pp;
+        pp = &(*pp)->pend_next;
+    }
+    if (*pp == c) {
+        *pp = c->pend_next;
+        if (dev->pend_tail == c)
+            dev->pend_tail = prev;
+    }
+    c->pend_next = NULL;
+    c->on_pend_list = 0;
+}
+
+/* Forgets a connection without telling the guest (it reset, or it is gone). */
+static void conn_close(struct vsk_conn *c)
+{
+    struct vsk_device *dev = c->dev;
+
+    vhu_debug("connection host port %u <-> guest port %u closed", c->host_port,
+              c->guest_port);
+    ev_watch_set(&c->w, 0);
+    if (c->w.fd >= 0)
+        close(c->w.fd);
+    pend_unlink(dev, c);
+    for (unsigned int i = 0; i < dev->nconns; i++) {
+        if (dev->conns[i] == c) {
+            dev->conns[i] = dev->conns[--dev->nconns];
+            break;
+        }
+    }
+    free(c->buf);
+    free(c);
+}
+
+/* ---- packets to the guest ---------------------------------------------------------- */
+
+static void hdr_init(struct vsock_hdr *h, uint64_t guest_cid, uint32_t host_port,
+                     uint32_t guest_port, uint16_t op)
+{
+    memset(h, 0, sizeof(*h));
+    h->src_cid = VSK_HOST_CID;
+    h->dst_cid = guest_cid;
+    h->src_port = host_port;
+    h->dst_port = guest_port;
+    h->type = VSOCK_TYPE_STREAM;
+    h->op = op;
+}
+
+/* A header on behalf of connection c: carries our current credit. */
+static void conn_hdr(struct vsk_conn *c, struct vsock_hdr *h, uint16_t op)
+{
+    hdr_init(h, c->dev->vhu->guest_cid, c->host_port, c->guest_port, op);
+    h->buf_alloc = c->dev->buf_alloc;
+    h->fwd_cnt = c->fwd_cnt;
+    c->fwd_cnt_sent = c->fwd_cnt;
+}
+
+/* Takes an rx chain able to hold a header. 1 and *ch, 0 if the guest posted none. */
+static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
+{
+    struct vhu_queue *q = &dev->vhu->q[RXQ];
+
+    for (;;) {
+        int rc = vring_pop(&q->ring, &dev->vhu->mem, ch);
+
+        if (rc == 0 || (rc < 0 && q->ring.broken)) {
+            if (rc < 0)
+                vhu_log("rx queue: available index out of range; queue stopped");
+            dev->rx_starved = 1;
+            return 0;
+        }
+        if (rc < 0) {
+            vhu_log("rx queue: malformed buffer skipped: %s", strerror(-rc));
+            continue;
+        }
+        if (ch->write_len >= VSOCK_HDR_SIZE + 1)
+            return 1;
+        vhu_log("rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
+                ch->write_len, VSOCK_HDR_SIZE + 1);
+        vring_push(&q->ring, ch->head, 0);
+    }
+}
+
+static void rx_put(struct vsk_device *dev, const struct vring_chain *ch,
+                   const struct vsock_hdr *h)
+{
+    uint8_t wire[VSOCK_HDR_SIZE];
+
+    vsock_hdr_encode(wire, h);
+    vring_copy_in(ch, 0, wire, sizeof(wire));
+    vring_push(&dev->vhu->q[RXQ].ring, ch->head, VSOCK_HDR_SIZE + h->len);
+}
+
+/* Sends a header-only packet now. 0, or -EAGAIN when the guest has no rx buffer. */
+static int rx_send_ctrl(struct vsk_device *dev, const struct vsock_hdr *h)
+{
+    struct vring_chain ch;
+
+    if (!dev->running || !rx_take(dev, &ch))
+        return -EAGAIN;
+    rx_put(dev, &ch, h);
+    return 0;
+}
+
+static void rst_enqueue(struct vsk_device *dev, const struct vsock_hdr *h)
+{
+    if (dev->rst_len == VSK_RST_QUEUE_MAX) {
+        vhu_debug("RST to guest port %u dropped: queue full", h->dst_port);
+        return;
+    }
+    dev->rst_q[(dev->rst_head + dev->rst_len) % VSK_RST_QUEUE_MAX] = *h;
+    dev->rst_len++;
+}
+
+/* RST answering a guest packet for which there is no connection. */
+static void rst_reply(struct vsk_device *dev, const struct vsock_hdr *in)
+{
+    struct vsock_hdr h;
+
+    hdr_init(&h, dev->vhu->guest_cid, in->dst_port, in->src_port, VSOCK_OP_RST);
+    rst_enqueue(dev, &h);
+}
+
+/* Tells the guest the connection is gone and forgets it. */
+static void conn_reset(struct vsk_conn *c)
+{
+    struct vsock_hdr h;
+
+    if (c->orphan) { /* no guest left to tell */
+        conn_close(c);
+        return;
+    }
+    conn_hdr(c, &h, VSOCK_OP_RST);
+    rst_enqueue(c->dev, &h);
+    conn_close(c);
+}
+
+static void conn_want(struct vsk_conn *c, unsigned int bits)
+{
+    struct vsk_device *dev = c->dev;
+
+    c->pending |= bits;
+    if (c->on_pend_list)
+        return;
+    c->on_pend_list = 1;
+    c->pend_next = NULL;
+    if (dev->pend_tail != NULL)
+        dev->pend_tail->pend_next = c;
+    else
+        dev->pend_head = c;
+    dev->pend_tail = c;
+}
+
+/* Table of the control packets a connection may owe, in sending order. */
+static const struct {
+    unsigned int bit;
+    uint16_t op;
+} pend_ops[] = {
+    {PEND_REQUEST, VSOCK_OP_REQUEST},
+    {PEND_RESPONSE, VSOCK_OP_RESPONSE},
+    {PEND_CREDIT_UPDATE, VSOCK_OP_CREDIT_UPDATE},
+    {PEND_CREDIT_REQUEST, VSOCK_OP_CREDIT_REQUEST},
+};
+
+/* Sends queued RSTs, then each connection's owed control packets. 0 when all went out,
+ * -EAGAIN when the guest ran out of rx buffers. */
+static int dev_send_control(struct vsk_device *dev)
+{
+    while (dev->rst_len > 0) {
+        if (rx_send_ctrl(dev, &dev->rst_q[dev->rst_head]) < 0)
+            return -EAGAIN;
+        dev->rst_head = (dev->rst_head + 1) % VSK_RST_QUEUE_MAX;
+        dev->rst_len--;
+    }
+    while (dev->pend_head != NULL) {
+        struct vsk_conn *c = dev->pend_head;
+
+        for (size_t i = 0; i < sizeof(pend_ops) / sizeof(pend_ops[0]); i++) {
+            struct vsock_hdr h;
+
+            if (!(c->pending & pend_ops[i].bit))
+                continue;
+            conn_hdr(c, &h, pend_ops[i].op);
+            if (rx_send_ctrl(dev, &h) < 0)
+                return -EAGAIN;
+            c->pending &= ~pend_ops[i].bit;
+        }
+        dev->pend_head = c->pend_next;
+        if (dev->pend_head == NULL)
+            dev->pend_tail = NULL;
+        c->pend_next = NULL;
+        c->on_pend_list = 0;
+    }
+    return 0;
+}
+
+/* ---- credit ------------------------------------------------------------------------ */
+
+/* Bytes the guest can still take (u32 free-running counters; a bogus fwd_cnt ahead of
+ * what we sent counts as no credit rather than a huge one). */
+static uint32_t conn_peer_credit(const struct vsk_conn *c)
+{
+    uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
+
+    return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
+}
+
+static void conn_update_interest(struct vsk_conn *c)
+{
+    struct vsk_device *dev = c->dev;
+    uint32_t events = 0;
+
+    if (c->state == CONN_ESTABLISHED && !c->host_eof && !c->orphan &&
+        !(c->peer_shutdown & VSOCK_SHUTDOWN_RCV) && dev->running && !dev->rx_starved &&
+        conn_peer_credit(c) > 0)
+        events |= EPOLLIN;
+    if (c->buf_len > 0)
+        events |= EPOLLOUT;
+    if (ev_watch_set(&c->w, events) < 0)
+        vhu_log("epoll: cannot watch a host connection: %s", strerror(errno));
+}
+
+static void dev_update_all_interests(struct vsk_device *dev)
+{
+    for (unsigned int i = 0; i < dev->nconns; i++)
+        conn_update_interest(dev->conns[i]);
+}
+
+/* ---- guest -> host data ------------------------------------------------------------ */
+
+/* Closes connections both sides are done with, and half-closes the Unix socket once
+ * the guest's SHUTDOWN(SEND) data has all been written. Returns 1 if c was freed. */
+static int conn_check_done(struct vsk_conn *c)
+{
+    if (c->buf_len > 0)
+        return 0;
+    if (c->orphan) {
+        conn_close(c);
+        return 1;
+    }
+    if ((c->peer_shutdown & VSOCK_SHUTDOWN_SEND) && !c->host_wr_shut) {
+        shutdown(c->w.fd, SHUT_WR);
+        c->host_wr_shut = 1;
+    }
+    /* Full shutdown from the guest (its close()) or both directions finished: answer
+     * with RST, as Linux expects, so its socket does not linger. */
+    if (c->peer_shutdown == VSOCK_SHUTDOWN_MASK ||
+        (c->host_eof && (c->peer_shutdown & VSOCK_SHUTDOWN_SEND))) {
+        conn_reset(c);
+        return 1;
+    }
+    return 0;
+}
+
+static void conn_consumed(struct vsk_conn *c, uint32_t n)
+{
+    c->fwd_cnt += n;
+    if (c->orphan)
+        return;
+    /* Tell the guest about freed space in quarters of the buffer: often enough that it
+     * never stalls, rarely enough not to double the packet count. */
+    if (c->fwd_cnt - c->fwd_cnt_sent >= c->dev->buf_alloc / 4)
+        conn_want(c, PEND_CREDIT_UPDATE);
+}
+
+/* Writes buffered guest data to the Unix socket. Returns 1 if c was freed. */
+static int conn_flush_to_host(struct vsk_conn *c)
+{
+    uint32_t cap = c->dev->buf_alloc;
+
+    while (c->buf_len > 0) {
+        uint32_t first = cap - c->buf_head < c->buf_len ? cap - c->buf_head : c->buf_len;
+        struct iovec iov[2] = {{.iov_base = c->buf + c->buf_head, .iov_len = first},
+                               {.iov_base = c->buf, .iov_len = c->buf_len - first}};
+        ssize_t n = writev(c->w.fd, iov, iov[1].iov_len ? 2 : 1);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n < 0) {
+            vhu_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
+            conn_reset(c);
+            return 1;
+        }
+        c->buf_head = (uint32_t)((c->buf_head + (uint32_t)n) % cap);
+        c->buf_len -= (uint32_t)n;
+        conn_consumed(c, (uint32_t)n);
+    }
+    c->buf_head = 0;
+    return conn_check_done(c);
+}
+
+/* Guest payload: straight to the socket when nothing waits before it, the rest into the
+ * buffer. The guest may only send what our credit allows: more is a protocol error. */
+static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uint32_t len)
+{
+    uint32_t cap = c->dev->buf_alloc, off = 0;
+
+    if (len > cap - c->buf_len) {
+        vhu_log("guest port %u sent beyond its credit; resetting", c->guest_port);
+        conn_reset(c);
+        return 1;
+    }
+    if (c->buf_len == 0) {
+        struct iovec iov[VRING_MAX_SEGS];
+        int n = vring_iov(ch, 0, VSOCK_HDR_SIZE, len, iov, VRING_MAX_SEGS);
+        ssize_t w;
+
+        do
+            w = writev(c->w.fd, iov, n);
+        while (w < 0 && errno == EINTR);
+        if (w < 0 && errno != EAGAIN) {
+            vhu_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
+            conn_reset(c);
+            return 1;
+        }
+        if (w > 0) {
+            off = (uint32_t)w;
+            conn_consumed(c, off);
+        }
+    }
+    while (off < len) {
+        uint32_t tail = (c->buf_head + c->buf_len) % cap;
+        uint32_t room = cap - tail < cap - c->buf_len ? cap - tail : cap - c->buf_len;
+        uint32_t take = len - off < room ? len - off : room;
+
+        vring_copy_out(ch, VSOCK_HDR_SIZE + off, c->buf + tail, take);
+        c->buf_len += take;
+        off += take;
+    }
+    return conn_check_done(c);
+}
+
+/* ---- host -> guest data ------------------------------------------------------------ */
+
+/* One packet from the Unix socket into one guest rx buffer (data, or SHUTDOWN on EOF). */
+static void conn_to_guest(struct vsk_conn *c)
+{
+    struct vsk_device *dev = c->dev;
+    struct iovec iov[VRING_MAX_SEGS];
+    struct vring_chain ch;
+    struct vsock_hdr h;
+    uint32_t limit = conn_peer_credit(c);
+    ssize_t n;
+    int niov;
+
+    if (limit == 0)
+        return;
+    if (dev->rx_starved || dev_send_control(dev) < 0 || !rx_take(dev, &ch)) {
+        dev->rx_starved = 1;
+        dev_update_all_interests(dev);
+        return;
+    }
+    if (limit > VSOCK_MAX_PKT_PAYLOAD)
+        limit = VSOCK_MAX_PKT_PAYLOAD;
+    if (limit > ch.write_len - VSOCK_HDR_SIZE)
+        limit = ch.write_len - VSOCK_HDR_SIZE;
+    niov = vring_iov(&ch, 1, VSOCK_HDR_SIZE, limit, iov, VRING_MAX_SEGS);
+    do
+        n = readv(c->w.fd, iov, niov);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        vring_unpop(&dev->vhu->q[RXQ].ring);
+        if (errno != EAGAIN) {
+            vhu_debug("host port %u: read: %s; resetting", c->host_port, strerror(errno));
+            conn_reset(c);
+        }
+        return;
+    }
+    if (n == 0) {
+        conn_hdr(c, &h, VSOCK_OP_SHUTDOWN);
+        h.flags = VSOCK_SHUTDOWN_SEND;
+        rx_put(dev, &ch, &h);
+        c->host_eof = 1;
+        vhu_debug("host port %u: EOF, SHUTDOWN(SEND) to guest port %u", c->host_port,
+                  c->guest_port);
+        if (conn_check_done(c))
+            return;
+    } else {
+        conn_hdr(c, &h, VSOCK_OP_RW);
+        h.len = (uint32_t)n;
+        rx_put(dev, &ch, &h);
+        c->tx_cnt += (uint32_t)n;
+        /* Out of credit: ask once, in case the guest only updates when asked. */
+        if (conn_peer_credit(c) == 0 && !c->credit_requested) {
+            c->credit_requested = 1;
+            conn_want(c, PEND_CREDIT_REQUEST);
+        }
+    }
+    conn_update_interest(c);
+}
+
+static void conn_io(struct ev_watch *w, uint32_t events)
+{
+    struct vsk_conn *c = w->owner;
+    struct vsk_device *dev = c->dev; /* c may be freed below */
+
+    if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->buf_len > 0 &&
+        conn_flush_to_host(c)) {
+        dev_pump_rx(dev);
+        return;
+    }
+    if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && (c->w.events & EPOLLIN))
+        conn_to_guest(c);
+    else
+        conn_update_interest(c);
+    dev_pump_rx(dev);
+}
+
+/* ---- guest packets, by op ------------------------------------------------------------ */
+
+typedef int op_handler(struct vsk_conn *c, const struct vsock_hdr *h,
+                       const struct vring_chain *ch);
+
+static int op_request(struct vsk_conn *c, const struct vsock_hdr *h,
+                      const struct vring_chain *ch)
+{
+    (void)h;
+    (void)ch;
+    vhu_log("guest port %u: REQUEST for an existing connection; resetting", c->guest_port);
+    conn_reset(c);
+    return 1;
+}
+
+static int op_response(struct vsk_conn *c, const struct vsock_hdr *h,
+                       const struct vring_chain *ch)
+{
+    char line[24];
+    int len;
+
+    (void)h;
+    (void)ch;
+    if (c->state != CONN_HOST_CONNECTING) {
+        conn_reset(c);
+        return 1;
+    }
+    c->state = CONN_ESTABLISHED;
+    len = snprintf(line, sizeof(line), "OK %u\n", c->host_port);
+    /* A fresh socket's send buffer takes a few bytes; anything else means it is gone. */
+    if (send(c->w.fd, line, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) != len) {
+        conn_reset(c);
+        return 1;
+    }
+    vhu_debug("host port %u -> guest port %u: connected", c->host_port, c->guest_port);
+    return 0;
+}
+
+static int op_rst(struct vsk_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
+{
+    (void)h;
+    (void)ch;
+    vhu_debug("guest port %u: RST", c->guest_port);
+    conn_close(c);
+    return 1;
+}
+
+static int op_shutdown(struct vsk_conn *c, const struct vsock_hdr *h,
+                       const struct vring_chain *ch)
+{
+    (void)ch;
+    if (c->state != CONN_ESTABLISHED) {
+        conn_reset(c);
+        return 1;
+    }
+    c->peer_shutdown |= h->flags & VSOCK_SHUTDOWN_MASK;
+    return conn_check_done(c);
+}
+
+static int op_rw(struct vsk_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
+{
+    if (c->state != CONN_ESTABLISHED || (c->peer_shutdown & VSOCK_SHUTDOWN_SEND)) {
+        conn_reset(c);
+        return 1;
+    }
+    return conn_from_guest(c, ch, h->len);
+}
+
+static int op_credit_update(struct vsk_conn *c, const struct vsock_hdr *h,
+                            const struct vring_chain *ch)
+{
+    (void)c;
+    (void)h;
+    (void)ch;
+    return 0; /* the credit fields were taken from the header already */
+}
+
+static int op_credit_request(struct vsk_conn *c, const struct vsock_hdr *h,
+                             const struct vring_chain *ch)
+{
+    (void)h;
+    (void)ch;
+    conn_want(c, PEND_CREDIT_UPDATE);
+    return 0;
+}
+
+static op_handler *const op_handlers[] = {
+    [VSOCK_OP_REQUEST] = op_request,
+    [VSOCK_OP_RESPONSE] = op_response,
+    [VSOCK_OP_RST] = op_rst,
+    [VSOCK_OP_SHUTDOWN] = op_shutdown,
+    [VSOCK_OP_RW] = op_rw,
+    [VSOCK_OP_CREDIT_UPDATE] = op_credit_update,
+    [VSOCK_OP_CREDIT_REQUEST] = op_credit_request,
+};
+
+/* A guest connecting to host port P: the Unix socket <uds-path>_P, or RST. */
+static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
+{
+    struct vsk_conn *c;
+    int fd = hs_connect_port(dev->uds_path, h->dst_port);
+
+    if (fd < 0) {
+        vhu_debug("guest port %u -> host port %u: %s_%u: %s; RST", h->src_port, h->dst_port,
+                  dev->uds_path, h->dst_port, strerror(-fd));
+        rst_reply(dev, h);
+        return;
+    }
+    c = conn_new(dev, fd, h->dst_port, h->src_port, CONN_ESTABLISHED);
+    if (c == NULL) {
+        vhu_log("guest port %u -> host port %u: too many connections; RST", h->src_port,
+                h->dst_port);
+        close(fd);
+        rst_reply(dev, h);
+        return;
+    }
+    c->peer_buf_alloc = h->buf_alloc;
+    c->peer_fwd_cnt = h->fwd_cnt;
+    vhu_debug("guest port %u -> host port %u: connected", h->src_port, h->dst_port);
+    conn_want(c, PEND_RESPONSE);
+    conn_update_interest(c);
+}
+
+/* One packet from the guest's tx queue. */
+static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *ch)
+{
+    uint8_t wire[VSOCK_HDR_SIZE];
+    struct vsock_hdr h;
+    struct vsk_conn *c;
+
+    if (vring_copy_out(ch, 0, wire, sizeof(wire)) != sizeof(wire)) {
+        vhu_log("tx queue: packet shorter than a header dropped");
+        return;
+    }
+    vsock_hdr_decode(&h, wire);
+    if (h.src_cid != dev->vhu->guest_cid) {
+        vhu_debug("tx queue: packet from CID %llu dropped (guest is %llu)",
+                  (unsigned long long)h.src_cid, (unsigned long long)dev->vhu->guest_cid);
+        return;
+    }
+    if (h.len > VSOCK_MAX_PKT_PAYLOAD || h.len > ch->read_len - VSOCK_HDR_SIZE) {
+        vhu_log("tx queue: packet length %u exceeds its buffer or 64 KiB; dropped", h.len);
+        return;
+    }
+    if (h.dst_cid != VSK_HOST_CID || h.type != VSOCK_TYPE_STREAM) {
+        if (h.op != VSOCK_OP_RST)
+            rst_reply(dev, &h);
+        return;
+    }
+    c = conn_find(dev, h.dst_port, h.src_port);
+    if (c == NULL) {
+        if (h.op == VSOCK_OP_REQUEST)
+            guest_connect(dev, &h);
+        else if (h.op != VSOCK_OP_RST)
+            rst_reply(dev, &h);
+        return;
+    }
+    c->peer_buf_alloc = h.buf_alloc;
+    c->peer_fwd_cnt = h.fwd_cnt;
+    if (conn_peer_credit(c) > 0)
+        c->credit_requested = 0;
+    if (h.op >= sizeof(op_handlers) / sizeof(op_handlers[0]) || op_handlers[h.op] == NULL) {
+        vhu_log("guest port %u: unknown op %u; resetting", h.src_port, h.op);
+        conn_reset(c);
+        return;
+    }
+    if (op_handlers[h.op](c, &h, ch) == 0)
+        conn_update_interest(c);
+}
+
+/* ---- queues -------------------------------------------------------------------------- */
+
+static void dev_process_tx(struct vsk_device *dev)
+{
+    struct vhu_queue *q = &dev->vhu->q[TXQ];
+    struct vring_chain ch;
+
+    while (dev->running) {
+        int rc;
+
+        /* Each guest packet may cost one RST: stop taking packets while the guest does
+         * not take our replies (backpressure instead of an unbounded queue). */
+        if (dev->rst_len + 1 >= VSK_RST_QUEUE_MAX) {
+            dev->tx_blocked = 1;
+            break;
+        }
+        rc = vring_pop(&q->ring, &dev->vhu->mem, &ch);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            vhu_log("tx queue: malformed packet skipped: %s", strerror(-rc));
+            if (q->ring.broken) {
+                vhu_log("tx queue: available index out of range; queue stopped");
+                break;
+            }
+            continue;
+        }
+        dev_guest_packet(dev, &ch);
+        vring_push(&q->ring, ch.head, 0);
+    }
+    dev_pump_rx(dev);
+}
+
+/* Sends what is owed to the guest while it has rx buffers. Once none is left, only its
+ * next rx kick (dev_kick) lets us try again: retrying earlier would spin on a readable
+ * host socket whose data has nowhere to go. */
+static void dev_pump_rx(struct vsk_device *dev)
+{
+    if (!dev->running)
+        return;
+    if (!dev->rx_starved && dev_send_control(dev) < 0) {
+        dev->rx_starved = 1;
+        dev_update_all_interests(dev);
+    }
+    if (dev->tx_blocked && dev->rst_len + 1 < VSK_RST_QUEUE_MAX) {
+        dev->tx_blocked = 0;
+        dev_process_tx(dev);
+    }
+}
+
+static void dev_kick(struct ev_watch *w, uint32_t events)
+{
+    struct vsk_device *dev = w->owner;
+    uint64_t count;
+
+    (void)events;
+    (void)!read(w->fd, &count, sizeof(count));
+    if (w == &dev->kick[TXQ]) {
+        dev_process_tx(dev);
+        return;
+    }
+    /* New rx buffers: owed packets first, then reading from the host resumes. */
+    if (dev->rx_starved) {
+        dev->rx_starved = 0;
+        dev_update_all_interests(dev);
+    }
+    dev_pump_rx(dev);
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------- */
+
+struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
+                                  uint32_t buf_alloc)
+{
+    struct vsk_device *dev = calloc(1, sizeof(*dev));
+
+    if (dev == NULL)
+        return NULL;
+    dev->vhu = vhu;
+    dev->uds_path = uds_path;
+    dev->buf_alloc = buf_alloc;
+    dev->next_port = EPHEMERAL_FIRST;
+    for (unsigned int i = 0; i < 2; i++)
+        ev_watch_init(&dev->kick[i], -1, dev_kick, dev);
+    return dev;
+}
+
+void vsk_device_reset(struct vsk_device *dev)
+{
+    unsigned int kept = 0;
+
+    /* Guest data the device already accepted (its buffers went back through the used
+     * ring) still reaches the host, as it would from a kernel socket buffer: such
+     * connections stay, write-only, until drained or ORPHAN_FLUSH_MS. */
+    while (dev->nconns > kept) {
+        struct vsk_conn *c = dev->conns[kept];
+
+        if (c->orphan || (c->state == CONN_ESTABLISHED && c->buf_len > 0)) {
+            if (!c->orphan)
+                c->deadline_ms = hs_now_ms() + ORPHAN_FLUSH_MS;
+            c->orphan = 1;
+            c->pending = 0;
+            pend_unlink(dev, c);
+            conn_update_interest(c);
+            kept++;
+        } else {
+            conn_close(c); /* swaps the last entry into slot `kept` */
+        }
+    }
+    dev->rst_len = dev->rst_head = 0;
+    dev->pend_head = dev->pend_tail = NULL;
+    dev->rx_starved = dev->tx_blocked = 0;
+}
+
+void vsk_device_sync(void *opaque)
+{
+    struct vsk_device *dev = opaque;
+    int running = vhu_queue_ready(dev->vhu, RXQ) && vhu_queue_ready(dev->vhu, TXQ);
+
+    for (unsigned int i = 0; i < 2; i++) {
+        struct vhu_queue *q = &dev->vhu->q[i];
+        int fd = vhu_queue_ready(dev->vhu, i) ? q->kick_fd : -1;
+
+        if (dev->kick[i].fd == fd && dev->kick_gen[i] == q->kick_gen)
+            continue;
+        ev_watch_set(&dev->kick[i], 0);
+        ev_watch_init(&dev->kick[i], fd, dev_kick, dev);
+        dev->kick_gen[i] = q->kick_gen;
+        if (fd >= 0 && ev_watch_set(&dev->kick[i], EPOLLIN) < 0)
+            vhu_log("epoll: cannot watch the kick of queue %u: %s", i, strerror(errno));
+    }
+    if (running == dev->running)
+        return;
+    dev->running = running;
+    if (!running) {
+        unsigned int before = dev->nconns;
+
+        vsk_device_reset(dev);
+        vhu_log("device stopped; %u connection(s) reset, %u still flushing to the host",
+                before - dev->nconns, dev->nconns);
+        hs_drop_pending();
+        return;
+    }
+    vhu_log("device running: guest CID %llu", (unsigned long long)dev->vhu->guest_cid);
+    dev_process_tx(dev);
+}
+
+void vsk_device_flush(struct vsk_device *dev)
+{
+    vhu_queue_notify(dev->vhu, RXQ);
+    vhu_queue_notify(dev->vhu, TXQ);
+}
+
+int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
+{
+    int64_t next = -1;
+
+    for (unsigned int i = 0; i < dev->nconns;) {
+        struct vsk_conn *c = dev->conns[i];
+
+        if (c->state != CONN_HOST_CONNECTING && !c->orphan) {
+            i++;
+            continue;
+        }
+        if (c->deadline_ms <= now_ms) {
+            if (c->orphan)
+                vhu_log("host port %u: host side did not take the guest's last data in "
+                        "time; dropped", c->host_port);
+            else
+                vhu_log("guest port %u did not answer a host connection in time",
+                        c->guest_port);
+            conn_reset(c); /* swaps the last entry into slot i */
+            continue;
+        }
+        if (next < 0 || c->deadline_ms - now_ms < next)
+            next = c->deadline_ms - now_ms;
+        i++;
+    }
+    dev_pump_rx(dev);
+    return (int)next;
+}
+
+static uint32_t dev_alloc_port(struct vsk_device *dev, uint32_t guest_port)
+{
+    for (unsigned int tries = 0; tries <= VSK_MAX_CONNS; tries++) {
+        uint32_t port = dev->next_port;
+
+        dev->next_port = port >= 0x7fffffffu ? EPHEMERAL_FIRST : port + 1;
+        if (conn_find(dev, port, guest_port) == NULL)
+            return port;
+    }
+    return 0;
+}
+
+int vsk_device_host_connect(struct vsk_device *dev, int fd, uint32_t port)
+{
+    struct vsk_conn *c;
+    uint32_t host_port;
+
+    if (!dev->running)
+        return -ENOTCONN;
+    host_port = dev_alloc_port(dev, port);
+    if (host_port == 0)
+        return -EADDRINUSE;
+    c = conn_new(dev, fd, host_port, port, CONN_HOST_CONNECTING);
+    if (c == NULL)
+        return -EMFILE;
+    c->deadline_ms = hs_now_ms() + HS_CONNECT_TIMEOUT_MS;
+    vhu_debug("host port %u -> guest port %u: REQUEST", host_port, port);
+    conn_want(c, PEND_REQUEST);
+    dev_pump_rx(dev);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* device.h: the virtio-vsock device (virtio 1.2 section 5.10) on top of the rings that
+ * vhost_user.c set up: guest packets from the tx queue, packets to the guest in the rx
+ * queue, one connection per guest stream, each relayed to a Unix socket on the host with
+ * credit flow control both ways. The host side is CID 2. */
+#ifndef VHU_DEVICE_H
+#define VHU_DEVICE_H
+
+#include <stdint.h>
+
+#include "vhost_user.h"
+
+#define VSK_HOST_CID 2
+#define VSK_MAX_CONNS 1024
+#define VSK_RST_QUEUE_MAX 256      /* RSTs owed to the guest for unknown connections */
+
+struct vsk_device;
+
+struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
+                                  uint32_t buf_alloc);
+/* Follows the front-end's ring setup (vhu_backend.changed): starts processing when rx and
+ * tx are ready, resets every connection when either stops. */
+void vsk_device_sync(void *dev);
+/* Closes every connection (front-end gone or device stopped). */
+void vsk_device_reset(struct vsk_device *dev);
+/* Sends the interrupts owed to the guest; called once per loop iteration. */
+void vsk_device_flush(struct vsk_device *dev);
+/* Expires host-initiated connections the guest never answered; ms to the next deadline. */
+int vsk_device_expire(struct vsk_device *dev, int64_t now_ms);
+
+/* A host program asked for guest port `port` on fd (its CONNECT line consumed). Takes the
+ * fd on success; a negative errno means the caller closes it. */
+int vsk_device_host_connect(struct vsk_device *dev, int fd, uint32_t port);
+
+#endif

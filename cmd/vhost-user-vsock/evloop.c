@@ -1,0 +1,65 @@
+/* evloop.c: epoll, level-triggered, one event per wait. Dispatching one event at a time
+ * means a callback may free any object (a connection, the front-end) without another
+ * already-fetched event pointing at it; fairness comes from epoll's ready-list rotation. */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "evloop.h"
+
+static int ev_epfd = -1;
+
+int ev_loop_open(void)
+{
+    ev_epfd = epoll_create1(EPOLL_CLOEXEC);
+    return ev_epfd < 0 ? -errno : 0;
+}
+
+void ev_loop_close(void)
+{
+    if (ev_epfd >= 0)
+        close(ev_epfd);
+    ev_epfd = -1;
+}
+
+void ev_watch_init(struct ev_watch *w, int fd, ev_callback *cb, void *owner)
+{
+    w->fd = fd;
+    w->events = 0;
+    w->cb = cb;
+    w->owner = owner;
+}
+
+int ev_watch_set(struct ev_watch *w, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.ptr = w};
+    int op;
+
+    if (w->fd < 0 || events == w->events)
+        return 0;
+    if (events == 0)
+        op = EPOLL_CTL_DEL;
+    else
+        op = w->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
+    if (epoll_ctl(ev_epfd, op, w->fd, &ev) < 0 && op != EPOLL_CTL_DEL)
+        return -errno;
+    w->events = events;
+    return 0;
+}
+
+int ev_loop_run_once(int timeout_ms)
+{
+    struct epoll_event ev;
+    int n = epoll_wait(ev_epfd, &ev, 1, timeout_ms);
+
+    if (n < 0)
+        return errno == EINTR ? 0 : -errno;
+    if (n == 1) {
+        struct ev_watch *w = ev.data.ptr;
+
+        w->cb(w, ev.events);
+    }
+    return n;
+}

@@ -1,0 +1,269 @@
+/* host_side.c: the host half of the hybrid vsock convention. Host programs connect to
+ * --uds-path and must send one "CONNECT <port>\n" line within HS_CONNECT_TIMEOUT_MS; the
+ * line is read up to its newline only, so bytes written after it stay in the socket for
+ * the guest. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "evloop.h"
+#include "host_side.h"
+#include "log.h"
+
+int64_t hs_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- socket files ----------------------------------------------------------------------- */
+
+static int fill_sun(struct sockaddr_un *sa, const char *path)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    return 0;
+}
+
+/* Is some process listening on the socket file at path? */
+static int socket_in_use(const struct sockaddr_un *sa)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc;
+
+    if (fd < 0)
+        return 0;
+    rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+    close(fd);
+    return rc == 0;
+}
+
+int hs_listen_unix(const char *path, const char **why)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+    mode_t old_mask;
+    int fd, rc;
+
+    if (fill_sun(&sa, path) < 0) {
+        *why = "path too long for a Unix socket";
+        return -ENAMETOOLONG;
+    }
+    if (lstat(path, &st) == 0) {
+        if (S_ISLNK(st.st_mode)) {
+            *why = "is a symbolic link (refused)";
+            return -ELOOP;
+        }
+        if (!S_ISSOCK(st.st_mode)) {
+            *why = "exists and is not a socket";
+            return -EEXIST;
+        }
+        if (socket_in_use(&sa)) {
+            *why = "another process is listening there";
+            return -EADDRINUSE;
+        }
+        if (unlink(path) < 0) {
+            *why = "cannot remove the stale socket";
+            return -errno;
+        }
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        *why = "socket";
+        return -errno;
+    }
+    /* Born 0600: no window in which another user could connect. */
+    old_mask = umask(0177);
+    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_mask);
+    if (rc < 0) {
+        rc = -errno;
+        *why = "bind";
+        close(fd);
+        return rc;
+    }
+    if (listen(fd, 64) < 0) {
+        rc = -errno;
+        *why = "listen";
+        close(fd);
+        unlink(path);
+        return rc;
+    }
+    return fd;
+}
+
+int hs_connect_port(const char *uds_path, uint32_t port)
+{
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct sockaddr_un sa;
+    int fd, n;
+
+    n = snprintf(path, sizeof(path), "%s_%u", uds_path, port);
+    if (n < 0 || (size_t)n >= sizeof(path) || fill_sun(&sa, path) < 0)
+        return -ENAMETOOLONG;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    /* A Unix connect completes at once or fails (ENOENT, ECONNREFUSED, EAGAIN when the
+     * listener's backlog is full): no connecting state to track. */
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        int rc = -errno;
+
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+/* ---- clients waiting to send their line ------------------------------------------------- */
+
+struct hs_client {
+    struct ev_watch w;
+    int64_t deadline_ms;
+    char line[HS_CONNECT_LINE_MAX];
+    size_t len;
+    struct hs_client *next;
+};
+
+static struct {
+    struct ev_watch listener;
+    struct vsk_device *dev;
+    struct hs_client *clients;
+    unsigned int nclients;
+} hs;
+
+static void hs_client_free(struct hs_client *cl, int close_fd)
+{
+    struct hs_client **pp = &hs.clients;
+
+    while (*pp != NULL && *pp != cl)
+        pp = &(*pp)->next;
+    if (*pp == cl)
+        *pp = cl->next;
+    hs.nclients--;
+    ev_watch_set(&cl->w, 0);
+    if (close_fd)
+        close(cl->w.fd);
+    free(cl);
+}
+
+static void hs_client_readable(struct ev_watch *w, uint32_t events)
+{
+    struct hs_client *cl = w->owner;
+    char peek[HS_CONNECT_LINE_MAX];
+    size_t room = HS_CONNECT_LINE_MAX - cl->len, take;
+    const char *why = NULL, *nl;
+    uint32_t port;
+    ssize_t n;
+    int rc;
+
+    (void)events;
+    /* Peek, then take only bytes of the line: consuming them (not just peeking) keeps a
+     * partial line from making the level-triggered fd spin. */
+    n = recv(w->fd, peek, room, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        vhu_debug("host client left before its CONNECT line");
+        hs_client_free(cl, 1);
+        return;
+    }
+    nl = memchr(peek, '\n', (size_t)n);
+    take = nl != NULL ? (size_t)(nl - peek) + 1 : (size_t)n;
+    if (recv(w->fd, cl->line + cl->len, take, 0) != (ssize_t)take) {
+        hs_client_free(cl, 1);
+        return;
+    }
+    cl->len += take;
+    if (nl == NULL) {
+        if (cl->len < HS_CONNECT_LINE_MAX)
+            return; /* more to come (until the deadline) */
+        vhu_log("host client refused: CONNECT line longer than %d bytes", HS_CONNECT_LINE_MAX);
+        hs_client_free(cl, 1);
+        return;
+    }
+    if (hs_parse_connect_line(cl->line, cl->len, &port, &why) < 0) {
+        vhu_log("host client refused: %s", why);
+        hs_client_free(cl, 1);
+        return;
+    }
+    rc = vsk_device_host_connect(hs.dev, w->fd, port);
+    if (rc < 0) {
+        vhu_log("host client for guest port %u refused: %s", port,
+                rc == -ENOTCONN ? "no front-end is running" : strerror(-rc));
+        hs_client_free(cl, 1);
+        return;
+    }
+    hs_client_free(cl, 0); /* the fd now belongs to the connection */
+}
+
+static void hs_accept(struct ev_watch *w, uint32_t events)
+{
+    (void)events;
+    for (;;) {
+        struct hs_client *cl;
+        int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                vhu_log("accept on the host socket: %s", strerror(errno));
+            return;
+        }
+        if (hs.nclients >= HS_PENDING_MAX || (cl = calloc(1, sizeof(*cl))) == NULL) {
+            vhu_log("host client refused: too many waiting for their CONNECT line");
+            close(fd);
+            continue;
+        }
+        ev_watch_init(&cl->w, fd, hs_client_readable, cl);
+        cl->deadline_ms = hs_now_ms() + HS_CONNECT_TIMEOUT_MS;
+        cl->next = hs.clients;
+        hs.clients = cl;
+        hs.nclients++;
+        if (ev_watch_set(&cl->w, EPOLLIN) < 0)
+            hs_client_free(cl, 1);
+    }
+}
+
+int hs_start(int listen_fd, struct vsk_device *dev)
+{
+    hs.dev = dev;
+    ev_watch_init(&hs.listener, listen_fd, hs_accept, NULL);
+    return ev_watch_set(&hs.listener, EPOLLIN);
+}
+
+int hs_expire(int64_t now_ms)
+{
+    int64_t next = -1;
+
+    for (struct hs_client *cl = hs.clients, *nx; cl != NULL; cl = nx) {
+        nx = cl->next;
+        if (cl->deadline_ms <= now_ms) {
+            vhu_log("host client refused: no CONNECT line within %d ms", HS_CONNECT_TIMEOUT_MS);
+            hs_client_free(cl, 1);
+        } else if (next < 0 || cl->deadline_ms - now_ms < next) {
+            next = cl->deadline_ms - now_ms;
+        }
+    }
+    return (int)next;
+}
+
+void hs_drop_pending(void)
+{
+    while (hs.clients != NULL)
+        hs_client_free(hs.clients, 1);
+}

@@ -1,0 +1,34 @@
+/* host_side.h: the Unix sockets of the hybrid vsock convention (Firecracker,
+ * vhost-device-vsock): the listener on --uds-path where host programs ask
+ * "CONNECT <port>\n", and connecting to "<uds-path>_<port>" for guest connections. */
+#ifndef VHU_HOST_SIDE_H
+#define VHU_HOST_SIDE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "connect_line.h"
+
+#define HS_CONNECT_TIMEOUT_MS 5000 /* for the line, and again for the guest's answer */
+#define HS_PENDING_MAX 64          /* host clients that have not sent their line yet */
+
+struct vsk_device;
+
+/* Creates a listening Unix socket at path, mode 0600, non-blocking. Refuses a symbolic
+ * link, a non-socket file and a socket some process still listens on; a stale socket
+ * file is replaced. Returns the fd or a negative errno with *why set. */
+int hs_listen_unix(const char *path, const char **why);
+
+/* Connects (non-blocking) to "<uds_path>_<port>". Returns the fd or a negative errno. */
+int hs_connect_port(const char *uds_path, uint32_t port);
+
+/* Starts accepting host clients on listen_fd for the device. */
+int hs_start(int listen_fd, struct vsk_device *dev);
+/* Closes clients whose line is overdue; returns ms to the next deadline or -1. */
+int hs_expire(int64_t now_ms);
+/* Drops every client still waiting for its CONNECT line (front-end gone). */
+void hs_drop_pending(void);
+
+int64_t hs_now_ms(void);
+
+#endif

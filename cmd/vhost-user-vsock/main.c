@@ -1,0 +1,309 @@
+/* main.c: vhost-user-vsock's options and event loop. Parses the option table, creates
+ * the two listening sockets, then serves one vhost-user front-end at a time: when it goes
+ * away every connection is reset and the next front-end is awaited. See
+ * vhost-user-vsock(8). */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "evloop.h"
+#include "host_side.h"
+#include "log.h"
+#include "vhost_user.h"
+
+#define EXIT_USAGE 2
+#define FRONTEND_IO_TIMEOUT_S 5 /* a front-end stalled mid-message is dropped */
+
+/* ---- options ---------------------------------------------------------------------------- */
+
+struct options {
+    const char *socket_path;
+    const char *uds_path;
+    uint64_t guest_cid;
+    unsigned int queue_size;
+    uint32_t tx_buffer_size;
+};
+
+enum opt_id { OPT_SOCKET = 256, OPT_UDS, OPT_CID, OPT_QSIZE, OPT_TXBUF, OPT_VERSION };
+
+static const struct opt_desc {
+    struct option opt;
+    const char *arg;
+    const char *help;
+} opt_table[] = {
+    {{"socket", required_argument, NULL, OPT_SOCKET}, "PATH",
+     "vhost-user socket to listen on (created 0600; required)"},
+    {{"uds-path", required_argument, NULL, OPT_UDS}, "PATH",
+     "host side: listen here for CONNECT, reach PATH_PORT (required)"},
+    {{"guest-cid", required_argument, NULL, OPT_CID}, "N",
+     "the guest's CID, 3..4294967294 (required)"},
+    {{"queue-size", required_argument, NULL, OPT_QSIZE}, "N",
+     "largest ring size accepted, a power of two (default 1024)"},
+    {{"tx-buffer-size", required_argument, NULL, OPT_TXBUF}, "BYTES",
+     "buffer per connection for guest data (default 262144)"},
+    {{"verbose", no_argument, NULL, 'v'}, NULL, "log every message and connection"},
+    {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+    {{"version", no_argument, NULL, OPT_VERSION}, NULL, "show the version"},
+};
+#define NOPTS (sizeof(opt_table) / sizeof(opt_table[0]))
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: vhost-user-vsock --socket PATH --uds-path PATH --guest-cid N "
+                 "[options]\n\nA vhost-user virtio-vsock device backend serving one "
+                 "front-end.\n\nOptions:\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt_desc *d = &opt_table[i];
+        char left[48];
+
+        if (d->opt.val < 256)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", d->opt.val, d->opt.name,
+                     d->arg ? " " : "", d->arg ? d->arg : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", d->opt.name, d->arg ? " " : "",
+                     d->arg ? d->arg : "");
+        fprintf(out, "  %-28s  %s\n", left, d->help);
+    }
+}
+
+__attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("vhost-user-vsock: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    exit(EXIT_USAGE);
+}
+
+/* Strict unsigned decimal: digits only, no sign, no suffix, within [min, max]. */
+static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void check_path(const char *name, const char *path, size_t reserve)
+{
+    if (path == NULL)
+        usage_error("%s is required (see --help)", name);
+    if (path[0] == '\0')
+        usage_error("%s: empty path", name);
+    if (strlen(path) + reserve >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        usage_error("%s: %s: too long for a Unix socket path", name, path);
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+    struct option longopts[NOPTS + 1];
+    uint64_t v;
+    int c, have_cid = 0;
+
+    for (size_t i = 0; i < NOPTS; i++)
+        longopts[i] = opt_table[i].opt;
+    memset(&longopts[NOPTS], 0, sizeof(longopts[NOPTS]));
+    o->queue_size = 1024;
+    o->tx_buffer_size = 256 * 1024;
+    opterr = 0; /* errors in our own one-line format */
+    while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_SOCKET:
+            o->socket_path = optarg;
+            break;
+        case OPT_UDS:
+            o->uds_path = optarg;
+            break;
+        case OPT_CID:
+            if (parse_number(optarg, 3, 0xfffffffeu, &v) < 0)
+                usage_error("--guest-cid: %s: not a CID in 3..4294967294", optarg);
+            o->guest_cid = v;
+            have_cid = 1;
+            break;
+        case OPT_QSIZE:
+            if (parse_number(optarg, 1, VIRTQ_MAX_SIZE, &v) < 0 || (v & (v - 1)) != 0)
+                usage_error("--queue-size: %s: not a power of two in 1..%u", optarg,
+                            VIRTQ_MAX_SIZE);
+            o->queue_size = (unsigned int)v;
+            break;
+        case OPT_TXBUF:
+            if (parse_number(optarg, 4096, 64u << 20, &v) < 0)
+                usage_error("--tx-buffer-size: %s: not a byte count in 4096..67108864", optarg);
+            o->tx_buffer_size = (uint32_t)v;
+            break;
+        case 'v':
+            vhu_log_verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        case OPT_VERSION:
+            printf("vhost-user-vsock (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+            exit(0);
+        case ':':
+            usage_error("%s: needs a value", argv[optind - 1]);
+            break;
+        default:
+            if (optopt != 0)
+                usage_error("-%c: unknown option (see --help)", optopt);
+            usage_error("%s: unknown option (see --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        usage_error("%s: unexpected argument (see --help)", argv[optind]);
+    check_path("--socket", o->socket_path, 0);
+    check_path("--uds-path", o->uds_path, 11); /* room for "_4294967295" */
+    if (strcmp(o->socket_path, o->uds_path) == 0)
+        usage_error("--socket and --uds-path must be different paths");
+    if (!have_cid)
+        usage_error("--guest-cid is required (see --help)");
+}
+
+/* ---- the front-end ------------------------------------------------------------------------ */
+
+static struct {
+    struct vhu_backend backend;
+    struct vsk_device *dev;
+    struct ev_watch listener;
+    struct ev_watch frontend;
+} srv;
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+static void frontend_drop(const char *why)
+{
+    vhu_log("front-end disconnected (%s); resetting, waiting for the next one", why);
+    ev_watch_set(&srv.frontend, 0);
+    close(srv.frontend.fd);
+    srv.frontend.fd = -1;
+    vhu_backend_reset(&srv.backend);
+    vsk_device_sync(srv.dev); /* not running any more: resets the connections */
+}
+
+static void frontend_readable(struct ev_watch *w, uint32_t events)
+{
+    int rc;
+
+    (void)events;
+    rc = vhu_serve_one(&srv.backend, w->fd);
+    if (rc < 0)
+        frontend_drop(rc == -ECONNRESET ? "closed" : strerror(-rc));
+}
+
+static void frontend_accept(struct ev_watch *w, uint32_t events)
+{
+    struct timeval tv = {.tv_sec = FRONTEND_IO_TIMEOUT_S};
+    int fd;
+
+    (void)events;
+    fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (srv.frontend.fd >= 0) {
+        vhu_log("second front-end refused: one is already connected");
+        close(fd);
+        return;
+    }
+    /* Messages are read whole, blocking, with a time limit: front-ends send each in
+     * one go, and one that stalls mid-message is broken. */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    ev_watch_init(&srv.frontend, fd, frontend_readable, NULL);
+    if (ev_watch_set(&srv.frontend, EPOLLIN) < 0) {
+        close(fd);
+        srv.frontend.fd = -1;
+        return;
+    }
+    vhu_log("front-end connected");
+}
+
+static int listen_or_die(const char *name, const char *path)
+{
+    const char *why = "";
+    int fd = hs_listen_unix(path, &why);
+
+    if (fd < 0) {
+        fprintf(stderr, "vhost-user-vsock: %s %s: %s: %s\n", name, path, why, strerror(-fd));
+        exit(1);
+    }
+    return fd;
+}
+
+int main(int argc, char **argv)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    struct options o = {0};
+    int vfd, hfd;
+
+    parse_options(argc, argv, &o);
+    signal(SIGPIPE, SIG_IGN);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (ev_loop_open() < 0) {
+        fprintf(stderr, "vhost-user-vsock: epoll: %s\n", strerror(errno));
+        return 1;
+    }
+    vfd = listen_or_die("--socket", o.socket_path);
+    hfd = listen_or_die("--uds-path", o.uds_path);
+    vhu_backend_init(&srv.backend, o.guest_cid, o.queue_size);
+    srv.dev = vsk_device_new(&srv.backend, o.uds_path, o.tx_buffer_size);
+    if (srv.dev == NULL) {
+        fprintf(stderr, "vhost-user-vsock: %s\n", strerror(ENOMEM));
+        return 1;
+    }
+    srv.backend.changed = vsk_device_sync;
+    srv.backend.ctx = srv.dev;
+    ev_watch_init(&srv.frontend, -1, frontend_readable, NULL);
+    ev_watch_init(&srv.listener, vfd, frontend_accept, NULL);
+    if (ev_watch_set(&srv.listener, EPOLLIN) < 0 || hs_start(hfd, srv.dev) < 0) {
+        fprintf(stderr, "vhost-user-vsock: epoll: %s\n", strerror(errno));
+        return 1;
+    }
+    vhu_log("guest CID %llu; waiting for a front-end on %s; host side %s",
+            (unsigned long long)o.guest_cid, o.socket_path, o.uds_path);
+    while (!stop_signal) {
+        int64_t now = hs_now_ms();
+        int t1 = hs_expire(now), t2 = vsk_device_expire(srv.dev, now);
+        int timeout = t1 < 0 ? t2 : (t2 < 0 || t1 < t2 ? t1 : t2);
+
+        vsk_device_flush(srv.dev);
+        if (ev_loop_run_once(timeout) < 0) {
+            fprintf(stderr, "vhost-user-vsock: epoll_wait: %s\n", strerror(errno));
+            return 1;
+        }
+        vsk_device_flush(srv.dev);
+    }
+    vhu_log("%s: exiting", strsignal(stop_signal));
+    unlink(o.socket_path);
+    unlink(o.uds_path);
+    return 0;
+}

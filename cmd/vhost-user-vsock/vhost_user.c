@@ -1,0 +1,668 @@
+/* vhost_user.c: vhost-user messages from the front-end, checked against one table
+ * (size, fds, queue index) before a handler sees them, then dispatched through the same
+ * table. Anything unknown or malformed is refused with a log line; only a broken framing
+ * (EOF, oversized payload) drops the front-end. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vhost_user.h"
+
+#define BIT(n) (1ull << (n))
+
+/* What we offer. No EVENT_IDX, INDIRECT_DESC or SEQPACKET: not implemented. */
+uint64_t vhu_offered_features(void)
+{
+    return BIT(VIRTIO_F_VERSION_1) | BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+}
+
+uint64_t vhu_offered_protocol_features(void)
+{
+    return BIT(VHOST_USER_PROTOCOL_F_MQ) | BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
+           BIT(VHOST_USER_PROTOCOL_F_CONFIG);
+}
+
+/* ---- the request table ---------------------------------------------------------------- */
+
+enum vhu_payload_kind {
+    PL_NONE,        /* size 0 */
+    PL_U64,         /* size 8 */
+    PL_STATE,       /* struct vhost_user_vring_state, index checked */
+    PL_ADDR,        /* struct vhost_user_vring_addr, index checked */
+    PL_VRING_FD,    /* u64 index | NOFD, one fd unless NOFD */
+    PL_MEM_TABLE,   /* header + n regions, n fds */
+    PL_CONFIG,      /* config header + size bytes */
+};
+
+typedef int vhu_handler_fn(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply);
+
+struct vhu_request_desc {
+    uint32_t request;
+    const char *name;
+    enum vhu_payload_kind payload;
+    int has_reply;                /* the request has a reply of its own */
+    vhu_handler_fn *handle;
+};
+
+static vhu_handler_fn h_get_features, h_set_features, h_set_owner, h_reset_owner,
+    h_set_mem_table, h_set_vring_num, h_set_vring_addr, h_set_vring_base, h_get_vring_base,
+    h_set_vring_kick, h_set_vring_call, h_set_vring_err, h_get_protocol_features,
+    h_set_protocol_features, h_get_queue_num, h_set_vring_enable, h_get_config, h_set_config;
+
+static const struct vhu_request_desc vhu_requests[] = {
+    {VHOST_USER_GET_FEATURES, "GET_FEATURES", PL_NONE, 1, h_get_features},
+    {VHOST_USER_SET_FEATURES, "SET_FEATURES", PL_U64, 0, h_set_features},
+    {VHOST_USER_SET_OWNER, "SET_OWNER", PL_NONE, 0, h_set_owner},
+    {VHOST_USER_RESET_OWNER, "RESET_OWNER", PL_NONE, 0, h_reset_owner},
+    {VHOST_USER_SET_MEM_TABLE, "SET_MEM_TABLE", PL_MEM_TABLE, 0, h_set_mem_table},
+    {VHOST_USER_SET_VRING_NUM, "SET_VRING_NUM", PL_STATE, 0, h_set_vring_num},
+    {VHOST_USER_SET_VRING_ADDR, "SET_VRING_ADDR", PL_ADDR, 0, h_set_vring_addr},
+    {VHOST_USER_SET_VRING_BASE, "SET_VRING_BASE", PL_STATE, 0, h_set_vring_base},
+    {VHOST_USER_GET_VRING_BASE, "GET_VRING_BASE", PL_STATE, 1, h_get_vring_base},
+    {VHOST_USER_SET_VRING_KICK, "SET_VRING_KICK", PL_VRING_FD, 0, h_set_vring_kick},
+    {VHOST_USER_SET_VRING_CALL, "SET_VRING_CALL", PL_VRING_FD, 0, h_set_vring_call},
+    {VHOST_USER_SET_VRING_ERR, "SET_VRING_ERR", PL_VRING_FD, 0, h_set_vring_err},
+    {VHOST_USER_GET_PROTOCOL_FEATURES, "GET_PROTOCOL_FEATURES", PL_NONE, 1,
+     h_get_protocol_features},
+    {VHOST_USER_SET_PROTOCOL_FEATURES, "SET_PROTOCOL_FEATURES", PL_U64, 0,
+     h_set_protocol_features},
+    {VHOST_USER_GET_QUEUE_NUM, "GET_QUEUE_NUM", PL_NONE, 1, h_get_queue_num},
+    {VHOST_USER_SET_VRING_ENABLE, "SET_VRING_ENABLE", PL_STATE, 0, h_set_vring_enable},
+    {VHOST_USER_GET_CONFIG, "GET_CONFIG", PL_CONFIG, 1, h_get_config},
+    {VHOST_USER_SET_CONFIG, "SET_CONFIG", PL_CONFIG, 0, h_set_config},
+};
+
+static const struct vhu_request_desc *vhu_find(uint32_t request)
+{
+    for (size_t i = 0; i < sizeof(vhu_requests) / sizeof(vhu_requests[0]); i++)
+        if (vhu_requests[i].request == request)
+            return &vhu_requests[i];
+    return NULL;
+}
+
+const char *vhu_request_name(uint32_t request)
+{
+    const struct vhu_request_desc *d = vhu_find(request);
+
+    return d != NULL ? d->name : "unknown";
+}
+
+static int check_fail(const char **why, const char *text)
+{
+    *why = text;
+    return -EINVAL;
+}
+
+int vhu_msg_check(const struct vhu_msg *m, const char **why)
+{
+    const struct vhu_request_desc *d;
+    uint32_t size = m->hdr.size;
+
+    *why = NULL;
+    if ((m->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION)
+        return check_fail(why, "unsupported protocol version");
+    if (m->hdr.flags & VHOST_USER_REPLY_MASK)
+        return check_fail(why, "a reply where a request was expected");
+    if (size > VHOST_USER_MAX_PAYLOAD)
+        return check_fail(why, "payload too large");
+    d = vhu_find(m->hdr.request);
+    if (d == NULL) {
+        *why = "unknown or unsupported request";
+        return -ENOSYS;
+    }
+    if (d->payload != PL_VRING_FD && d->payload != PL_MEM_TABLE && m->nfds != 0)
+        return check_fail(why, "unexpected file descriptors");
+    switch (d->payload) {
+    case PL_NONE:
+        /* Some front-ends send a zeroed u64 with GET_*; accept it and ignore it. */
+        if (size != 0 && size != 8)
+            return check_fail(why, "payload size must be 0");
+        break;
+    case PL_U64:
+        if (size != 8)
+            return check_fail(why, "payload size must be 8");
+        break;
+    case PL_STATE:
+        if (size != sizeof(struct vhost_user_vring_state))
+            return check_fail(why, "vring state payload size must be 8");
+        if (m->payload.state.index >= VHU_NUM_QUEUES)
+            return check_fail(why, "queue index out of range");
+        break;
+    case PL_ADDR:
+        if (size != sizeof(struct vhost_user_vring_addr))
+            return check_fail(why, "vring address payload size must be 40");
+        if (m->payload.addr.index >= VHU_NUM_QUEUES)
+            return check_fail(why, "queue index out of range");
+        break;
+    case PL_VRING_FD: {
+        uint64_t v = m->payload.u64;
+
+        if (size != 8)
+            return check_fail(why, "payload size must be 8");
+        if (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
+            return check_fail(why, "reserved bits set in the queue index");
+        if ((v & VHOST_USER_VRING_IDX_MASK) >= VHU_NUM_QUEUES)
+            return check_fail(why, "queue index out of range");
+        if (m->nfds != ((v & VHOST_USER_VRING_NOFD_MASK) ? 0u : 1u))
+            return check_fail(why, "fd count does not match the NOFD bit");
+        break;
+    }
+    case PL_MEM_TABLE: {
+        struct vhost_user_mem_region regs[VHOST_USER_MEM_REGIONS_MAX];
+        unsigned int n;
+
+        if (mem_table_parse(m->payload.bytes, size, m->nfds, regs, &n, why) < 0)
+            return -EINVAL;
+        break;
+    }
+    case PL_CONFIG:
+        if (size < sizeof(struct vhost_user_config_header))
+            return check_fail(why, "config payload shorter than its header");
+        if (m->payload.config.size > VHU_CONFIG_SPACE_MAX ||
+            size != sizeof(struct vhost_user_config_header) + m->payload.config.size)
+            return check_fail(why, "config payload size does not match its header");
+        break;
+    }
+    return 0;
+}
+
+/* ---- handlers ------------------------------------------------------------------------- */
+
+static void reply_u64(struct vhu_msg *reply, uint64_t v)
+{
+    reply->hdr.size = 8;
+    reply->payload.u64 = v;
+}
+
+static int h_get_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)b;
+    (void)m;
+    reply_u64(reply, vhu_offered_features());
+    return 0;
+}
+
+static int h_set_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)reply;
+    if (m->payload.u64 & ~vhu_offered_features())
+        return -EINVAL;
+    b->acked_features = m->payload.u64;
+    return 0;
+}
+
+static int h_set_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)m;
+    (void)reply;
+    b->owner = 1;
+    return 0;
+}
+
+static void queue_close_fds(struct vhu_queue *q)
+{
+    int *fds[] = {&q->kick_fd, &q->call_fd, &q->err_fd};
+
+    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
+}
+
+static void queue_reset(struct vhu_queue *q)
+{
+    queue_close_fds(q);
+    memset(&q->ring, 0, sizeof(q->ring));
+    q->started = 0;
+    q->enabled = 0;
+    q->kick_gen++;
+}
+
+/* RESET_OWNER (deprecated, still sent by some front-ends): back to the negotiated
+ * start, rings stopped; the memory table stays until replaced. */
+static int h_reset_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)m;
+    (void)reply;
+    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+        queue_reset(&b->q[i]);
+    b->acked_features = 0;
+    b->owner = 0;
+    return 0;
+}
+
+static void queues_retranslate(struct vhu_backend *b)
+{
+    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++) {
+        struct vring *vr = &b->q[i].ring;
+
+        if (vr->size == 0 || !vr->addr_set)
+            continue;
+        if (vring_translate(vr, &b->mem) < 0)
+            vhu_log("queue %u: ring addresses are outside the new memory table", i);
+        else if (!b->q[i].started) /* addresses came first: take the ring's used index */
+            vr->used_idx = le16_get(vr->used + VIRTQ_USED_IDX);
+    }
+}
+
+static int h_set_mem_table(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    struct vhost_user_mem_region regs[VHOST_USER_MEM_REGIONS_MAX];
+    struct mem_table fresh;
+    const char *why = NULL;
+    unsigned int n;
+    int rc;
+
+    (void)reply;
+    memset(&fresh, 0, sizeof(fresh));
+    rc = mem_table_parse(m->payload.bytes, m->hdr.size, m->nfds, regs, &n, &why);
+    if (rc == 0)
+        rc = mem_table_map(&fresh, regs, n, m->fds, &why);
+    if (rc < 0) {
+        vhu_log("SET_MEM_TABLE refused: %s", why != NULL ? why : strerror(-rc));
+        return rc;
+    }
+    mem_table_unmap(&b->mem);
+    b->mem = fresh;
+    for (unsigned int i = 0; i < n; i++)
+        vhu_debug("memory region %u: gpa 0x%llx size 0x%llx uva 0x%llx", i,
+                  (unsigned long long)b->mem.r[i].gpa, (unsigned long long)b->mem.r[i].size,
+                  (unsigned long long)b->mem.r[i].uva);
+    queues_retranslate(b);
+    return 0;
+}
+
+static int h_set_vring_num(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    struct vhu_queue *q = &b->q[m->payload.state.index];
+    uint32_t num = m->payload.state.num;
+
+    (void)reply;
+    if (num == 0 || num > b->queue_size_max || (num & (num - 1)) != 0) {
+        vhu_log("SET_VRING_NUM refused: %u is not a power of two in 1..%u", num,
+                b->queue_size_max);
+        return -EINVAL;
+    }
+    if (q->started)
+        return -EBUSY;
+    q->ring.size = num;
+    if (q->ring.addr_set)
+        (void)vring_translate(&q->ring, &b->mem);
+    return 0;
+}
+
+static int h_set_vring_addr(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    const struct vhost_user_vring_addr *a = &m->payload.addr;
+    struct vhu_queue *q = &b->q[a->index];
+    int rc;
+
+    (void)reply;
+    if (q->ring.size == 0) {
+        vhu_log("SET_VRING_ADDR refused: queue %u has no size yet", a->index);
+        return -EINVAL;
+    }
+    q->ring.desc_uva = a->desc_user_addr;
+    q->ring.avail_uva = a->avail_user_addr;
+    q->ring.used_uva = a->used_user_addr;
+    q->ring.addr_set = 1;
+    if (b->mem.n == 0)
+        return 0; /* translated when the memory table arrives */
+    rc = vring_translate(&q->ring, &b->mem);
+    if (rc < 0) {
+        vhu_log("SET_VRING_ADDR refused: queue %u rings %s", a->index,
+                rc == -EFAULT ? "outside the memory table" : "misaligned");
+        q->ring.addr_set = 0;
+        return rc;
+    }
+    /* The used index continues from what the ring holds (a restarted ring). */
+    q->ring.used_idx = le16_get(q->ring.used + VIRTQ_USED_IDX);
+    return 0;
+}
+
+static int h_set_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    struct vhu_queue *q = &b->q[m->payload.state.index];
+
+    (void)reply;
+    if (m->payload.state.num > 0xffff || q->started)
+        return -EINVAL;
+    q->ring.last_avail = (uint16_t)m->payload.state.num;
+    q->ring.broken = 0;
+    return 0;
+}
+
+/* Stops the ring (the spec's "stopped" state) and tells where it stopped. */
+static int h_get_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    unsigned int index = m->payload.state.index;
+    struct vhu_queue *q = &b->q[index];
+
+    reply->hdr.size = sizeof(struct vhost_user_vring_state);
+    reply->payload.state.index = index;
+    reply->payload.state.num = q->ring.last_avail;
+    q->started = 0;
+    if (q->kick_fd >= 0)
+        close(q->kick_fd);
+    q->kick_fd = -1;
+    q->kick_gen++;
+    return 0;
+}
+
+/* Moves the message's fd (if any) into *slot, closing what was there. */
+static void take_vring_fd(struct vhu_msg *m, int *slot)
+{
+    if (*slot >= 0)
+        close(*slot);
+    *slot = -1;
+    if (m->nfds == 1) {
+        *slot = m->fds[0];
+        m->fds[0] = -1;
+    }
+}
+
+static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    struct vhu_queue *q = &b->q[m->payload.u64 & VHOST_USER_VRING_IDX_MASK];
+
+    (void)reply;
+    if (m->nfds == 0) {
+        vhu_log("SET_VRING_KICK without fd refused: polling mode is not supported");
+        return -EINVAL;
+    }
+    take_vring_fd(m, &q->kick_fd);
+    q->kick_gen++;
+    q->started = 1;
+    return 0;
+}
+
+static int h_set_vring_call(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)reply;
+    take_vring_fd(m, &b->q[m->payload.u64 & VHOST_USER_VRING_IDX_MASK].call_fd);
+    return 0;
+}
+
+/* Kept (and closed on reset) but never written: we report errors in our log. */
+static int h_set_vring_err(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)reply;
+    take_vring_fd(m, &b->q[m->payload.u64 & VHOST_USER_VRING_IDX_MASK].err_fd);
+    return 0;
+}
+
+static int h_get_protocol_features(struct vhu_backend *b, struct vhu_msg *m,
+                                   struct vhu_msg *reply)
+{
+    (void)b;
+    (void)m;
+    reply_u64(reply, vhu_offered_protocol_features());
+    return 0;
+}
+
+static int h_set_protocol_features(struct vhu_backend *b, struct vhu_msg *m,
+                                   struct vhu_msg *reply)
+{
+    (void)reply;
+    if (m->payload.u64 & ~vhu_offered_protocol_features())
+        return -EINVAL;
+    b->acked_protocol = m->payload.u64;
+    return 0;
+}
+
+static int h_get_queue_num(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)b;
+    (void)m;
+    reply_u64(reply, VHU_NUM_QUEUES);
+    return 0;
+}
+
+static int h_set_vring_enable(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)reply;
+    if (!(b->acked_features & BIT(VHOST_USER_F_PROTOCOL_FEATURES)) ||
+        m->payload.state.num > 1)
+        return -EINVAL;
+    b->q[m->payload.state.index].enabled = (int)m->payload.state.num;
+    return 0;
+}
+
+/* struct virtio_vsock_config: le64 guest_cid; nothing else, read-only. A refused read
+ * is answered with an empty payload, as QEMU expects. */
+static int h_get_config(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    const struct vhost_user_config_header *h = &m->payload.config;
+    uint8_t space[VSOCK_CONFIG_SIZE];
+
+    reply->hdr.size = 0;
+    if (h->offset > sizeof(space) || h->size > sizeof(space) - h->offset)
+        return -EINVAL;
+    le64_put(space + VSOCK_CONFIG_GUEST_CID, b->guest_cid);
+    reply->payload.config = *h;
+    memcpy(reply->payload.bytes + sizeof(*h), space + h->offset, h->size);
+    reply->hdr.size = (uint32_t)(sizeof(*h) + h->size);
+    return 0;
+}
+
+static int h_set_config(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+{
+    (void)b;
+    (void)m;
+    (void)reply;
+    return -EPERM; /* the guest CID is ours to give, not the front-end's to write */
+}
+
+/* ---- state ------------------------------------------------------------------------------ */
+
+void vhu_backend_init(struct vhu_backend *b, uint64_t guest_cid, unsigned int queue_size_max)
+{
+    memset(b, 0, sizeof(*b));
+    b->guest_cid = guest_cid;
+    b->queue_size_max = queue_size_max;
+    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+        b->q[i].kick_fd = b->q[i].call_fd = b->q[i].err_fd = -1;
+}
+
+void vhu_backend_reset(struct vhu_backend *b)
+{
+    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+        queue_reset(&b->q[i]);
+    mem_table_unmap(&b->mem);
+    b->acked_features = b->acked_protocol = 0;
+    b->owner = 0;
+}
+
+int vhu_queue_ready(const struct vhu_backend *b, unsigned int i)
+{
+    const struct vhu_queue *q = &b->q[i];
+    int enabled = q->enabled || !(b->acked_features & BIT(VHOST_USER_F_PROTOCOL_FEATURES));
+
+    return q->started && enabled && q->ring.desc != NULL && !q->ring.broken;
+}
+
+void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
+{
+    struct vhu_queue *q = &b->q[i];
+    uint64_t one = 1;
+
+    if (!q->ring.need_call || q->ring.desc == NULL)
+        return;
+    q->ring.need_call = 0;
+    if (q->call_fd >= 0 && vring_wants_interrupt(&q->ring))
+        (void)!write(q->call_fd, &one, sizeof(one)); /* EAGAIN: already signalled */
+}
+
+int vhu_handle(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply, int *has_reply)
+{
+    const struct vhu_request_desc *d = vhu_find(m->hdr.request);
+
+    *has_reply = 0;
+    if (d == NULL)
+        return -ENOSYS;
+    memset(&reply->hdr, 0, sizeof(reply->hdr));
+    reply->hdr.request = m->hdr.request;
+    reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+    reply->nfds = 0;
+    *has_reply = d->has_reply;
+    return d->handle(b, m, reply);
+}
+
+/* ---- the socket ------------------------------------------------------------------------ */
+
+static void close_msg_fds(struct vhu_msg *m)
+{
+    for (unsigned int i = 0; i < m->nfds; i++)
+        if (m->fds[i] >= 0)
+            close(m->fds[i]);
+    m->nfds = 0;
+}
+
+static int recv_full(int sock, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+
+    while (len > 0) {
+        ssize_t n = recv(sock, p, len, 0);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        if (n == 0)
+            return -ECONNRESET;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int vhu_read_msg(int sock, struct vhu_msg *m)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = &m->hdr, .iov_len = sizeof(m->hdr)};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                         .msg_controllen = sizeof(control.buf)};
+    ssize_t n;
+    int rc;
+
+    m->nfds = 0;
+    do
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    if (n == 0)
+        return -ECONNRESET;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            for (size_t i = 0; i < count; i++) {
+                int fd;
+
+                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+                if (m->nfds < VHOST_USER_MAX_FDS)
+                    m->fds[m->nfds++] = fd;
+                else
+                    close(fd);
+            }
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC) {
+        close_msg_fds(m);
+        return -EPROTO;
+    }
+    if ((size_t)n < sizeof(m->hdr)) {
+        rc = recv_full(sock, (uint8_t *)&m->hdr + n, sizeof(m->hdr) - (size_t)n);
+        if (rc < 0)
+            goto fail;
+    }
+    if (m->hdr.size > VHOST_USER_MAX_PAYLOAD) {
+        rc = -EMSGSIZE; /* cannot skip it reliably: the stream is lost */
+        goto fail;
+    }
+    rc = recv_full(sock, m->payload.bytes, m->hdr.size);
+    if (rc < 0)
+        goto fail;
+    /* Zero the unread tail so a short payload never reads stale bytes. */
+    memset(m->payload.bytes + m->hdr.size, 0, sizeof(m->payload.bytes) - m->hdr.size);
+    return 0;
+
+fail:
+    close_msg_fds(m);
+    return rc;
+}
+
+static int vhu_send_reply(int sock, const struct vhu_msg *reply)
+{
+    struct iovec iov[2] = {
+        {.iov_base = (void *)(uintptr_t)&reply->hdr, .iov_len = sizeof(reply->hdr)},
+        {.iov_base = (void *)(uintptr_t)reply->payload.bytes, .iov_len = reply->hdr.size},
+    };
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = reply->hdr.size ? 2 : 1};
+    ssize_t n;
+
+    do
+        n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return -errno;
+    return (size_t)n == sizeof(reply->hdr) + reply->hdr.size ? 0 : -EIO;
+}
+
+int vhu_serve_one(struct vhu_backend *b, int sock)
+{
+    static struct vhu_msg m, reply; /* 4 KiB each; one front-end, one message at a time */
+    const char *why = NULL;
+    const char *name;
+    int has_reply = 0, rc;
+
+    rc = vhu_read_msg(sock, &m);
+    if (rc < 0)
+        return rc;
+    name = vhu_request_name(m.hdr.request);
+    rc = vhu_msg_check(&m, &why);
+    if (rc < 0) {
+        const struct vhu_request_desc *d = vhu_find(m.hdr.request);
+
+        vhu_log("request %u (%s) refused: %s", m.hdr.request, name, why);
+        /* A refused request that has a reply of its own gets an empty one, so the
+         * front-end sees a failure instead of waiting. */
+        if (d != NULL && d->has_reply) {
+            memset(&reply.hdr, 0, sizeof(reply.hdr));
+            reply.hdr.request = m.hdr.request;
+            reply.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+            has_reply = 1;
+        }
+    } else {
+        vhu_debug("request %s, %u payload bytes, %u fds", name, m.hdr.size, m.nfds);
+        rc = vhu_handle(b, &m, &reply, &has_reply);
+        if (rc < 0)
+            vhu_log("%s failed: %s", name, strerror(-rc));
+    }
+    close_msg_fds(&m);
+    if (b->changed != NULL)
+        b->changed(b->ctx);
+    if (has_reply)
+        return vhu_send_reply(sock, &reply);
+    /* REPLY_ACK: the front-end asked for a status of a request with no reply of its own.
+     * A refused unknown request is answered too, so the front-end does not wait. */
+    if ((m.hdr.flags & VHOST_USER_NEED_REPLY_MASK) &&
+        (b->acked_protocol & BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
+        reply.hdr.request = m.hdr.request;
+        reply.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+        reply_u64(&reply, rc < 0 ? 1 : 0);
+        return vhu_send_reply(sock, &reply);
+    }
+    return 0;
+}

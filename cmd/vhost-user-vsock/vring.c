@@ -1,0 +1,217 @@
+/* vring.c: device-side split ring. Shared memory is read once into locals before any
+ * check (the driver may change it under us), indexes are reduced modulo the size only
+ * after range checks, and a chain is bounded by the ring size, so a loop ends. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "vring.h"
+
+/* Ring sizes in bytes as the spec lays them out (virtio 1.2 section 2.7). */
+int vring_translate(struct vring *vr, const struct mem_table *mem)
+{
+    vr->desc = vr->avail = vr->used = NULL;
+    if (vr->size == 0 || !vr->addr_set)
+        return -EINVAL;
+    if (vr->desc_uva % VIRTQ_DESC_ALIGN || vr->avail_uva % VIRTQ_AVAIL_ALIGN ||
+        vr->used_uva % VIRTQ_USED_ALIGN)
+        return -EINVAL;
+    vr->desc = mem_uva_to_ptr(mem, vr->desc_uva, virtq_desc_bytes(vr->size));
+    /* +2: used_event/avail_event trail the rings even without EVENT_IDX in use. */
+    vr->avail = mem_uva_to_ptr(mem, vr->avail_uva, virtq_avail_bytes(vr->size));
+    vr->used = mem_uva_to_ptr(mem, vr->used_uva, virtq_used_bytes(vr->size));
+    if (vr->desc == NULL || vr->avail == NULL || vr->used == NULL) {
+        vr->desc = vr->avail = vr->used = NULL;
+        return -EFAULT;
+    }
+    return 0;
+}
+
+static uint16_t shared_le16_acquire(const uint8_t *p)
+{
+    uint16_t raw = __atomic_load_n((const uint16_t *)(const void *)p, __ATOMIC_ACQUIRE);
+
+    return le16_get(&raw);
+}
+
+static void shared_le16_release(uint8_t *p, uint16_t v)
+{
+    uint16_t raw;
+
+    le16_put(&raw, v);
+    __atomic_store_n((uint16_t *)(void *)p, raw, __ATOMIC_RELEASE);
+}
+
+/* Walks the chain starting at head into c. */
+static int vring_walk(const struct vring *vr, const struct mem_table *mem, uint16_t head,
+                      struct vring_chain *c)
+{
+    uint64_t total_read = 0, total_write = 0;
+    unsigned int idx = head, count = 0;
+
+    memset(c, 0, offsetof(struct vring_chain, seg));
+    c->head = head;
+    for (;;) {
+        uint8_t d[VIRTQ_DESC_SIZE];
+        uint64_t addr;
+        uint32_t len;
+        uint16_t flags, next;
+        void *p;
+
+        if (idx >= vr->size)
+            return -EPROTO;            /* next beyond the table */
+        if (++count > vr->size)
+            return -EPROTO;            /* longer than the table: a loop */
+        if (c->nread + c->nwrite >= VRING_MAX_SEGS)
+            return -E2BIG;
+        memcpy(d, vr->desc + (size_t)idx * VIRTQ_DESC_SIZE, sizeof(d));
+        addr = le64_get(d + VIRTQ_DESC_ADDR);
+        len = le32_get(d + VIRTQ_DESC_LEN);
+        flags = le16_get(d + VIRTQ_DESC_FLAGS);
+        next = le16_get(d + VIRTQ_DESC_NEXT);
+        if (flags & VIRTQ_DESC_F_INDIRECT)
+            return -EPROTO;            /* INDIRECT_DESC is never offered */
+        if (len > 0) {
+            p = mem_gpa_to_ptr(mem, addr, len);
+            if (p == NULL)
+                return -EFAULT;
+            if (flags & VIRTQ_DESC_F_WRITE) {
+                total_write += len;
+                if (total_write > VRING_MAX_CHAIN_BYTES)
+                    return -E2BIG;
+                c->seg[c->nread + c->nwrite].ptr = p;
+                c->seg[c->nread + c->nwrite].len = len;
+                c->nwrite++;
+            } else {
+                if (c->nwrite > 0)
+                    return -EPROTO;    /* readable after writable (section 2.7.4.2) */
+                total_read += len;
+                if (total_read > VRING_MAX_CHAIN_BYTES)
+                    return -E2BIG;
+                c->seg[c->nread].ptr = p;
+                c->seg[c->nread].len = len;
+                c->nread++;
+            }
+        }
+        if (!(flags & VIRTQ_DESC_F_NEXT))
+            break;
+        idx = next;
+    }
+    c->read_len = (uint32_t)total_read;
+    c->write_len = (uint32_t)total_write;
+    return 0;
+}
+
+int vring_pop(struct vring *vr, const struct mem_table *mem, struct vring_chain *c)
+{
+    uint16_t avail_idx, head;
+    int rc;
+
+    if (vr->desc == NULL || vr->broken)
+        return vr->broken ? -EPROTO : 0;
+    avail_idx = shared_le16_acquire(vr->avail + VIRTQ_AVAIL_IDX);
+    if (avail_idx == vr->last_avail)
+        return 0;
+    if ((uint16_t)(avail_idx - vr->last_avail) > vr->size) {
+        vr->broken = 1;                /* more entries than slots: the index is garbage */
+        return -EPROTO;
+    }
+    head = le16_get(vr->avail + VIRTQ_AVAIL_RING + 2 * (size_t)(vr->last_avail % vr->size));
+    vr->last_avail++;
+    if (head >= vr->size)
+        return -EPROTO;                /* nothing we could return it as: drop the entry */
+    rc = vring_walk(vr, mem, head, c);
+    if (rc < 0) {
+        vring_push(vr, head, 0);
+        return rc;
+    }
+    return 1;
+}
+
+void vring_unpop(struct vring *vr)
+{
+    vr->last_avail--;
+}
+
+void vring_push(struct vring *vr, uint16_t head, uint32_t len)
+{
+    uint8_t *elem = vr->used + VIRTQ_USED_RING +
+                    (size_t)(vr->used_idx % vr->size) * VIRTQ_USED_ELEM_SIZE;
+
+    le32_put(elem, head);
+    le32_put(elem + 4, len);
+    vr->used_idx++;
+    /* The element must be visible before the index that publishes it. */
+    shared_le16_release(vr->used + VIRTQ_USED_IDX, vr->used_idx);
+    vr->need_call = 1;
+}
+
+int vring_wants_interrupt(const struct vring *vr)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return !(le16_get(vr->avail + VIRTQ_AVAIL_FLAGS) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+static size_t vring_copy(const struct vring_chain *c, int writable, size_t off, uint8_t *flat,
+                         size_t len)
+{
+    unsigned int first = writable ? c->nread : 0;
+    unsigned int end = writable ? c->nread + c->nwrite : c->nread;
+    size_t done = 0;
+
+    for (unsigned int i = first; i < end && done < len; i++) {
+        size_t take;
+
+        if (off >= c->seg[i].len) {
+            off -= c->seg[i].len;
+            continue;
+        }
+        take = c->seg[i].len - off;
+        if (take > len - done)
+            take = len - done;
+        if (writable)
+            memcpy(c->seg[i].ptr + off, flat + done, take);
+        else
+            memcpy(flat + done, c->seg[i].ptr + off, take);
+        done += take;
+        off = 0;
+    }
+    return done;
+}
+
+size_t vring_copy_out(const struct vring_chain *c, size_t off, void *dst, size_t len)
+{
+    return vring_copy(c, 0, off, dst, len);
+}
+
+size_t vring_copy_in(const struct vring_chain *c, size_t off, const void *src, size_t len)
+{
+    return vring_copy(c, 1, off, (uint8_t *)(uintptr_t)src, len);
+}
+
+int vring_iov(const struct vring_chain *c, int writable, size_t off, size_t limit,
+              struct iovec *iov, int max)
+{
+    unsigned int first = writable ? c->nread : 0;
+    unsigned int end = writable ? c->nread + c->nwrite : c->nread;
+    int n = 0;
+
+    for (unsigned int i = first; i < end && n < max && limit > 0; i++) {
+        size_t take;
+
+        if (off >= c->seg[i].len) {
+            off -= c->seg[i].len;
+            continue;
+        }
+        take = c->seg[i].len - off;
+        if (take > limit)
+            take = limit;
+        iov[n].iov_base = c->seg[i].ptr + off;
+        iov[n].iov_len = take;
+        n++;
+        limit -= take;
+        off = 0;
+    }
+    return n;
+}

@@ -1,0 +1,56 @@
+/* vhost_user_transport.c: the "vhost-user:PATH" transport: libvsock's own virtio-vsock
+ * driver talking to a vhost-user back-end (cmd/vhost-user-vsock, vhost-device-vsock, ...)
+ * through its Unix socket. Only opening differs from other virtio buses; the socket calls
+ * are the glue's (virtio_transport.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "virtio/glue.h"
+#include "virtio/vhost_user_bus.h"
+
+/* "auto" cannot guess a back-end's socket path. */
+static int vhost_user_probe(char *why, size_t why_size)
+{
+    vsock_why(why, why_size, "needs a back-end socket: VSOCK_TRANSPORT=vhost-user:PATH");
+    return -ENODEV;
+}
+
+static int vhost_user_open(const char *args, struct vsock_transport **out, char *why,
+                           size_t why_size)
+{
+    struct vsk_bus *bus;
+    struct vsk_config cfg;
+    char device[300];
+    int rc;
+
+    *out = NULL;
+    if (args[0] == '\0') {
+        vsock_why(why, why_size, "transport 'vhost-user' needs the back-end socket: vhost-user:PATH");
+        return -EINVAL;
+    }
+    rc = vhu_bus_open(args, &bus, why, why_size);
+    if (rc < 0)
+        return rc;
+    vsk_config_default(&cfg);
+    snprintf(device, sizeof(device), "vhost-user:%s", args);
+    rc = vsk_glue_open(&vsock_vhost_user_ops, bus, &cfg, device, out, why, why_size);
+    if (rc < 0 && why != NULL && why_size > 0 && strncmp(why, "vhost-user", 10) != 0) {
+        /* The core's reasons ("setting up queue 0: ...") do not name the back-end. */
+        char core_why[400];
+
+        snprintf(core_why, sizeof(core_why), "%s", why[0] ? why : strerror(-rc));
+        vsock_why(why, why_size, "vhost-user %s: %s", args, core_why);
+    }
+    return rc;
+}
+
+const struct vsock_transport_ops vsock_vhost_user_ops = {
+    .name = "vhost-user",
+    .spec_prefix = "vhost-user",
+    .open = vhost_user_open,
+    .probe = vhost_user_probe,
+    VSK_GLUE_OPS,
+};

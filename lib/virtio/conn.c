@@ -1,0 +1,226 @@
+/* conn.c: socket objects, handle table, connected table, bound ports, receive ring and
+ * credit arithmetic for the virtio-vsock driver. No packets and no device here. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "virtio/conn.h"
+
+#define VSK_LAST_RESERVED_PORT 1023u
+#define VSK_MAX_PORT_RETRIES 24 /* Linux MAX_PORT_RETRIES */
+#define VSK_PORT_ANY 0xffffffffu
+
+void vsk_table_init(struct vsk_table *t, uint32_t random_seed)
+{
+    memset(t, 0, sizeof(*t));
+    /* Linux: get_random_u32_above(LAST_RESERVED_PORT) */
+    t->next_port = VSK_LAST_RESERVED_PORT + 1 + random_seed % (0xfffffffeu - VSK_LAST_RESERVED_PORT);
+}
+
+void vsk_table_destroy(struct vsk_table *t)
+{
+    while (t->all != NULL)
+        vsk_sock_free(t, t->all);
+    free(t->handles);
+    t->handles = NULL;
+    t->nhandles = 0;
+}
+
+struct vsk_sock *vsk_sock_new(struct vsk_table *t, int type)
+{
+    struct vsk_sock *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->handle = -1;
+    s->type = type;
+    s->local_cid = VSK_PORT_ANY;
+    s->local_port = VSK_PORT_ANY;
+    s->peer_cid = VSK_PORT_ANY;
+    s->peer_port = VSK_PORT_ANY;
+    s->all_next = t->all;
+    if (t->all != NULL)
+        t->all->all_prev = s;
+    t->all = s;
+    t->count++;
+    return s;
+}
+
+void vsk_sock_free(struct vsk_table *t, struct vsk_sock *s)
+{
+    if (s->in_table)
+        vsk_conn_remove(t, s);
+    if (s->handle >= 0)
+        vsk_handle_detach(t, s);
+    if (s->all_prev != NULL)
+        s->all_prev->all_next = s->all_next;
+    else
+        t->all = s->all_next;
+    if (s->all_next != NULL)
+        s->all_next->all_prev = s->all_prev;
+    t->count--;
+    free(s->rxbuf);
+    free(s);
+}
+
+int vsk_handle_attach(struct vsk_table *t, struct vsk_sock *s)
+{
+    unsigned int h;
+
+    for (h = 0; h < t->nhandles; h++)
+        if (t->handles[h] == NULL)
+            break;
+    if (h == t->nhandles) {
+        unsigned int n = t->nhandles ? t->nhandles * 2 : 16;
+        struct vsk_sock **grown;
+
+        if (n > 1u << 20)
+            return -EMFILE;
+        grown = realloc(t->handles, n * sizeof(*grown));
+        if (grown == NULL)
+            return -ENOMEM;
+        memset(grown + t->nhandles, 0, (n - t->nhandles) * sizeof(*grown));
+        t->handles = grown;
+        t->nhandles = n;
+    }
+    t->handles[h] = s;
+    s->handle = (int)h;
+    return (int)h;
+}
+
+void vsk_handle_detach(struct vsk_table *t, struct vsk_sock *s)
+{
+    if (s->handle >= 0 && (unsigned int)s->handle < t->nhandles && t->handles[s->handle] == s)
+        t->handles[s->handle] = NULL;
+    s->handle = -1;
+}
+
+struct vsk_sock *vsk_handle_get(const struct vsk_table *t, int handle)
+{
+    if (handle < 0 || (unsigned int)handle >= t->nhandles)
+        return NULL;
+    return t->handles[handle];
+}
+
+static unsigned int conn_hash(uint32_t local_port, uint32_t peer_cid, uint32_t peer_port)
+{
+    uint32_t h = local_port * 0x9e3779b1u ^ peer_port * 0x85ebca6bu ^ peer_cid * 0xc2b2ae35u;
+
+    return (h ^ (h >> 16)) % VSK_CONN_HASH;
+}
+
+void vsk_conn_insert(struct vsk_table *t, struct vsk_sock *s)
+{
+    unsigned int b = conn_hash(s->local_port, s->peer_cid, s->peer_port);
+
+    if (s->in_table)
+        return;
+    s->hash_next = t->hash[b];
+    t->hash[b] = s;
+    s->in_table = 1;
+}
+
+void vsk_conn_remove(struct vsk_table *t, struct vsk_sock *s)
+{
+    struct vsk_sock **pp = &t->hash[conn_hash(s->local_port, s->peer_cid, s->peer_port)];
+
+    if (!s->in_table)
+        return;
+    for (; *pp != NULL; pp = &(*pp)->hash_next) {
+        if (*pp == s) {
+            *pp = s->hash_next;
+            break;
+        }
+    }
+    s->hash_next = NULL;
+    s->in_table = 0;
+}
+
+struct vsk_sock *vsk_conn_lookup(const struct vsk_table *t, uint32_t local_port,
+                                 uint32_t peer_cid, uint32_t peer_port)
+{
+    struct vsk_sock *s = t->hash[conn_hash(local_port, peer_cid, peer_port)];
+
+    for (; s != NULL; s = s->hash_next)
+        if (s->local_port == local_port && s->peer_cid == peer_cid && s->peer_port == peer_port)
+            return s;
+    return NULL;
+}
+
+struct vsk_sock *vsk_bound_lookup(const struct vsk_table *t, uint32_t port)
+{
+    for (struct vsk_sock *s = t->all; s != NULL; s = s->all_next)
+        if (s->bound && s->local_port == port)
+            return s;
+    return NULL;
+}
+
+int vsk_port_alloc(struct vsk_table *t, uint32_t *port)
+{
+    for (int i = 0; i < VSK_MAX_PORT_RETRIES; i++) {
+        uint32_t p;
+
+        if (t->next_port == VSK_PORT_ANY || t->next_port <= VSK_LAST_RESERVED_PORT)
+            t->next_port = VSK_LAST_RESERVED_PORT + 1;
+        p = t->next_port++;
+        if (vsk_bound_lookup(t, p) == NULL) {
+            *port = p;
+            return 0;
+        }
+    }
+    return -EADDRNOTAVAIL;
+}
+
+uint32_t vsk_peer_free(const struct vsk_sock *s)
+{
+    uint32_t in_flight = s->tx_cnt - s->peer_fwd_cnt;
+
+    return in_flight >= s->peer_buf_alloc ? 0 : s->peer_buf_alloc - in_flight;
+}
+
+int vsk_rx_push(struct vsk_sock *s, const uint8_t *data, uint32_t len)
+{
+    uint32_t queued = vsk_rx_queued(s), wr, first;
+
+    if (len == 0)
+        return 0;
+    if (queued > s->buf_alloc || len > s->buf_alloc - queued)
+        return -ENOBUFS;
+    if (s->rxbuf == NULL) {
+        s->rxbuf = malloc(s->buf_alloc);
+        if (s->rxbuf == NULL)
+            return -ENOMEM;
+        s->rx_rd = 0;
+    }
+    wr = (uint32_t)(((uint64_t)s->rx_rd + queued) % s->buf_alloc);
+    first = s->buf_alloc - wr < len ? s->buf_alloc - wr : len;
+    memcpy(s->rxbuf + wr, data, first);
+    memcpy(s->rxbuf, data + first, len - first);
+    s->rx_cnt += len;
+    return 0;
+}
+
+size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len)
+{
+    uint32_t queued = vsk_rx_queued(s), n, first;
+
+    n = len < queued ? (uint32_t)len : queued;
+    if (n == 0)
+        return 0;
+    first = s->buf_alloc - s->rx_rd < n ? s->buf_alloc - s->rx_rd : n;
+    memcpy(buf, s->rxbuf + s->rx_rd, first);
+    memcpy(buf + first, s->rxbuf, n - first);
+    s->rx_rd = (uint32_t)(((uint64_t)s->rx_rd + n) % s->buf_alloc);
+    s->fwd_cnt += n;
+    return n;
+}
+
+void vsk_rx_discard(struct vsk_sock *s)
+{
+    s->fwd_cnt = s->rx_cnt;
+    s->rx_rd = 0;
+    free(s->rxbuf);
+    s->rxbuf = NULL;
+}

@@ -1,0 +1,1442 @@
+/* vsock_core.c: the virtio-vsock driver core: device bring-up through a bus, the rx/tx/
+ * event virtqueues, and the STREAM state machine of Linux's virtio_transport_common.c
+ * (recv_listen/connecting/connected/disconnecting, RST rules, credit). It does no I/O
+ * and no locking of its own; see vsock_core.h. It must never trust the device: every
+ * length and index from shared memory is checked before use. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport.h" /* vsock_why */
+#include "virtio/conn.h"
+#include "virtio/virtq.h"
+#include "virtio/vsock_core.h"
+#include "virtio/vsock_pkt.h"
+#include "virtio/wire.h"
+
+#define VSK_PAGE 4096u
+#define VSK_TX_HDR_STRIDE 64u
+#define VSK_TX_DATA_SLOT VSOCK_MAX_PKT_PAYLOAD
+#define VSK_EVENT_STRIDE 8u
+#define VSK_MAX_BACKLOG 4096u      /* Linux net.core.somaxconn default */
+#define VSK_SNDBUF (256u * 1024u)  /* unsent bytes a socket may queue while the ring is full */
+#define VSK_TXQ_MAX_REPLIES 1024u  /* RSTs to unknown sockets queued before dropping */
+#define VSK_RX_BUDGET_FACTOR 2u    /* used entries per process call, times the queue size */
+#define VSK_CID_ANY 0xffffffffu
+#define VSK_NQ 3
+
+/* A packet waiting for room in the tx ring (kept in order: data then SHUTDOWN, ...). */
+struct vsk_txpkt {
+    struct vsk_txpkt *next;
+    struct vsock_hdr hdr;
+    struct vsk_sock *owner; /* for unsent-byte accounting; NULL once the socket is gone */
+    uint8_t payload[];
+};
+
+struct vsk_core {
+    struct vsk_bus *bus;
+    struct vsk_config cfg;
+    struct vsk_hooks hooks;
+    uint64_t dev_features, features;
+    uint32_t guest_cid;
+    int lost;
+
+    uint8_t *dma;
+    uint64_t dma_dev;
+    size_t dma_size;
+
+    struct virtq vq[VSK_NQ];
+    unsigned int qsize[VSK_NQ]; /* 0 = queue absent */
+    int kick[VSK_NQ];
+
+    uint8_t *rx_mem;
+    unsigned int rx_count;
+    uint32_t rx_stride;
+
+    uint8_t *ev_mem;
+    unsigned int ev_count;
+
+    uint8_t *tx_hdr_mem;
+    unsigned int tx_hdr_count, tx_hdr_nfree;
+    uint16_t *tx_hdr_free;
+    int32_t *tx_hdr_data; /* data slot of each header slot in flight, -1 none */
+    uint8_t *tx_data_mem;
+    unsigned int tx_data_count, tx_data_nfree;
+    uint16_t *tx_data_free;
+
+    struct vsk_txpkt *txq_head, *txq_tail;
+    unsigned int txq_len;
+
+    struct vsk_table tab;
+    struct vsk_core_stats st;
+};
+
+void vsk_config_default(struct vsk_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->queue_size = 256;
+    cfg->event_queue_size = 8;
+    cfg->rx_buf_size = VSOCK_HDR_SIZE + VSOCK_MAX_PKT_PAYLOAD;
+    cfg->rx_bufs = 64;
+    cfg->tx_data_slots = 32;
+    cfg->buf_alloc = 256u * 1024u;
+    cfg->connect_timeout_ms = 2000;
+    cfg->close_timeout_ms = 8000;
+    cfg->event_idx = 0;
+}
+
+static size_t align_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static uint64_t core_now(const struct vsk_core *c)
+{
+    return c->hooks.now_ms(c->hooks.ctx);
+}
+
+static uint64_t dev_addr(const struct vsk_core *c, const void *p)
+{
+    return c->dma_dev + (uint64_t)((const uint8_t *)p - c->dma);
+}
+
+static void sock_notify(struct vsk_core *c, struct vsk_sock *s)
+{
+    if (s != NULL && s->handle >= 0 && c->hooks.sock_changed != NULL)
+        c->hooks.sock_changed(c->hooks.ctx, s->handle);
+}
+
+static uint16_t wire_type(int sock_type)
+{
+    return sock_type == SOCK_SEQPACKET ? VSOCK_TYPE_SEQPACKET : VSOCK_TYPE_STREAM;
+}
+
+/* ---- tx path -------------------------------------------------------------------- */
+
+static int tx_room(const struct vsk_core *c, uint32_t payload_len)
+{
+    if (c->lost || c->tx_hdr_nfree == 0)
+        return 0;
+    if (payload_len == 0)
+        return vq_num_free(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) >= 1;
+    return c->tx_data_nfree > 0 && vq_num_free(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) >= 2;
+}
+
+/* Puts one packet into the tx ring; tx_room() must have said yes. */
+static void tx_ring_put(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t *payload)
+{
+    unsigned int hs = c->tx_hdr_free[--c->tx_hdr_nfree];
+    uint8_t *hdr = c->tx_hdr_mem + (size_t)hs * VSK_TX_HDR_STRIDE;
+    struct vq_seg seg[2];
+    unsigned int nseg = 1;
+    int rc;
+
+    vsock_hdr_encode(hdr, h);
+    seg[0] = (struct vq_seg){.addr = dev_addr(c, hdr), .len = VSOCK_HDR_SIZE, .write = 0};
+    c->tx_hdr_data[hs] = -1;
+    if (h->len > 0) {
+        unsigned int ds = c->tx_data_free[--c->tx_data_nfree];
+        uint8_t *data = c->tx_data_mem + (size_t)ds * VSK_TX_DATA_SLOT;
+
+        memcpy(data, payload, h->len);
+        seg[1] = (struct vq_seg){.addr = dev_addr(c, data), .len = h->len, .write = 0};
+        nseg = 2;
+        c->tx_hdr_data[hs] = (int32_t)ds;
+    }
+    rc = vq_add(&c->vq[VIRTIO_VSOCK_QUEUE_TX], seg, nseg, hs);
+    if (rc < 0) { /* cannot happen after tx_room(); undo rather than leak */
+        if (c->tx_hdr_data[hs] >= 0)
+            c->tx_data_free[c->tx_data_nfree++] = (uint16_t)c->tx_hdr_data[hs];
+        c->tx_hdr_free[c->tx_hdr_nfree++] = (uint16_t)hs;
+        return;
+    }
+    c->kick[VIRTIO_VSOCK_QUEUE_TX] = 1;
+    c->st.tx_pkts++;
+    c->st.tx_bytes += h->len;
+    if (h->op == VSOCK_OP_RST)
+        c->st.rst_sent++;
+}
+
+/* Sends a packet now if nothing is queued ahead of it and the ring has room, else queues
+ * it (order matters: SHUTDOWN must not overtake data). owner: the socket it belongs to
+ * (its unsent bytes are counted, its credit fields refreshed when it finally goes out).
+ * Replies to unknown sockets are dropped, not queued without bound, when a device stops
+ * consuming. Returns 0 (in the ring), 1 (queued) or a negative errno. */
+static int tx_send(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t *payload,
+                   struct vsk_sock *owner, int droppable)
+{
+    struct vsk_txpkt *p;
+
+    if (c->lost)
+        return -ENETDOWN;
+    if (c->txq_head == NULL && tx_room(c, h->len)) {
+        tx_ring_put(c, h, payload);
+        return 0;
+    }
+    if (droppable && c->txq_len >= VSK_TXQ_MAX_REPLIES) {
+        c->st.ctl_dropped++;
+        return -ENOBUFS;
+    }
+    p = malloc(sizeof(*p) + h->len);
+    if (p == NULL) {
+        c->st.ctl_dropped++;
+        return -ENOMEM;
+    }
+    p->next = NULL;
+    p->hdr = *h;
+    p->owner = owner;
+    if (h->len > 0)
+        memcpy(p->payload, payload, h->len);
+    if (owner != NULL)
+        owner->tx_unsent += h->len;
+    if (c->txq_tail != NULL)
+        c->txq_tail->next = p;
+    else
+        c->txq_head = p;
+    c->txq_tail = p;
+    c->txq_len++;
+    return 1;
+}
+
+static void txq_flush(struct vsk_core *c)
+{
+    while (c->txq_head != NULL && tx_room(c, c->txq_head->hdr.len)) {
+        struct vsk_txpkt *p = c->txq_head;
+
+        if (p->owner != NULL) {
+            /* The credit we advertise is the one at send time (fwd_cnt only grows). */
+            p->hdr.buf_alloc = p->owner->buf_alloc;
+            p->hdr.fwd_cnt = p->owner->fwd_cnt;
+            p->owner->last_fwd_cnt = p->owner->fwd_cnt;
+            if (p->hdr.op == VSOCK_OP_CREDIT_UPDATE)
+                p->owner->credit_update = 0;
+        }
+        tx_ring_put(c, &p->hdr, p->payload);
+        c->txq_head = p->next;
+        if (c->txq_head == NULL)
+            c->txq_tail = NULL;
+        c->txq_len--;
+        if (p->owner != NULL) {
+            int was_full = p->owner->tx_unsent >= VSK_SNDBUF;
+
+            p->owner->tx_unsent -= p->hdr.len;
+            if (was_full && p->owner->tx_unsent < VSK_SNDBUF)
+                sock_notify(c, p->owner);
+        }
+        free(p);
+    }
+}
+
+static void txq_forget_owner(struct vsk_core *c, const struct vsk_sock *s)
+{
+    for (struct vsk_txpkt *p = c->txq_head; p != NULL; p = p->next)
+        if (p->owner == s)
+            p->owner = NULL;
+}
+
+static void txq_free_all(struct vsk_core *c)
+{
+    while (c->txq_head != NULL) {
+        struct vsk_txpkt *p = c->txq_head;
+
+        c->txq_head = p->next;
+        free(p);
+    }
+    c->txq_tail = NULL;
+    c->txq_len = 0;
+}
+
+/* Header of a packet on s's connection; every packet carries our credit (5.10.6.3). */
+static void sock_hdr(const struct vsk_core *c, struct vsk_sock *s, struct vsock_hdr *h,
+                     uint16_t op, uint32_t flags, uint32_t len)
+{
+    memset(h, 0, sizeof(*h));
+    h->src_cid = c->guest_cid;
+    h->dst_cid = s->peer_cid;
+    h->src_port = s->local_port;
+    h->dst_port = s->peer_port;
+    h->len = len;
+    h->type = wire_type(s->type);
+    h->op = op;
+    h->flags = flags;
+    h->buf_alloc = s->buf_alloc;
+    h->fwd_cnt = s->fwd_cnt;
+    s->last_fwd_cnt = s->fwd_cnt;
+}
+
+static void sock_send_ctl(struct vsk_core *c, struct vsk_sock *s, uint16_t op, uint32_t flags)
+{
+    struct vsock_hdr h;
+
+    /* One queued CREDIT_UPDATE per socket is enough (it is refreshed when it leaves):
+     * a peer repeating CREDIT_REQUEST while the tx ring is stuck must not grow the
+     * queue without bound. */
+    if (op == VSOCK_OP_CREDIT_UPDATE && s->credit_update)
+        return;
+    sock_hdr(c, s, &h, op, flags, 0);
+    if (tx_send(c, &h, NULL, s, 0) == 1 && op == VSOCK_OP_CREDIT_UPDATE)
+        s->credit_update = 1;
+}
+
+/* virtio_transport_reset_no_sock(): answer a packet nobody owns, never an RST. */
+static void reply_rst(struct vsk_core *c, const struct vsock_hdr *req)
+{
+    struct vsock_hdr h;
+
+    if (req->op == VSOCK_OP_RST)
+        return;
+    vsk_pkt_reply(&h, req, VSOCK_OP_RST);
+    h.src_cid = c->guest_cid;
+    (void)tx_send(c, &h, NULL, NULL, 1);
+}
+
+/* ---- socket lifecycle ----------------------------------------------------------- */
+
+static void sock_destroy(struct vsk_core *c, struct vsk_sock *s)
+{
+    txq_forget_owner(c, s);
+    vsk_sock_free(&c->tab, s);
+}
+
+/* Linux vsock_remove_sock(): out of the bound and connected tables. */
+static void sock_unhash(struct vsk_core *c, struct vsk_sock *s)
+{
+    vsk_conn_remove(&c->tab, s);
+    s->bound = 0;
+}
+
+/* virtio_transport_do_close(): the connection is over from the peer's side. Frees an
+ * orphan (its close was only waiting for this); returns 1 if s is gone. */
+static int sock_do_close(struct vsk_core *c, struct vsk_sock *s)
+{
+    s->done = 1;
+    s->peer_shutdown = VSOCK_SHUTDOWN_MASK;
+    if (vsk_rx_queued(s) == 0)
+        s->state = VSK_CLOSING;
+    if (s->orphan) {
+        sock_destroy(c, s);
+        return 1;
+    }
+    sock_notify(c, s);
+    return 0;
+}
+
+/* The connection fails locally (transport reset, device lost, credit violation). */
+static void sock_reset_local(struct vsk_core *c, struct vsk_sock *s, int err)
+{
+    s->state = VSK_CLOSE;
+    s->err = err;
+    s->deadline = 0;
+    sock_notify(c, s);
+}
+
+/* Releases an application-closed connection (virtio_transport_close()). */
+static void sock_release(struct vsk_core *c, struct vsk_sock *s)
+{
+    if (s->state != VSK_ESTABLISHED && s->state != VSK_CLOSING) {
+        sock_destroy(c, s);
+        return;
+    }
+    if ((s->peer_shutdown & VSOCK_SHUTDOWN_MASK) == VSOCK_SHUTDOWN_MASK) {
+        sock_send_ctl(c, s, VSOCK_OP_RST, 0);
+        sock_destroy(c, s);
+        return;
+    }
+    if ((s->shutdown & VSOCK_SHUTDOWN_MASK) != VSOCK_SHUTDOWN_MASK)
+        sock_send_ctl(c, s, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_MASK);
+    s->shutdown = VSOCK_SHUTDOWN_MASK;
+    if (s->done) {
+        sock_destroy(c, s);
+        return;
+    }
+    /* Linger (Linux VSOCK_CLOSE_TIMEOUT) for the peer's RST; the port stays taken. */
+    vsk_rx_discard(s);
+    s->orphan = 1;
+    s->deadline = core_now(c) + c->cfg.close_timeout_ms;
+}
+
+static void listener_release(struct vsk_core *c, struct vsk_sock *l)
+{
+    while (l->accept_head != NULL) {
+        struct vsk_sock *child = l->accept_head;
+
+        l->accept_head = child->accept_next;
+        child->accept_next = NULL;
+        child->listener = NULL;
+        sock_release(c, child);
+    }
+    l->accept_tail = NULL;
+    l->nqueued = 0;
+    sock_destroy(c, l);
+}
+
+/* ---- rx path: virtio_transport_recv_pkt() ---------------------------------------- */
+
+static void recv_listen(struct vsk_core *c, struct vsk_sock *l, const struct vsock_hdr *h)
+{
+    struct vsk_sock *child;
+
+    if (h->op != VSOCK_OP_REQUEST || h->dst_cid != c->guest_cid || l->nqueued > l->backlog) {
+        reply_rst(c, h);
+        return;
+    }
+    child = vsk_sock_new(&c->tab, l->type);
+    if (child == NULL) {
+        reply_rst(c, h);
+        return;
+    }
+    child->state = VSK_ESTABLISHED;
+    child->ss = VSK_SS_CONNECTED;
+    child->local_cid = (uint32_t)h->dst_cid;
+    child->local_port = h->dst_port;
+    child->peer_cid = (uint32_t)h->src_cid;
+    child->peer_port = h->src_port;
+    child->buf_alloc = c->cfg.buf_alloc;
+    child->peer_buf_alloc = h->buf_alloc;
+    child->peer_fwd_cnt = h->fwd_cnt;
+    child->connect_timeout_ms = c->cfg.connect_timeout_ms;
+    vsk_conn_insert(&c->tab, child);
+    child->listener = l;
+    if (l->accept_tail != NULL)
+        l->accept_tail->accept_next = child;
+    else
+        l->accept_head = child;
+    l->accept_tail = child;
+    l->nqueued++;
+    sock_send_ctl(c, child, VSOCK_OP_RESPONSE, 0);
+    sock_notify(c, l);
+}
+
+static void recv_connecting(struct vsk_core *c, struct vsk_sock *s, const struct vsock_hdr *h)
+{
+    int err;
+
+    switch (h->op) {
+    case VSOCK_OP_RESPONSE:
+        s->state = VSK_ESTABLISHED;
+        s->ss = VSK_SS_CONNECTED;
+        s->deadline = 0;
+        sock_notify(c, s);
+        return;
+    case VSOCK_OP_INVALID:
+        return;
+    case VSOCK_OP_RST:
+        err = ECONNRESET;
+        break;
+    default:
+        err = EPROTO;
+        sock_send_ctl(c, s, VSOCK_OP_RST, 0);
+        break;
+    }
+    vsk_conn_remove(&c->tab, s);
+    s->state = VSK_CLOSE;
+    s->ss = VSK_SS_UNCONNECTED;
+    s->err = err;
+    s->deadline = 0;
+    sock_notify(c, s);
+}
+
+/* Peer ignored our credit: Linux (since 2026) resets with ENOBUFS. */
+static void recv_overrun(struct vsk_core *c, struct vsk_sock *s)
+{
+    sock_send_ctl(c, s, VSOCK_OP_RST, 0);
+    s->done = 1;
+    s->peer_shutdown = VSOCK_SHUTDOWN_MASK;
+    vsk_rx_discard(s);
+    sock_unhash(c, s);
+    if (s->orphan) {
+        sock_destroy(c, s);
+        return;
+    }
+    sock_reset_local(c, s, ENOBUFS);
+}
+
+static void recv_connected(struct vsk_core *c, struct vsk_sock *s, const struct vsock_hdr *h,
+                           const uint8_t *payload)
+{
+    switch (h->op) {
+    case VSOCK_OP_RW:
+        if (s->orphan) { /* nobody will read it; keep the peer's view consistent */
+            s->rx_cnt += h->len;
+            s->fwd_cnt += h->len;
+            return;
+        }
+        if (vsk_rx_push(s, payload, h->len) < 0) {
+            recv_overrun(c, s);
+            return;
+        }
+        sock_notify(c, s);
+        return;
+    case VSOCK_OP_CREDIT_REQUEST:
+        sock_send_ctl(c, s, VSOCK_OP_CREDIT_UPDATE, 0);
+        return;
+    case VSOCK_OP_CREDIT_UPDATE:
+        sock_notify(c, s);
+        return;
+    case VSOCK_OP_SHUTDOWN:
+        s->peer_shutdown |= (uint8_t)(h->flags & VSOCK_SHUTDOWN_MASK);
+        if (s->peer_shutdown == VSOCK_SHUTDOWN_MASK) {
+            /* Linux removes the socket from the tables either way, so the peer may reuse
+             * its port; answer a full SHUTDOWN with RST when nothing is left to read. */
+            sock_unhash(c, s);
+            if (vsk_rx_queued(s) == 0 && !s->done) {
+                sock_send_ctl(c, s, VSOCK_OP_RST, 0);
+                if (sock_do_close(c, s))
+                    return;
+            } else if (s->orphan) {
+                sock_destroy(c, s);
+                return;
+            }
+        }
+        sock_notify(c, s);
+        return;
+    case VSOCK_OP_RST:
+        (void)sock_do_close(c, s);
+        return;
+    default: /* Linux drops unknown ops on a connection without an answer */
+        return;
+    }
+}
+
+static void recv_pkt(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t *payload)
+{
+    struct vsk_sock *s;
+
+    if (h->op == VSOCK_OP_RST)
+        c->st.rst_received++;
+    if (h->type != VSOCK_TYPE_STREAM) {
+        reply_rst(c, h);
+        return;
+    }
+    if (h->src_cid > 0xffffffffu) {
+        c->st.rx_malformed++;
+        return;
+    }
+    s = vsk_conn_lookup(&c->tab, h->dst_port, (uint32_t)h->src_cid, h->src_port);
+    if (s == NULL) {
+        s = vsk_bound_lookup(&c->tab, h->dst_port);
+        if (s != NULL && s->state != VSK_LISTEN)
+            s = NULL;
+    }
+    if (s == NULL || wire_type(s->type) != h->type) {
+        reply_rst(c, h);
+        return;
+    }
+    /* Linux: a connection already over (SOCK_DONE: peer reset or both sides shut down)
+     * answers whatever still arrives as if there were no socket. */
+    if (s->done && s->state != VSK_LISTEN) {
+        reply_rst(c, h);
+        return;
+    }
+    if (s->state != VSK_LISTEN) {
+        /* virtio_transport_space_update(): every packet carries the peer's credit. */
+        int had_credit = vsk_peer_free(s) > 0;
+
+        s->peer_buf_alloc = h->buf_alloc;
+        s->peer_fwd_cnt = h->fwd_cnt;
+        if (!had_credit && vsk_peer_free(s) > 0)
+            sock_notify(c, s);
+    }
+    switch (s->state) {
+    case VSK_LISTEN:
+        recv_listen(c, s, h);
+        break;
+    case VSK_SYN_SENT:
+        recv_connecting(c, s, h);
+        break;
+    case VSK_ESTABLISHED:
+        recv_connected(c, s, h, payload);
+        break;
+    case VSK_CLOSING:
+        if (h->op == VSOCK_OP_RST)
+            (void)sock_do_close(c, s);
+        break;
+    default:
+        reply_rst(c, h);
+        break;
+    }
+}
+
+/* ---- queues --------------------------------------------------------------------- */
+
+static void rx_post(struct vsk_core *c, unsigned int i)
+{
+    struct vq_seg seg = {
+        .addr = dev_addr(c, c->rx_mem + (size_t)i * c->rx_stride),
+        .len = c->cfg.rx_buf_size,
+        .write = 1,
+    };
+
+    if (vq_add(&c->vq[VIRTIO_VSOCK_QUEUE_RX], &seg, 1, i) >= 0)
+        c->kick[VIRTIO_VSOCK_QUEUE_RX] = 1;
+}
+
+static void event_post(struct vsk_core *c, unsigned int i)
+{
+    struct vq_seg seg = {
+        .addr = dev_addr(c, c->ev_mem + (size_t)i * VSK_EVENT_STRIDE),
+        .len = VSOCK_EVENT_SIZE,
+        .write = 1,
+    };
+
+    if (vq_add(&c->vq[VIRTIO_VSOCK_QUEUE_EVENT], &seg, 1, i) >= 0)
+        c->kick[VIRTIO_VSOCK_QUEUE_EVENT] = 1;
+}
+
+static void kick_queues(struct vsk_core *c)
+{
+    for (unsigned int q = 0; q < VSK_NQ; q++) {
+        if (!c->kick[q] || c->qsize[q] == 0)
+            continue;
+        c->kick[q] = 0;
+        if (!c->lost && vq_publish(&c->vq[q]))
+            (void)c->bus->ops->notify(c->bus, q);
+    }
+}
+
+static int tx_harvest(struct vsk_core *c)
+{
+    uint32_t token, len;
+    int rc;
+
+    while ((rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_TX], &token, &len)) > 0) {
+        /* A device may report the readable length of a tx chain; nothing to check. */
+        if (token >= c->tx_hdr_count)
+            continue;
+        if (c->tx_hdr_data[token] >= 0)
+            c->tx_data_free[c->tx_data_nfree++] = (uint16_t)c->tx_hdr_data[token];
+        c->tx_hdr_data[token] = -1;
+        c->tx_hdr_free[c->tx_hdr_nfree++] = (uint16_t)token;
+    }
+    return rc;
+}
+
+static int rx_harvest(struct vsk_core *c, unsigned int budget, int *more)
+{
+    uint32_t token, len;
+    int rc;
+
+    while (budget-- > 0) {
+        struct vsock_hdr h;
+        uint8_t *buf;
+
+        rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_RX], &token, &len);
+        if (rc <= 0)
+            return rc;
+        if (token >= c->rx_count)
+            continue;
+        buf = c->rx_mem + (size_t)token * c->rx_stride;
+        if (rc == VQ_USED_BAD_LEN || vsk_pkt_parse(buf, len, &h) < 0) {
+            c->st.rx_malformed++;
+        } else {
+            c->st.rx_pkts++;
+            c->st.rx_bytes += h.len;
+            recv_pkt(c, &h, buf + VSOCK_HDR_SIZE);
+        }
+        if (c->lost)
+            return 0;
+        rx_post(c, token);
+    }
+    *more = 1;
+    return 0;
+}
+
+static void transport_reset(struct vsk_core *c)
+{
+    uint8_t cfg[VSOCK_CONFIG_SIZE];
+
+    /* virtio_vsock_update_guest_cid() then reset every connected socket; listeners stay. */
+    if (c->bus->ops->read_config(c->bus, VSOCK_CONFIG_GUEST_CID, cfg, sizeof(cfg)) == 0 &&
+        !vsock_cid_is_reserved(le64_get(cfg)))
+        c->guest_cid = (uint32_t)le64_get(cfg);
+    for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
+        next = s->all_next;
+        if (!s->in_table)
+            continue;
+        if (s->orphan) {
+            sock_destroy(c, s);
+            continue;
+        }
+        sock_reset_local(c, s, ECONNRESET);
+    }
+}
+
+static int event_harvest(struct vsk_core *c)
+{
+    uint32_t token, len;
+    int rc;
+
+    if (c->qsize[VIRTIO_VSOCK_QUEUE_EVENT] == 0)
+        return 0;
+    while ((rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_EVENT], &token, &len)) > 0) {
+        if (token >= c->ev_count)
+            continue;
+        if (rc == VQ_USED_BAD_LEN || len < VSOCK_EVENT_SIZE) {
+            c->st.rx_malformed++;
+        } else {
+            c->st.events++;
+            if (le32_get(c->ev_mem + (size_t)token * VSK_EVENT_STRIDE) ==
+                VSOCK_EVENT_TRANSPORT_RESET)
+                transport_reset(c);
+        }
+        event_post(c, token);
+    }
+    return rc;
+}
+
+static void run_timers(struct vsk_core *c)
+{
+    uint64_t now = core_now(c);
+
+    for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
+        next = s->all_next;
+        if (s->deadline == 0 || now < s->deadline)
+            continue;
+        s->deadline = 0;
+        if (s->state == VSK_SYN_SENT) { /* vsock_connect_timeout() */
+            vsk_conn_remove(&c->tab, s);
+            s->state = VSK_CLOSE;
+            s->ss = VSK_SS_UNCONNECTED;
+            s->err = ETIMEDOUT;
+            sock_notify(c, s);
+        } else if (s->orphan) { /* virtio_transport_close_timeout() */
+            if (!s->done)
+                sock_send_ctl(c, s, VSOCK_OP_RST, 0);
+            sock_destroy(c, s);
+        }
+    }
+}
+
+int vsk_core_process(struct vsk_core *c)
+{
+    int more = 0;
+
+    if (c->lost)
+        return -ENETDOWN;
+    if (tx_harvest(c) < 0 ||
+        rx_harvest(c, VSK_RX_BUDGET_FACTOR * c->qsize[VIRTIO_VSOCK_QUEUE_RX], &more) < 0 ||
+        event_harvest(c) < 0) {
+        vsk_core_device_lost(c);
+        return -ENETDOWN;
+    }
+    if (c->lost)
+        return -ENETDOWN;
+    run_timers(c);
+    txq_flush(c);
+    kick_queues(c);
+    return more;
+}
+
+int vsk_core_tx_idle(const struct vsk_core *c)
+{
+    return c->lost || (c->txq_head == NULL && vq_in_flight(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) == 0);
+}
+
+unsigned int vsk_core_unconfirmed(struct vsk_core *c, int solicit)
+{
+    unsigned int n = 0;
+
+    if (c->lost)
+        return 0;
+    for (struct vsk_sock *s = c->tab.all; s != NULL; s = s->all_next) {
+        if (!s->orphan || s->done || s->state != VSK_ESTABLISHED ||
+            s->tx_cnt == s->peer_fwd_cnt)
+            continue;
+        n++;
+        if (solicit)
+            sock_send_ctl(c, s, VSOCK_OP_CREDIT_REQUEST, 0);
+    }
+    if (solicit)
+        kick_queues(c);
+    return n;
+}
+
+uint64_t vsk_core_next_deadline(const struct vsk_core *c)
+{
+    uint64_t next = 0;
+
+    for (const struct vsk_sock *s = c->tab.all; s != NULL; s = s->all_next)
+        if (s->deadline != 0 && (next == 0 || s->deadline < next))
+            next = s->deadline;
+    return next;
+}
+
+void vsk_core_device_lost(struct vsk_core *c)
+{
+    if (c->lost)
+        return;
+    c->lost = 1;
+    txq_free_all(c);
+    for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
+        next = s->all_next;
+        if (s->orphan) {
+            sock_destroy(c, s);
+        } else if (s->state == VSK_LISTEN) {
+            s->err = ENETDOWN;
+            sock_notify(c, s);
+        } else if (s->state == VSK_SYN_SENT || s->state == VSK_ESTABLISHED ||
+                   s->state == VSK_CLOSING) {
+            vsk_conn_remove(&c->tab, s);
+            if (s->state == VSK_SYN_SENT)
+                s->ss = VSK_SS_UNCONNECTED;
+            sock_reset_local(c, s, ECONNRESET);
+        }
+    }
+}
+
+int vsk_core_is_lost(const struct vsk_core *c)
+{
+    return c->lost;
+}
+
+/* ---- bring-up ------------------------------------------------------------------- */
+
+static unsigned int pow2_floor(unsigned int v)
+{
+    unsigned int p = 1;
+
+    while (p * 2 <= v && p * 2 <= VIRTQ_MAX_SIZE)
+        p *= 2;
+    return p;
+}
+
+static int pick_queue_size(struct vsk_core *c, unsigned int q, unsigned int want,
+                           char *why, size_t why_size)
+{
+    unsigned int max = 0;
+    int rc = c->bus->ops->queue_max(c->bus, q, &max);
+
+    if (rc == -ENOENT && q == VIRTIO_VSOCK_QUEUE_EVENT)
+        return 0; /* no event queue: TRANSPORT_RESET is never delivered */
+    if (rc < 0) {
+        vsock_why(why, why_size, "queue %u: %s", q, strerror(-rc));
+        return rc;
+    }
+    if (max != 0 && max < want)
+        want = max;
+    if (want < 2) {
+        vsock_why(why, why_size, "queue %u: device allows only %u entries", q, want);
+        return -ENODEV;
+    }
+    c->qsize[q] = pow2_floor(want);
+    return 0;
+}
+
+static int core_layout(struct vsk_core *c, char *why, size_t why_size)
+{
+    size_t off = 0, ring_off[VSK_NQ], rx_off, ev_off, hdr_off, data_off;
+    unsigned int qrx = c->qsize[VIRTIO_VSOCK_QUEUE_RX], qtx = c->qsize[VIRTIO_VSOCK_QUEUE_TX];
+    void *virt = NULL;
+    int rc;
+
+    c->rx_count = c->cfg.rx_bufs < qrx ? c->cfg.rx_bufs : qrx;
+    c->rx_stride = (uint32_t)align_up(c->cfg.rx_buf_size, 64);
+    c->ev_count = c->qsize[VIRTIO_VSOCK_QUEUE_EVENT];
+    c->tx_hdr_count = qtx;
+    c->tx_data_count = c->cfg.tx_data_slots < qtx / 2 ? c->cfg.tx_data_slots : qtx / 2;
+    if (c->rx_count == 0 || c->tx_data_count == 0) {
+        vsock_why(why, why_size, "configuration leaves no rx or tx buffers");
+        return -EINVAL;
+    }
+    for (unsigned int q = 0; q < VSK_NQ; q++) {
+        ring_off[q] = off;
+        if (c->qsize[q] != 0)
+            off = align_up(off + vq_ring_bytes(c->qsize[q]), VSK_PAGE);
+    }
+    rx_off = off;
+    off = align_up(off + (size_t)c->rx_count * c->rx_stride, VSK_PAGE);
+    ev_off = off;
+    off = align_up(off + (size_t)c->ev_count * VSK_EVENT_STRIDE, 64);
+    hdr_off = off;
+    off = align_up(off + (size_t)c->tx_hdr_count * VSK_TX_HDR_STRIDE, VSK_PAGE);
+    data_off = off;
+    off = align_up(off + (size_t)c->tx_data_count * VSK_TX_DATA_SLOT, VSK_PAGE);
+
+    rc = c->bus->ops->dma_alloc(c->bus, off, &virt, &c->dma_dev);
+    if (rc < 0) {
+        vsock_why(why, why_size, "cannot allocate %zu bytes of DMA memory: %s", off,
+                  strerror(-rc));
+        return rc;
+    }
+    c->dma = virt;
+    c->dma_size = off;
+    c->rx_mem = c->dma + rx_off;
+    c->ev_mem = c->dma + ev_off;
+    c->tx_hdr_mem = c->dma + hdr_off;
+    c->tx_data_mem = c->dma + data_off;
+
+    c->tx_hdr_free = calloc(c->tx_hdr_count, sizeof(*c->tx_hdr_free));
+    c->tx_hdr_data = calloc(c->tx_hdr_count, sizeof(*c->tx_hdr_data));
+    c->tx_data_free = calloc(c->tx_data_count, sizeof(*c->tx_data_free));
+    if (c->tx_hdr_free == NULL || c->tx_hdr_data == NULL || c->tx_data_free == NULL)
+        return -ENOMEM;
+    for (unsigned int i = 0; i < c->tx_hdr_count; i++) {
+        c->tx_hdr_free[i] = (uint16_t)(c->tx_hdr_count - 1 - i);
+        c->tx_hdr_data[i] = -1;
+    }
+    c->tx_hdr_nfree = c->tx_hdr_count;
+    for (unsigned int i = 0; i < c->tx_data_count; i++)
+        c->tx_data_free[i] = (uint16_t)(c->tx_data_count - 1 - i);
+    c->tx_data_nfree = c->tx_data_count;
+
+    for (unsigned int q = 0; q < VSK_NQ; q++) {
+        struct vsk_ring_addr ra;
+
+        if (c->qsize[q] == 0)
+            continue;
+        rc = vq_init(&c->vq[q], c->qsize[q], c->dma + ring_off[q], c->dma_dev + ring_off[q],
+                     (c->features >> VIRTIO_RING_F_EVENT_IDX) & 1);
+        if (rc < 0) {
+            vsock_why(why, why_size, "queue %u: %s", q, strerror(-rc));
+            return rc;
+        }
+        ra = (struct vsk_ring_addr){
+            .desc = c->vq[q].desc, .avail = c->vq[q].avail, .used = c->vq[q].used,
+            .desc_dev = c->vq[q].desc_dev, .avail_dev = c->vq[q].avail_dev,
+            .used_dev = c->vq[q].used_dev,
+        };
+        rc = c->bus->ops->setup_queue(c->bus, q, c->qsize[q], &ra);
+        if (rc < 0) {
+            vsock_why(why, why_size, "setting up queue %u: %s", q, strerror(-rc));
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
+                    const struct vsk_hooks *hooks, struct vsk_core **out,
+                    char *why, size_t why_size)
+{
+    struct vsk_core *c;
+    uint8_t config[VSOCK_CONFIG_SIZE];
+    uint64_t want, cid;
+    int rc;
+
+    *out = NULL;
+    vsock_why(why, why_size, "%s", "");
+    if (cfg->rx_buf_size < VSOCK_HDR_SIZE + 1 || cfg->buf_alloc == 0 || hooks->now_ms == NULL) {
+        vsock_why(why, why_size, "invalid driver configuration");
+        return -EINVAL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return -ENOMEM;
+    c->bus = bus;
+    c->cfg = *cfg;
+    c->hooks = *hooks;
+    vsk_table_init(&c->tab, hooks->random_seed);
+
+    rc = bus->ops->get_features(bus, &c->dev_features);
+    if (rc < 0) {
+        vsock_why(why, why_size, "reading device features: %s", strerror(-rc));
+        goto fail;
+    }
+    if (!(c->dev_features & (1ull << VIRTIO_F_VERSION_1))) {
+        vsock_why(why, why_size, "device does not offer VIRTIO_F_VERSION_1 (features 0x%llx)",
+                  (unsigned long long)c->dev_features);
+        rc = -ENODEV;
+        goto fail;
+    }
+    want = 1ull << VIRTIO_F_VERSION_1;
+    if (cfg->event_idx)
+        want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
+    c->features = c->dev_features & want;
+    rc = bus->ops->set_features(bus, c->features);
+    if (rc < 0) {
+        vsock_why(why, why_size, "device refused features 0x%llx: %s",
+                  (unsigned long long)c->features, strerror(-rc));
+        goto fail;
+    }
+    rc = bus->ops->read_config(bus, VSOCK_CONFIG_GUEST_CID, config, sizeof(config));
+    if (rc < 0) {
+        vsock_why(why, why_size, "reading the guest CID: %s", strerror(-rc));
+        goto fail;
+    }
+    cid = le64_get(config);
+    if (vsock_cid_is_reserved(cid)) {
+        vsock_why(why, why_size, "device reports reserved guest CID %llu",
+                  (unsigned long long)cid);
+        rc = -ENODEV;
+        goto fail;
+    }
+    c->guest_cid = (uint32_t)cid;
+
+    if ((rc = pick_queue_size(c, VIRTIO_VSOCK_QUEUE_RX, cfg->queue_size, why, why_size)) < 0 ||
+        (rc = pick_queue_size(c, VIRTIO_VSOCK_QUEUE_TX, cfg->queue_size, why, why_size)) < 0 ||
+        (rc = pick_queue_size(c, VIRTIO_VSOCK_QUEUE_EVENT, cfg->event_queue_size, why,
+                              why_size)) < 0)
+        goto fail;
+    rc = core_layout(c, why, why_size);
+    if (rc < 0)
+        goto fail;
+    for (unsigned int i = 0; i < c->rx_count; i++)
+        rx_post(c, i);
+    for (unsigned int i = 0; i < c->ev_count; i++)
+        event_post(c, i);
+    rc = bus->ops->start(bus);
+    if (rc < 0) {
+        vsock_why(why, why_size, "starting the device: %s", strerror(-rc));
+        goto fail;
+    }
+    kick_queues(c);
+    *out = c;
+    return 0;
+
+fail:
+    /* The bus may know more than an errno says (a back-end's refusal, a bad reply). */
+    if (bus->ops->last_error != NULL && why != NULL && why_size > 0) {
+        const char *detail = bus->ops->last_error(bus);
+        size_t used;
+
+        if (why[0] == '\0')
+            vsock_why(why, why_size, "%s", strerror(-rc));
+        used = strlen(why);
+
+        if (detail != NULL && detail[0] != '\0' && strstr(why, detail) == NULL)
+            snprintf(why + used, why_size - used, " (%s)", detail);
+    }
+    vsk_core_destroy(c);
+    return rc;
+}
+
+void vsk_core_destroy(struct vsk_core *c)
+{
+    if (c == NULL)
+        return;
+    txq_free_all(c);
+    vsk_table_destroy(&c->tab);
+    for (unsigned int q = 0; q < VSK_NQ; q++)
+        if (c->vq[q].link != NULL)
+            vq_destroy(&c->vq[q]);
+    free(c->tx_hdr_free);
+    free(c->tx_hdr_data);
+    free(c->tx_data_free);
+    free(c); /* DMA memory belongs to the bus */
+}
+
+uint32_t vsk_core_guest_cid(const struct vsk_core *c)
+{
+    return c->guest_cid;
+}
+
+uint64_t vsk_core_features(const struct vsk_core *c)
+{
+    return c->features;
+}
+
+uint64_t vsk_core_device_features(const struct vsk_core *c)
+{
+    return c->dev_features;
+}
+
+unsigned int vsk_core_queue_size(const struct vsk_core *c, unsigned int q)
+{
+    return q < VSK_NQ ? c->qsize[q] : 0;
+}
+
+void vsk_core_get_stats(const struct vsk_core *c, struct vsk_core_stats *st)
+{
+    *st = c->st;
+    st->rx_bad_id = 0;
+    for (unsigned int q = 0; q < VSK_NQ; q++) {
+        if (c->qsize[q] == 0)
+            continue;
+        st->rx_bad_id += c->vq[q].stats.bad_id + c->vq[q].stats.bad_idx;
+    }
+}
+
+/* ---- socket calls --------------------------------------------------------------- */
+
+static struct vsk_sock *sock_get(const struct vsk_core *c, int h)
+{
+    return vsk_handle_get(&c->tab, h);
+}
+
+int vsk_socket(struct vsk_core *c, int type)
+{
+    struct vsk_sock *s;
+    int h;
+
+    switch (type) {
+    case SOCK_STREAM:
+    case SOCK_SEQPACKET: /* created as Linux does; connect() says ESOCKTNOSUPPORT */
+        break;
+    case SOCK_DGRAM: /* Linux: no datagram transport behind virtio */
+        return -ENODEV;
+    default:
+        return -ESOCKTNOSUPPORT;
+    }
+    if (c->lost)
+        return -ENETDOWN;
+    s = vsk_sock_new(&c->tab, type);
+    if (s == NULL)
+        return -ENOMEM;
+    s->buf_alloc = c->cfg.buf_alloc;
+    s->connect_timeout_ms = c->cfg.connect_timeout_ms;
+    h = vsk_handle_attach(&c->tab, s);
+    if (h < 0)
+        vsk_sock_free(&c->tab, s);
+    return h;
+}
+
+int vsk_bind(struct vsk_core *c, int h, const struct sockaddr_vm *addr)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    uint32_t port = addr->svm_port;
+    int rc;
+
+    if (s == NULL)
+        return -EBADF;
+    if (addr->svm_family != AF_VSOCK || s->bound)
+        return -EINVAL;
+    if (s->state != VSK_CLOSE || s->ss != VSK_SS_UNCONNECTED)
+        return -EINVAL;
+    if (addr->svm_cid != VSK_CID_ANY && addr->svm_cid != c->guest_cid)
+        return -EADDRNOTAVAIL;
+    if (port == VMADDR_PORT_ANY) {
+        rc = vsk_port_alloc(&c->tab, &port);
+        if (rc < 0)
+            return rc;
+    } else {
+        if (port < VSOCK_PORT_RESERVED &&
+            (c->hooks.may_bind_reserved == NULL || !c->hooks.may_bind_reserved(c->hooks.ctx)))
+            return -EACCES;
+        if (vsk_bound_lookup(&c->tab, port) != NULL)
+            return -EADDRINUSE;
+    }
+    s->local_cid = addr->svm_cid;
+    s->local_port = port;
+    s->bound = 1;
+    return 0;
+}
+
+int vsk_listen(struct vsk_core *c, int h, int backlog)
+{
+    struct vsk_sock *s = sock_get(c, h);
+
+    if (s == NULL)
+        return -EBADF;
+    if (s->type != SOCK_STREAM && s->type != SOCK_SEQPACKET)
+        return -EOPNOTSUPP;
+    if (s->ss != VSK_SS_UNCONNECTED || !s->bound)
+        return -EINVAL;
+    if (s->state != VSK_CLOSE && s->state != VSK_LISTEN)
+        return -EINVAL;
+    s->backlog = (unsigned int)backlog > VSK_MAX_BACKLOG ? VSK_MAX_BACKLOG : (unsigned int)backlog;
+    s->state = VSK_LISTEN;
+    s->err = c->lost ? ENETDOWN : 0;
+    sock_notify(c, s);
+    return 0;
+}
+
+int vsk_accept(struct vsk_core *c, int h, struct sockaddr_vm *peer)
+{
+    struct vsk_sock *l = sock_get(c, h), *child;
+    int nh;
+
+    if (l == NULL)
+        return -EBADF;
+    if (l->state != VSK_LISTEN)
+        return -EINVAL;
+    if (l->err != 0)
+        return -l->err;
+    child = l->accept_head;
+    if (child == NULL)
+        return -EAGAIN;
+    nh = vsk_handle_attach(&c->tab, child);
+    if (nh < 0)
+        return nh; /* the child stays queued */
+    l->accept_head = child->accept_next;
+    if (l->accept_head == NULL)
+        l->accept_tail = NULL;
+    child->accept_next = NULL;
+    child->listener = NULL;
+    l->nqueued--;
+    if (peer != NULL)
+        vsock_addr_init(peer, child->peer_cid, child->peer_port);
+    sock_notify(c, l);
+    return nh;
+}
+
+int vsk_connect(struct vsk_core *c, int h, const struct sockaddr_vm *addr)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    int rc;
+
+    if (s == NULL)
+        return -EBADF;
+    switch (s->ss) {
+    case VSK_SS_CONNECTED:
+        return -EISCONN;
+    case VSK_SS_DISCONNECTING:
+        return -EINVAL;
+    case VSK_SS_CONNECTING:
+        if (s->state == VSK_SYN_SENT)
+            return -EALREADY;
+        /* the previous attempt finished; report it once, then start afresh */
+        break;
+    case VSK_SS_UNCONNECTED:
+        break;
+    }
+    if (s->state == VSK_LISTEN || addr->svm_family != AF_VSOCK)
+        return -EINVAL;
+    if (s->type != SOCK_STREAM)
+        return -ESOCKTNOSUPPORT;
+    if (c->lost)
+        return -ENETDOWN;
+    /* Linux sends these to the loopback transport, which this driver does not have. */
+    if (addr->svm_cid == VMADDR_CID_LOCAL || addr->svm_cid == c->guest_cid)
+        return -ENODEV;
+    if (!s->bound) {
+        uint32_t port;
+
+        rc = vsk_port_alloc(&c->tab, &port);
+        if (rc < 0)
+            return rc;
+        s->local_cid = VSK_CID_ANY;
+        s->local_port = port;
+        s->bound = 1;
+    }
+    if (vsk_conn_lookup(&c->tab, s->local_port, addr->svm_cid, addr->svm_port) != NULL)
+        return -EADDRINUSE;
+    vsk_rx_discard(s);
+    s->peer_cid = addr->svm_cid;
+    s->peer_port = addr->svm_port;
+    s->rx_cnt = s->fwd_cnt = s->last_fwd_cnt = 0;
+    s->tx_cnt = s->peer_fwd_cnt = s->peer_buf_alloc = 0;
+    s->peer_shutdown = 0;
+    s->done = 0;
+    s->err = 0;
+    s->state = VSK_SYN_SENT;
+    s->ss = VSK_SS_CONNECTING;
+    s->deadline = core_now(c) + s->connect_timeout_ms;
+    vsk_conn_insert(&c->tab, s);
+    sock_send_ctl(c, s, VSOCK_OP_REQUEST, 0);
+    kick_queues(c);
+    sock_notify(c, s);
+    return -EINPROGRESS;
+}
+
+int vsk_connect_result(struct vsk_core *c, int h)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    int rc;
+
+    if (s == NULL)
+        return -EBADF;
+    if (s->state == VSK_SYN_SENT)
+        return -EINPROGRESS;
+    if (s->err == 0 && (s->state == VSK_ESTABLISHED || s->state == VSK_CLOSING))
+        return 0;
+    rc = s->err ? -s->err : -ECONNRESET;
+    if (s->err == ETIMEDOUT) /* a blocking connect reports its timeout only here */
+        s->err = 0;
+    s->state = VSK_CLOSE;
+    s->ss = VSK_SS_UNCONNECTED;
+    sock_notify(c, s);
+    return rc;
+}
+
+/* Tells the peer about consumed bytes once enough have piled up that its view of our
+ * buffer is noticeably stale; Linux does it lazily, we must not rely on it. */
+static void maybe_credit_update(struct vsk_core *c, struct vsk_sock *s)
+{
+    uint32_t unreported = s->fwd_cnt - s->last_fwd_cnt;
+    uint32_t threshold = s->buf_alloc / 4 < VSOCK_MAX_PKT_PAYLOAD ? s->buf_alloc / 4
+                                                                  : VSOCK_MAX_PKT_PAYLOAD;
+
+    if (s->state != VSK_ESTABLISHED || (s->peer_shutdown & VSOCK_SHUTDOWN_SEND))
+        return;
+    if (unreported == 0 || unreported < threshold)
+        return;
+    sock_send_ctl(c, s, VSOCK_OP_CREDIT_UPDATE, 0);
+    kick_queues(c);
+}
+
+ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    size_t n;
+
+    if (s == NULL)
+        return -EBADF;
+    if (s->state != VSK_ESTABLISHED) {
+        if (s->err != 0 && s->state == VSK_CLOSE && s->ss != VSK_SS_UNCONNECTED)
+            return -s->err;
+        return s->done ? 0 : -ENOTCONN;
+    }
+    if ((s->shutdown & VSOCK_SHUTDOWN_RCV) || len == 0)
+        return 0;
+    n = vsk_rx_pop(s, buf, len);
+    if (n > 0) {
+        if (vsk_rx_queued(s) == 0 && s->done)
+            s->state = VSK_CLOSING; /* the reset we postponed for the data */
+        maybe_credit_update(c, s);
+        sock_notify(c, s);
+        return (ssize_t)n;
+    }
+    if (s->err != 0)
+        return -s->err;
+    if (s->peer_shutdown & VSOCK_SHUTDOWN_SEND)
+        return 0;
+    return -EAGAIN;
+}
+
+static int sock_can_send(const struct vsk_sock *s)
+{
+    return vsk_peer_free(s) > 0 && s->tx_unsent < VSK_SNDBUF;
+}
+
+ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    const uint8_t *p = buf;
+    size_t total = 0;
+
+    if (s == NULL)
+        return -EBADF;
+    if ((s->shutdown & VSOCK_SHUTDOWN_SEND) || (s->peer_shutdown & VSOCK_SHUTDOWN_RCV))
+        return -EPIPE;
+    if (s->state != VSK_ESTABLISHED) {
+        if (s->err != 0 && s->state == VSK_CLOSE && s->ss != VSK_SS_UNCONNECTED)
+            return -s->err;
+        return -ENOTCONN;
+    }
+    if (len == 0)
+        return 0;
+    while (total < len && sock_can_send(s) && !c->lost) {
+        struct vsock_hdr hdr;
+        uint32_t chunk = vsk_peer_free(s);
+
+        if (chunk > VSOCK_MAX_PKT_PAYLOAD)
+            chunk = VSOCK_MAX_PKT_PAYLOAD;
+        if (chunk > len - total)
+            chunk = (uint32_t)(len - total);
+        sock_hdr(c, s, &hdr, VSOCK_OP_RW, 0, chunk);
+        if (tx_send(c, &hdr, p + total, s, 0) < 0)
+            break;
+        s->tx_cnt += chunk;
+        total += chunk;
+    }
+    kick_queues(c);
+    if (!sock_can_send(s))
+        sock_notify(c, s);
+    if (total > 0)
+        return (ssize_t)total;
+    if (s->err != 0)
+        return -s->err;
+    return -EAGAIN;
+}
+
+int vsk_shutdown(struct vsk_core *c, int h, int how)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    uint8_t mode;
+
+    if (s == NULL)
+        return -EBADF;
+    if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR)
+        return -EINVAL;
+    if (s->ss == VSK_SS_UNCONNECTED)
+        return -ENOTCONN;
+    s->ss = VSK_SS_DISCONNECTING;
+    mode = (uint8_t)(how + 1); /* SHUT_RD -> RCV (1), SHUT_WR -> SEND (2), RDWR -> 3 */
+    s->shutdown |= mode;
+    s->done = 0; /* as Linux vsock_shutdown() */
+    if (s->state == VSK_ESTABLISHED || s->state == VSK_CLOSING || s->state == VSK_SYN_SENT) {
+        sock_send_ctl(c, s, VSOCK_OP_SHUTDOWN, mode);
+        kick_queues(c);
+    }
+    sock_notify(c, s);
+    return 0;
+}
+
+int vsk_close(struct vsk_core *c, int h)
+{
+    struct vsk_sock *s = sock_get(c, h);
+
+    if (s == NULL)
+        return -EBADF;
+    vsk_handle_detach(&c->tab, s);
+    if (s->state == VSK_LISTEN)
+        listener_release(c, s);
+    else
+        sock_release(c, s);
+    kick_queues(c);
+    return 0;
+}
+
+int vsk_sockname(struct vsk_core *c, int h, struct sockaddr_vm *addr, int peer)
+{
+    struct vsk_sock *s = sock_get(c, h);
+
+    if (s == NULL)
+        return -EBADF;
+    if (peer) {
+        if (s->ss != VSK_SS_CONNECTED)
+            return -ENOTCONN;
+        vsock_addr_init(addr, s->peer_cid, s->peer_port);
+    } else {
+        vsock_addr_init(addr, s->local_cid, s->local_port);
+    }
+    return 0;
+}
+
+int vsk_sock_error(struct vsk_core *c, int h)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    int err;
+
+    if (s == NULL)
+        return -EBADF;
+    err = s->err;
+    s->err = 0;
+    if (err != 0)
+        sock_notify(c, s);
+    return -err;
+}
+
+int vsk_set_connect_timeout(struct vsk_core *c, int h, unsigned int msec)
+{
+    struct vsk_sock *s = sock_get(c, h);
+
+    if (s == NULL)
+        return -EBADF;
+    s->connect_timeout_ms = msec ? msec : c->cfg.connect_timeout_ms; /* Linux: 0 = default */
+    return 0;
+}
+
+/* vsock_poll() for connectible sockets. */
+int vsk_poll(struct vsk_core *c, int h)
+{
+    struct vsk_sock *s = sock_get(c, h);
+    unsigned int mask = 0;
+
+    if (s == NULL)
+        return -EBADF;
+    if (s->err != 0)
+        mask |= VSK_POLLERR;
+    if (s->shutdown == VSOCK_SHUTDOWN_MASK ||
+        ((s->shutdown & VSOCK_SHUTDOWN_SEND) && (s->peer_shutdown & VSOCK_SHUTDOWN_SEND)))
+        mask |= VSK_POLLHUP;
+    if (s->state == VSK_LISTEN && s->accept_head != NULL)
+        mask |= VSK_POLLIN;
+    if (s->state == VSK_ESTABLISHED && !(s->shutdown & VSOCK_SHUTDOWN_RCV) &&
+        vsk_rx_queued(s) > 0)
+        mask |= VSK_POLLIN;
+    if ((s->shutdown & VSOCK_SHUTDOWN_RCV) || (s->peer_shutdown & VSOCK_SHUTDOWN_SEND))
+        mask |= VSK_POLLIN;
+    if (s->state == VSK_ESTABLISHED && !(s->shutdown & VSOCK_SHUTDOWN_SEND)) {
+        /* Writable with credit and queue room; also when a write would fail at once
+         * (the peer stopped receiving), so an event loop learns it instead of hanging. */
+        if (sock_can_send(s) || (s->peer_shutdown & VSOCK_SHUTDOWN_RCV))
+            mask |= VSK_POLLOUT;
+    }
+    if ((s->state == VSK_CLOSE || s->state == VSK_CLOSING) && !(s->shutdown & VSOCK_SHUTDOWN_SEND))
+        mask |= VSK_POLLOUT;
+    return (int)mask;
+}

@@ -1,0 +1,114 @@
+/* vsock_core.h: the userspace virtio-vsock driver core: brings a device up through a bus
+ * (bus.h), runs its rx/tx/event virtqueues and the STREAM protocol of virtio 1.2 section
+ * 5.10 as Linux's virtio_transport_common.c implements it, and offers non-blocking
+ * socket calls. It does no I/O and takes no locks: the caller (the transport glue, or a
+ * unit test with a device model) serializes calls and waits for interrupts and deadlines.
+ * Calls return 0 (or a count/handle) or a negative errno with the kernel's values. */
+#ifndef VSOCK_VIRTIO_CORE_H
+#define VSOCK_VIRTIO_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "libvsock.h"
+#include "virtio/bus.h"
+
+struct vsk_core;
+
+struct vsk_config {
+    unsigned int queue_size;       /* rx and tx (rounded to a power of two, device max) */
+    unsigned int event_queue_size;
+    uint32_t rx_buf_size;          /* bytes per rx buffer, header included */
+    unsigned int rx_bufs;          /* rx buffers posted (<= rx queue size) */
+    unsigned int tx_data_slots;    /* 64 KiB tx payload buffers */
+    uint32_t buf_alloc;            /* receive buffer per connection, as advertised */
+    unsigned int connect_timeout_ms;
+    unsigned int close_timeout_ms; /* linger for the peer's RST after close (Linux 8 s) */
+    int event_idx;                 /* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
+};
+
+/* Linux's values: 2 s connect timeout, 256 KiB buffer, 8 s close linger. */
+void vsk_config_default(struct vsk_config *cfg);
+
+struct vsk_hooks {
+    void *ctx;
+    uint64_t (*now_ms)(void *ctx);             /* monotonic milliseconds */
+    /* The socket's readiness (vsk_poll) or state may have changed. May be NULL. */
+    void (*sock_changed)(void *ctx, int handle);
+    int (*may_bind_reserved)(void *ctx);       /* CAP_NET_BIND_SERVICE; NULL = no */
+    uint32_t random_seed;                      /* ephemeral port start */
+};
+
+/* Negotiates features, reads the guest CID, allocates DMA memory through the bus, sets up
+ * the queues, stocks rx and event buffers and starts the device. The bus stays owned by
+ * the caller. On failure writes a one-line reason into why. */
+int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
+                    const struct vsk_hooks *hooks, struct vsk_core **out,
+                    char *why, size_t why_size);
+/* Frees the core (sockets included); the caller destroys the bus afterwards. */
+void vsk_core_destroy(struct vsk_core *c);
+
+/* Harvests the used rings (tx completions, rx packets, events), runs expired timers and
+ * sends what is pending. Call after an interrupt or when the deadline passed. Returns 0,
+ * 1 if it stopped with work left (call again), or -ENETDOWN once the device is lost. */
+int vsk_core_process(struct vsk_core *c);
+/* 1 when nothing waits to be sent or for the device to consume it (tx queue empty, tx
+ * ring idle) or the device is lost: what a closing transport waits for. */
+int vsk_core_tx_idle(const struct vsk_core *c);
+/* Closed connections whose last bytes the peer has not confirmed (its fwd_cnt is behind
+ * what we sent) and which it has not reset: a closing transport waits for them, since
+ * the device goes away with it. solicit != 0 sends each a CREDIT_REQUEST, which makes
+ * the peer report its fwd_cnt now instead of lazily. Returns how many there are. */
+unsigned int vsk_core_unconfirmed(struct vsk_core *c, int solicit);
+/* Next timer (monotonic ms), or 0 if none. */
+uint64_t vsk_core_next_deadline(const struct vsk_core *c);
+/* The device is gone (back-end died, device error): every connection fails with
+ * ECONNRESET, listeners with ENETDOWN, and further calls that need it fail. */
+void vsk_core_device_lost(struct vsk_core *c);
+int vsk_core_is_lost(const struct vsk_core *c);
+
+uint32_t vsk_core_guest_cid(const struct vsk_core *c);
+uint64_t vsk_core_features(const struct vsk_core *c);        /* negotiated */
+uint64_t vsk_core_device_features(const struct vsk_core *c); /* offered */
+/* Queue sizes (0 = queue absent). */
+unsigned int vsk_core_queue_size(const struct vsk_core *c, unsigned int q);
+
+struct vsk_core_stats {
+    uint64_t rx_pkts, tx_pkts, rx_bytes, tx_bytes;
+    uint64_t rx_malformed;  /* short, truncated, oversized, bad used length */
+    uint64_t rx_bad_id;     /* used ids out of range / not in flight, all queues */
+    uint64_t rst_sent, rst_received, ctl_dropped, events;
+};
+void vsk_core_get_stats(const struct vsk_core *c, struct vsk_core_stats *st);
+
+/* ---- Sockets: handles are small ints; every call is non-blocking. ---------------- */
+
+/* Readiness bits of vsk_poll(). */
+#define VSK_POLLIN 1u
+#define VSK_POLLOUT 2u
+#define VSK_POLLERR 4u
+#define VSK_POLLHUP 8u
+
+int vsk_socket(struct vsk_core *c, int type);
+int vsk_bind(struct vsk_core *c, int h, const struct sockaddr_vm *addr);
+int vsk_listen(struct vsk_core *c, int h, int backlog);
+/* -EAGAIN when nothing is queued. */
+int vsk_accept(struct vsk_core *c, int h, struct sockaddr_vm *peer);
+/* Starts a connect: -EINPROGRESS (the usual answer), -EALREADY, -EISCONN, ... */
+int vsk_connect(struct vsk_core *c, int h, const struct sockaddr_vm *addr);
+/* For a blocking connect after vsk_connect(): -EINPROGRESS while still in SYN_SENT,
+ * else the final result as Linux's vsock_connect() computes it after its wait. */
+int vsk_connect_result(struct vsk_core *c, int h);
+/* -EAGAIN when a blocking call would wait. */
+ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len);
+ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len);
+int vsk_shutdown(struct vsk_core *c, int h, int how); /* SHUT_RD, SHUT_WR, SHUT_RDWR */
+int vsk_close(struct vsk_core *c, int h);
+int vsk_sockname(struct vsk_core *c, int h, struct sockaddr_vm *addr, int peer);
+int vsk_sock_error(struct vsk_core *c, int h); /* returns and clears */
+int vsk_set_connect_timeout(struct vsk_core *c, int h, unsigned int msec);
+/* VSK_POLL* bits (kernel vsock_poll() semantics), or a negative errno. */
+int vsk_poll(struct vsk_core *c, int h);
+
+#endif

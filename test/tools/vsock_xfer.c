@@ -1,0 +1,406 @@
+/* vsock_xfer.c: a test tool for the integration tests: one vsock stream through libvsock
+ * (any transport) relayed to stdin/stdout, driven by poll() on vsock_poll_fds() the way an
+ * event loop drives it. Not installed; vsockcat is the real tool.
+ *
+ *   vsock_xfer [--transport SPEC] connect CID PORT   connect, then relay
+ *   vsock_xfer [--transport SPEC] listen PORT        accept one connection, then relay
+ *   vsock_xfer [--transport SPEC] echo-clients N CID PORT BYTES
+ *        N concurrent connections, each sends BYTES of its own pattern, checks the echo
+ *   vsock_xfer [--transport SPEC] echo-server PORT N
+ *        accepts N connections (concurrently served) and echoes each until its EOF
+ *
+ * Relay modes: stdin goes to the peer (SHUT_WR at its EOF), the peer's bytes go to stdout
+ * until the peer's EOF. "listening PORT" on stderr says the listener is up. Errors: one line
+ * "vsock_xfer: what: cause" on stderr, exit 1. It refuses the kernel transport: tests on
+ * the development machine must never connect over kernel AF_VSOCK. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libvsock.h"
+
+#define XFER_BUF (128 * 1024)
+
+static const char *progname = "vsock_xfer";
+
+__attribute__((format(printf, 2, 3), noreturn)) static void die(int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", progname);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (err != 0)
+        fprintf(stderr, ": %s", strerror(err));
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            die(errno, "writing stdout");
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static int parse_u32(const char *text, uint32_t *v, const char *what)
+{
+    const char *why = NULL;
+    int rc = strcmp(what, "CID") == 0 ? vsock_parse_cid(text, v, &why)
+                                      : vsock_parse_port(text, v, &why);
+
+    if (rc < 0)
+        die(0, "%s '%s': %s", what, text, why ? why : strerror(-rc));
+    return 0;
+}
+
+/* Relays until the peer's EOF (and our own stdin EOF has been passed on). */
+static void relay(struct vsock_transport *t, int s)
+{
+    static uint8_t in[XFER_BUF], out[XFER_BUF];
+    size_t in_len = 0, in_off = 0;
+    int stdin_eof = 0, shut = 0, peer_eof = 0, rfd, wfd, rc;
+
+    rc = vsock_poll_fds(t, s, &rfd, &wfd);
+    if (rc < 0)
+        die(-rc, "vsock_poll_fds");
+    while (!peer_eof || !shut) {
+        struct pollfd p[3] = {
+            {.fd = stdin_eof || in_len > 0 ? -1 : 0, .events = POLLIN},
+            {.fd = peer_eof ? -1 : rfd, .events = POLLIN},
+            {.fd = in_len > 0 ? wfd : -1, .events = POLLOUT},
+        };
+
+        if (stdin_eof && in_len == 0 && !shut) {
+            rc = vsock_shutdown(t, s, SHUT_WR);
+            if (rc < 0 && rc != -ENOTCONN)
+                die(-rc, "shutdown");
+            shut = 1;
+            continue;
+        }
+        if (poll(p, 3, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            die(errno, "poll");
+        }
+        if (p[0].revents) {
+            ssize_t n = read(0, in, sizeof(in));
+
+            if (n < 0 && errno != EINTR && errno != EAGAIN)
+                die(errno, "reading stdin");
+            if (n == 0)
+                stdin_eof = 1;
+            if (n > 0) {
+                in_len = (size_t)n;
+                in_off = 0;
+            }
+        }
+        if (p[2].revents) {
+            ssize_t n = vsock_write(t, s, in + in_off, in_len);
+
+            if (n < 0 && n != -EAGAIN)
+                die((int)-n, "write");
+            if (n > 0) {
+                in_off += (size_t)n;
+                in_len -= (size_t)n;
+            }
+        }
+        if (p[1].revents) {
+            for (;;) {
+                ssize_t n = vsock_read(t, s, out, sizeof(out));
+
+                if (n == -EAGAIN)
+                    break;
+                if (n < 0)
+                    die((int)-n, "read");
+                if (n == 0) {
+                    peer_eof = 1;
+                    break;
+                }
+                write_all(1, out, (size_t)n);
+            }
+        }
+    }
+}
+
+
+/* ---- many connections at once: echo client and server -------------------------------- */
+
+#define ECHO_MAX 256
+
+struct echo_conn {
+    int s, rfd, wfd;
+    int connecting, shut, done, peer_eof;
+    size_t sent, got;            /* client: pattern bytes sent / echoed back */
+    uint8_t buf[16384];          /* server: bytes read, not yet echoed */
+    size_t len, off;
+};
+
+/* Byte i of connection k's pattern: differs per connection, so crossed streams show. */
+static uint8_t echo_byte(unsigned int k, size_t i)
+{
+    return (uint8_t)((i * 131u) ^ (k * 77u) ^ (i >> 9));
+}
+
+static void echo_fill(uint8_t *buf, unsigned int k, size_t off, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = echo_byte(k, off + i);
+}
+
+static void echo_clients(struct vsock_transport *t, unsigned int n, uint32_t cid, uint32_t port,
+                         size_t bytes)
+{
+    static struct echo_conn c[ECHO_MAX];
+    static struct pollfd p[2 * ECHO_MAX];
+    uint8_t chunk[65536], in[65536];
+    struct sockaddr_vm addr;
+    unsigned int left = n;
+
+    vsock_addr_init(&addr, cid, port);
+    for (unsigned int k = 0; k < n; k++) {
+        int rc;
+
+        c[k].s = vsock_socket(t, SOCK_STREAM, VSOCK_NONBLOCK);
+        if (c[k].s < 0)
+            die(-c[k].s, "socket %u", k);
+        rc = vsock_connect(t, c[k].s, &addr);
+        if (rc < 0 && rc != -EINPROGRESS)
+            die(-rc, "connect %u", k);
+        c[k].connecting = rc == -EINPROGRESS;
+        if ((rc = vsock_poll_fds(t, c[k].s, &c[k].rfd, &c[k].wfd)) < 0)
+            die(-rc, "vsock_poll_fds");
+    }
+    while (left > 0) {
+        for (unsigned int k = 0; k < n; k++) {
+            p[2 * k] = (struct pollfd){.fd = c[k].done || c[k].connecting ? -1 : c[k].rfd,
+                                       .events = POLLIN};
+            p[2 * k + 1] = (struct pollfd){
+                .fd = !c[k].done && (c[k].connecting || c[k].sent < bytes) ? c[k].wfd : -1,
+                .events = POLLOUT};
+        }
+        if (poll(p, 2 * n, 10000) <= 0)
+            die(errno, "no progress for 10 s (%u of %u connections unfinished)", left, n);
+        for (unsigned int k = 0; k < n; k++) {
+            struct echo_conn *e = &c[k];
+
+            if (e->connecting && p[2 * k + 1].revents) {
+                int err = vsock_socket_error(t, e->s);
+
+                if (err < 0)
+                    die(-err, "connect %u", k);
+                e->connecting = 0;
+                continue;
+            }
+            if (p[2 * k + 1].revents && e->sent < bytes) {
+                size_t want = bytes - e->sent < sizeof(chunk) ? bytes - e->sent : sizeof(chunk);
+                ssize_t w;
+
+                echo_fill(chunk, k, e->sent, want);
+                w = vsock_write(t, e->s, chunk, want);
+                if (w < 0 && w != -EAGAIN)
+                    die((int)-w, "write %u", k);
+                if (w > 0)
+                    e->sent += (size_t)w;
+                if (e->sent == bytes && vsock_shutdown(t, e->s, SHUT_WR) < 0)
+                    die(0, "shutdown %u", k);
+            }
+            if (p[2 * k].revents) {
+                ssize_t r;
+
+                while ((r = vsock_read(t, e->s, in, sizeof(in))) > 0) {
+                    echo_fill(chunk, k, e->got, (size_t)r);
+                    if (e->got + (size_t)r > bytes || memcmp(chunk, in, (size_t)r) != 0)
+                        die(0, "connection %u: echo differs at byte %zu", k, e->got);
+                    e->got += (size_t)r;
+                }
+                if (r < 0 && r != -EAGAIN)
+                    die((int)-r, "read %u", k);
+                if (r == 0) {
+                    if (e->got != bytes)
+                        die(0, "connection %u: EOF after %zu of %zu bytes", k, e->got, bytes);
+                    e->done = 1;
+                    vsock_close(t, e->s);
+                    left--;
+                }
+            }
+        }
+    }
+    printf("%u connections, %zu bytes each way each: ok\n", n, bytes);
+}
+
+static void echo_server(struct vsock_transport *t, int l, unsigned int n)
+{
+    static struct echo_conn c[ECHO_MAX];
+    static struct pollfd p[2 * ECHO_MAX + 1];
+    unsigned int accepted = 0, finished = 0;
+    int lr, lw, rc;
+
+    if ((rc = vsock_set_nonblock(t, l, 1)) < 0 || (rc = vsock_poll_fds(t, l, &lr, &lw)) < 0)
+        die(-rc, "listener");
+    while (finished < n) {
+        p[0] = (struct pollfd){.fd = accepted < n ? lr : -1, .events = POLLIN};
+        for (unsigned int k = 0; k < accepted; k++) {
+            struct echo_conn *e = &c[k];
+
+            p[1 + 2 * k] = (struct pollfd){.fd = !e->done && !e->peer_eof && e->len == 0
+                                                     ? e->rfd : -1,
+                                           .events = POLLIN};
+            p[2 + 2 * k] = (struct pollfd){.fd = !e->done && e->len > 0 ? e->wfd : -1,
+                                           .events = POLLOUT};
+        }
+        if (poll(p, 1 + 2 * accepted, 10000) <= 0)
+            die(errno, "no progress for 10 s (%u accepted, %u finished of %u)", accepted,
+                finished, n);
+        if (p[0].revents) {
+            int s = vsock_accept(t, l, NULL, VSOCK_NONBLOCK);
+
+            if (s < 0 && s != -EAGAIN)
+                die(-s, "accept");
+            if (s >= 0) {
+                c[accepted].s = s;
+                if ((rc = vsock_poll_fds(t, s, &c[accepted].rfd, &c[accepted].wfd)) < 0)
+                    die(-rc, "vsock_poll_fds");
+                accepted++;
+            }
+            continue; /* p[] does not describe the new connection yet */
+        }
+        for (unsigned int k = 0; k < accepted; k++) {
+            struct echo_conn *e = &c[k];
+
+            if (p[1 + 2 * k].revents) {
+                ssize_t r = vsock_read(t, e->s, e->buf, sizeof(e->buf));
+
+                if (r < 0 && r != -EAGAIN)
+                    die((int)-r, "read %u", k);
+                if (r == 0)
+                    e->peer_eof = 1;
+                if (r > 0) {
+                    e->len = (size_t)r;
+                    e->off = 0;
+                }
+            }
+            if (p[2 + 2 * k].revents) {
+                ssize_t w = vsock_write(t, e->s, e->buf + e->off, e->len);
+
+                if (w < 0 && w != -EAGAIN)
+                    die((int)-w, "write %u", k);
+                if (w > 0) {
+                    e->off += (size_t)w;
+                    e->len -= (size_t)w;
+                }
+            }
+            if (!e->done && e->peer_eof && e->len == 0) {
+                vsock_shutdown(t, e->s, SHUT_WR);
+                vsock_close(t, e->s);
+                e->done = 1;
+                finished++;
+            }
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *spec = NULL;
+    struct vsock_transport *t;
+    struct sockaddr_vm addr;
+    char why[300] = "";
+    int s, rc, argi = 1;
+
+    if (argc > 2 && strcmp(argv[1], "--transport") == 0) {
+        spec = argv[2];
+        argi = 3;
+    }
+    if (argc - argi < 2)
+        die(0, "usage: vsock_xfer [--transport SPEC] connect CID PORT | listen PORT | "
+               "echo-clients N CID PORT BYTES | echo-server PORT N");
+    rc = vsock_transport_open(spec, &t, why, sizeof(why));
+    if (rc < 0)
+        die(0, "transport: %s", why[0] ? why : strerror(-rc));
+    /* The development machine must never connect over kernel AF_VSOCK (its peer is the
+     * infrastructure's host): this tool only runs on userspace transports. */
+    if (strcmp(vsock_transport_name(t), "kernel") == 0)
+        die(0, "refusing the kernel transport: give --transport vhost-user:PATH or "
+               "VSOCK_TRANSPORT");
+    s = vsock_socket(t, SOCK_STREAM, 0);
+    if (s < 0)
+        die(-s, "socket");
+    if (strcmp(argv[argi], "connect") == 0 && argc - argi == 3) {
+        uint32_t cid, port;
+
+        parse_u32(argv[argi + 1], &cid, "CID");
+        parse_u32(argv[argi + 2], &port, "port");
+        vsock_addr_init(&addr, cid, port);
+        rc = vsock_connect(t, s, &addr); /* blocking: the transport's own wait */
+        if (rc < 0)
+            die(-rc, "connect %s:%s", argv[argi + 1], argv[argi + 2]);
+    } else if (strcmp(argv[argi], "listen") == 0 && argc - argi == 2) {
+        uint32_t port;
+        int l = s;
+
+        parse_u32(argv[argi + 1], &port, "port");
+        vsock_addr_init(&addr, VMADDR_CID_ANY, port);
+        if ((rc = vsock_bind(t, l, &addr)) < 0)
+            die(-rc, "bind port %s", argv[argi + 1]);
+        if ((rc = vsock_listen(t, l, 4)) < 0)
+            die(-rc, "listen");
+        fprintf(stderr, "listening %u\n", port);
+        s = vsock_accept(t, l, NULL, 0);
+        if (s < 0)
+            die(-s, "accept");
+        vsock_close(t, l);
+    } else if (strcmp(argv[argi], "echo-clients") == 0 && argc - argi == 5) {
+        uint32_t cid, port;
+        unsigned long n = strtoul(argv[argi + 1], NULL, 10);
+
+        parse_u32(argv[argi + 2], &cid, "CID");
+        parse_u32(argv[argi + 3], &port, "port");
+        if (n == 0 || n > ECHO_MAX)
+            die(0, "echo-clients: 1 to %d connections", ECHO_MAX);
+        vsock_close(t, s);
+        echo_clients(t, (unsigned int)n, cid, port, strtoull(argv[argi + 4], NULL, 10));
+        vsock_transport_close(t);
+        return 0;
+    } else if (strcmp(argv[argi], "echo-server") == 0 && argc - argi == 3) {
+        uint32_t port;
+        unsigned long n = strtoul(argv[argi + 2], NULL, 10);
+
+        parse_u32(argv[argi + 1], &port, "port");
+        if (n == 0 || n > ECHO_MAX)
+            die(0, "echo-server: 1 to %d connections", ECHO_MAX);
+        vsock_addr_init(&addr, VMADDR_CID_ANY, port);
+        if ((rc = vsock_bind(t, s, &addr)) < 0)
+            die(-rc, "bind port %s", argv[argi + 1]);
+        if ((rc = vsock_listen(t, s, (int)n)) < 0)
+            die(-rc, "listen");
+        fprintf(stderr, "listening %u\n", port);
+        echo_server(t, s, (unsigned int)n);
+        vsock_close(t, s);
+        vsock_transport_close(t);
+        return 0;
+    } else {
+        die(0, "usage: vsock_xfer [--transport SPEC] connect CID PORT | listen PORT | "
+               "echo-clients N CID PORT BYTES | echo-server PORT N");
+    }
+    if ((rc = vsock_set_nonblock(t, s, 1)) < 0)
+        die(-rc, "set_nonblock");
+    relay(t, s);
+    vsock_close(t, s);
+    vsock_transport_close(t);
+    return 0;
+}

@@ -1,0 +1,692 @@
+#!/usr/bin/env bats
+# vhost-user-vsock.bats: the device backend as a program: option errors, the safety of
+# its socket files, and real front-ends: our libvsock driver (vsockctl, vsockcat with
+# --transport vhost-user:PATH) moving sha256-checked data both ways through the hybrid
+# host side (CONNECT on --uds-path, guest connections to <uds-path>_PORT); and python
+# front-ends: a hostile one (malformed vhost-user messages) and a packet-level guest that
+# checks the device's vsock rules (RST, credit, shutdown) without our driver. Nothing here
+# touches kernel AF_VSOCK.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+BACKEND="$abs_top_builddir/cmd/vhost-user-vsock/vhost-user-vsock"
+
+setup() {
+    TMPD=$(mktemp -d "${BATS_TMPDIR:-/tmp}/vhu.XXXXXX")
+    VHU="$TMPD/vhu.sock"
+    UDS="$TMPD/host.sock"
+    BACKEND_PID=
+}
+
+teardown() {
+    if [ -n "$BACKEND_PID" ]; then
+        kill "$BACKEND_PID" 2>/dev/null || true
+        wait "$BACKEND_PID" 2>/dev/null || true
+    fi
+    # Background helpers of a failed test must not outlive it.
+    jobs -p | xargs -r kill 2>/dev/null || true
+    rm -rf "$TMPD"
+}
+
+# Starts the backend (extra options allowed) and waits for both sockets.
+start_backend() {
+    # A daemon: no time limit of its own; teardown stops it.
+    "$BACKEND" --socket "$VHU" --uds-path "$UDS" \
+        --guest-cid "${CID:-42}" -v "$@" 2>"$TMPD/backend.log" &
+    BACKEND_PID=$!
+    wait_unix_socket "$VHU" && wait_unix_socket "$UDS"
+}
+
+# exec: so that $! of "guest_vsockcat ... &" is the process a test can signal.
+guest_vsockcat() {
+    exec timeout --kill-after=2 60 "$VSOCKCAT" --transport "vhost-user:$VHU" "$@"
+}
+
+# Waits until a line matching the regex shows in the backend log (max ~5 s).
+wait_log() {
+    local i
+    for i in $(seq 1 100); do
+        grep -Eq -- "$1" "$TMPD/backend.log" && return 0
+        sleep 0.05
+    done
+    echo "backend log never showed /$1/:" >&2
+    cat "$TMPD/backend.log" >&2
+    return 1
+}
+
+# Fails unless the output is exactly one line "vhost-user-vsock: ..." matching $1.
+one_usage_line() {
+    [ "$status" -eq 2 ] || { echo "exit $status, want 2: $output" >&2; return 1; }
+    [ "${#lines[@]}" -eq 1 ] || { echo "want one line: $output" >&2; return 1; }
+    [[ ${lines[0]} == "vhost-user-vsock: "* ]] || { echo "no prefix: $output" >&2; return 1; }
+    grep -Eq -- "$1" <<<"$output" || { echo "/$1/ not in: $output" >&2; return 1; }
+}
+
+# A minimal vhost-user front-end in python that plays the guest driver packet by packet,
+# so the device's vsock rules are checked independently of libvsock's driver (a misreading
+# of the spec shared by both would otherwise pass). Usage: fe.py VHU UDS CID SCENARIO.
+write_frontend() {
+    cat > "$TMPD/fe.py" <<'PYEOF'
+# A minimal vhost-user front-end acting as a hostile/strict guest driver, to check the
+# backend's device-side vsock rules independently of libvsock's driver.
+import mmap, os, select, socket, struct, sys, time
+
+VHU, UDS, CID, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+QSZ, UVA = 16, 0x7f0000000000
+MEM = 1 << 20
+RING = {0: (0x0000, 0x1000, 0x2000), 1: (0x3000, 0x4000, 0x5000)}
+RXBUF, TXBUF, BUFSZ = 0x10000, 0x40000, 0x2000
+
+fd = os.memfd_create("fe")
+os.ftruncate(fd, MEM)
+mem = mmap.mmap(fd, MEM)
+sock = socket.socket(socket.AF_UNIX)
+sock.connect(VHU)
+sock.settimeout(5)
+
+def msg(req, payload=b"", fds=(), flags=1):
+    data = struct.pack("=III", req, flags, len(payload)) + payload
+    if fds:
+        socket.send_fds(sock, [data], list(fds))
+    else:
+        sock.sendall(data)
+
+def reply():
+    req, flags, size = struct.unpack("=III", sock.recv(12))
+    return sock.recv(size) if size else b""
+
+msg(1); feat = struct.unpack("=Q", reply())[0]
+msg(2, struct.pack("=Q", feat))
+msg(15); reply()
+msg(16, struct.pack("=Q", 1 << 9))
+msg(3)
+msg(5, struct.pack("=II", 1, 0) + struct.pack("=QQQQ", 0, MEM, UVA, 0), [fd])
+kick, call = {}, {}
+for q, (d, a, u) in RING.items():
+    kick[q], call[q] = os.eventfd(0, os.EFD_NONBLOCK), os.eventfd(0, os.EFD_NONBLOCK)
+    msg(8, struct.pack("=II", q, QSZ))
+    msg(10, struct.pack("=II", q, 0))
+    msg(9, struct.pack("=IIQQQQ", q, 0, UVA + d, UVA + u, UVA + a, 0))
+    msg(12, struct.pack("=Q", q), [kick[q]])
+    msg(13, struct.pack("=Q", q), [call[q]])
+for q in RING:
+    msg(18, struct.pack("=II", q, 1))
+
+avail_idx = {0: 0, 1: 0}
+used_seen = {0: 0, 1: 0}
+
+def put_desc(q, i, addr, length, flags, nxt=0):
+    mem[RING[q][0] + 16 * i: RING[q][0] + 16 * i + 16] = struct.pack("<QIHH", addr, length, flags, nxt)
+
+def make_avail(q, head):
+    a = RING[q][1]
+    mem[a + 4 + 2 * (avail_idx[q] % QSZ): a + 6 + 2 * (avail_idx[q] % QSZ)] = struct.pack("<H", head)
+    avail_idx[q] += 1
+    mem[a + 2: a + 4] = struct.pack("<H", avail_idx[q] & 0xffff)
+    os.eventfd_write(kick[q], 1)
+
+def used_idx(q):
+    return struct.unpack("<H", mem[RING[q][2] + 2: RING[q][2] + 4])[0]
+
+# Stock the rx queue: QSZ writable buffers of 8 KiB.
+for i in range(QSZ):
+    put_desc(0, i, RXBUF + i * BUFSZ, BUFSZ, 2)
+for i in range(QSZ):
+    make_avail(0, i)
+
+def hdr(op, src_port, dst_port, length=0, flags=0, buf_alloc=65536, fwd_cnt=0, src_cid=None, typ=1):
+    return struct.pack("<QQIIIHHIII", CID if src_cid is None else src_cid, 2, src_port,
+                       dst_port, length, typ, op, flags, buf_alloc, fwd_cnt)
+
+tx_slot = [0]
+def send(pkt):
+    i = tx_slot[0] % QSZ
+    tx_slot[0] += 1
+    base = TXBUF + i * 0x10000 + 0x100
+    mem[base: base + len(pkt)] = pkt
+    put_desc(1, i, base, len(pkt), 0)
+    make_avail(1, i)
+    deadline = time.monotonic() + 5
+    while used_idx(1) != avail_idx[1] & 0xffff:
+        assert time.monotonic() < deadline, "tx buffer never returned"
+        time.sleep(0.005)
+
+OPS = {1: "REQUEST", 2: "RESPONSE", 3: "RST", 4: "SHUTDOWN", 5: "RW", 6: "CREDIT_UPDATE", 7: "CREDIT_REQUEST"}
+def recv(timeout=3):
+    deadline = time.monotonic() + timeout
+    while used_idx(0) == used_seen[0] & 0xffff:
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)
+    u = RING[0][2] + 4 + 8 * (used_seen[0] % QSZ)
+    head, length = struct.unpack("<II", mem[u: u + 8])
+    used_seen[0] += 1
+    base = RXBUF + head * BUFSZ
+    f = struct.unpack("<QQIIIHHIII", mem[base: base + 44])
+    payload = bytes(mem[base + 44: base + length])
+    make_avail(0, head)  # recycle the buffer
+    assert length == 44 + f[4], "used.len %d for hdr.len %d" % (length, f[4])
+    return dict(src_cid=f[0], dst_cid=f[1], src_port=f[2], dst_port=f[3], len=f[4], type=f[5],
+                op=OPS.get(f[6], f[6]), flags=f[7], buf_alloc=f[8], fwd_cnt=f[9], payload=payload)
+
+checks = 0
+def check(cond, what):
+    global checks
+    checks += 1
+    print(("ok " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        sys.exit(1)
+
+def expect(op, what, skip=(), **fields):
+    p = recv()
+    while p is not None and p["op"] in skip:
+        p = recv()
+    check(p is not None and p["op"] == op and all(p[k] == v for k, v in fields.items()),
+          "%s (got %r)" % (what, p and {k: p[k] for k in p if k != "payload"}))
+    return p
+
+def listen(port):
+    s = socket.socket(socket.AF_UNIX)
+    s.bind("%s_%d" % (UDS, port))
+    s.listen(4)
+    s.settimeout(5)
+    return s
+
+time.sleep(0.2)
+if SCENARIO == "rst":
+    send(hdr(5, 1111, 9999, 0))
+    expect("RST", "RW for an unknown connection is answered with RST",
+           src_cid=2, dst_cid=CID, src_port=9999, dst_port=1111)
+    send(hdr(3, 1112, 9999))
+    check(recv(0.5) is None, "RST for an unknown connection is not answered")
+    send(hdr(1, 1113, 9998))
+    expect("RST", "REQUEST to a host port with no listener is answered with RST",
+           src_port=9998, dst_port=1113)
+    send(hdr(5, 1114, 9999, src_cid=CID + 1) )
+    send(hdr(6, 1115, 9999))
+    expect("RST", "a packet with a foreign src_cid is dropped (next reply is for the next packet)",
+           dst_port=1115)
+    send(hdr(1, 1116, 9999, typ=2))
+    expect("RST", "SEQPACKET type (not negotiated) is refused with RST", dst_port=1116)
+    pkt = hdr(5, 1117, 9999, length=100) + b"x" * 10
+    send(pkt)
+    check(recv(0.5) is None, "a header claiming more payload than its buffer is dropped")
+elif SCENARIO == "credit":
+    lst = listen(5300)
+    send(hdr(1, 2000, 5300, buf_alloc=1000))
+    p = expect("RESPONSE", "REQUEST to a listening host port gets RESPONSE", src_port=5300, dst_port=2000)
+    check(p["buf_alloc"] == 4096, "RESPONSE advertises --tx-buffer-size as buf_alloc")
+    conn, _ = lst.accept()
+    conn.settimeout(5)
+    conn.sendall(b"h" * 5000)
+    got = b""
+    while True:
+        p = recv(1)
+        if p is None:
+            break
+        if p["op"] == "RW":
+            got += p["payload"]
+        else:
+            check(p["op"] == "CREDIT_REQUEST", "only CREDIT_REQUEST besides data (got %s)" % p["op"])
+    check(len(got) == 1000, "host data stops at the guest's credit of 1000 bytes (got %d)" % len(got))
+    send(hdr(6, 2000, 5300, buf_alloc=1000, fwd_cnt=1000))
+    more = b""
+    while True:
+        p = recv(1)
+        if p is None:
+            break
+        if p["op"] == "RW":
+            more += p["payload"]
+    check(len(more) == 1000, "a CREDIT_UPDATE releases exactly 1000 more bytes (got %d)" % len(more))
+    send(hdr(7, 2000, 5300, buf_alloc=1000, fwd_cnt=2000))
+    p = expect("CREDIT_UPDATE", "CREDIT_REQUEST is answered with CREDIT_UPDATE", fwd_cnt=0)
+    send(hdr(5, 2000, 5300, length=3000, buf_alloc=1000, fwd_cnt=2000) + b"g" * 3000)
+    check(conn.recv(3000, socket.MSG_WAITALL) == b"g" * 3000, "guest data within credit reaches the host")
+    send(hdr(5, 2000, 5300, length=5000, buf_alloc=1000, fwd_cnt=2000) + b"g" * 5000)
+    expect("RST", "guest data beyond the advertised 4096 bytes of credit is reset",
+           skip=("RW", "CREDIT_REQUEST", "CREDIT_UPDATE"))
+    rest = b""
+    while True:
+        try:
+            c = conn.recv(65536)
+        except ConnectionResetError:  # closed with our unread bytes in it: a reset
+            break
+        if not c:
+            break
+        rest += c
+    check(b"g" not in rest, "the reset closes the host's Unix socket, the excess never arrives")
+elif SCENARIO == "ops":
+    lst = listen(5400)
+    send(hdr(1, 3000, 5400))
+    expect("RESPONSE", "connection established")
+    conn, _ = lst.accept()
+    conn.settimeout(5)
+    send(hdr(4, 3000, 5400, flags=2))
+    check(conn.recv(10) == b"", "guest SHUTDOWN(SEND) becomes EOF on the host socket")
+    conn.sendall(b"still here")
+    p = expect("RW", "the host can still send after the guest's SHUTDOWN(SEND)")
+    check(p["payload"] == b"still here", "its bytes arrive")
+    conn.shutdown(socket.SHUT_WR)
+    expect("SHUTDOWN", "host EOF becomes SHUTDOWN(SEND) to the guest", flags=2)
+    expect("RST", "both directions done: the backend resets (no lingering socket)")
+    send(hdr(1, 3001, 5400))
+    expect("RESPONSE", "second connection established")
+    conn2, _ = lst.accept()
+    send(hdr(99, 3001, 5400))
+    expect("RST", "unknown op 99 resets the connection", dst_port=3001)
+    conn2.settimeout(5)
+    check(conn2.recv(10) == b"", "and closes its host socket")
+    send(hdr(2, 3002, 5400))
+    expect("RST", "RESPONSE nobody asked for is answered with RST", dst_port=3002)
+print("%d checks passed" % checks)
+PYEOF
+}
+
+run_frontend() {
+    write_frontend
+    run_limited 30 python3 "$TMPD/fe.py" "$VHU" "$UDS" 42 "$1"
+    [ "$status" -eq 0 ] || { echo "$output"; grep -v request "$TMPD/backend.log"; false; }
+    grep -Eq '^[0-9]+ checks passed$' <<<"${lines[-1]}"
+}
+
+@test "--help lists every option and exits 0; --version names the package" {
+    run_limited 10 "$BACKEND" --help
+    [ "$status" -eq 0 ]
+    for opt in --socket --uds-path --guest-cid --queue-size --tx-buffer-size --verbose \
+        --help --version; do
+        grep -q -- "$opt" <<<"$output" || { echo "--help lacks $opt" >&2; false; }
+    done
+    run_limited 10 "$BACKEND" --version
+    [ "$status" -eq 0 ]
+    [[ $output == "vhost-user-vsock (vsock-tools) "* ]]
+}
+
+@test "bad options: one line naming the problem, exit 2" {
+    run_limited 10 "$BACKEND" --uds-path "$UDS" --guest-cid 3
+    one_usage_line "--socket is required"
+    run_limited 10 "$BACKEND" --socket "$VHU" --guest-cid 3
+    one_usage_line "--uds-path is required"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS"
+    one_usage_line "--guest-cid is required"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 2
+    one_usage_line "--guest-cid: 2: not a CID"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 4294967295
+    one_usage_line "--guest-cid: 4294967295"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3x
+    one_usage_line "--guest-cid: 3x"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --queue-size 1000
+    one_usage_line "--queue-size: 1000: not a power of two"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --queue-size 65536
+    one_usage_line "--queue-size: 65536"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --tx-buffer-size 100
+    one_usage_line "--tx-buffer-size: 100"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --bogus
+    one_usage_line "--bogus: unknown option"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid
+    one_usage_line "--guest-cid: needs a value"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 extra
+    one_usage_line "extra: unexpected argument"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$VHU" --guest-cid 3
+    one_usage_line "must be different paths"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$TMPD/$(printf 'x%.0s' $(seq 1 100))" --guest-cid 3
+    one_usage_line "too long"
+    [ ! -e "$VHU" ]
+}
+
+@test "both sockets are created with mode 0600 and removed on SIGTERM" {
+    start_backend
+    [ "$(stat -c %a "$VHU")" = 600 ]
+    [ "$(stat -c %a "$UDS")" = 600 ]
+    kill -TERM "$BACKEND_PID"
+    local rc=0
+    wait "$BACKEND_PID" || rc=$?
+    BACKEND_PID=
+    [ "$rc" -eq 0 ] || { echo "exit $rc" >&2; cat "$TMPD/backend.log" >&2; false; }
+    [ ! -e "$VHU" ] && [ ! -e "$UDS" ]
+}
+
+@test "a symbolic link at --socket or --uds-path is refused (exit 1), its target untouched" {
+    ln -s "$TMPD/target" "$VHU"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3
+    [ "$status" -eq 1 ]
+    [[ $output == *"--socket $VHU: is a symbolic link"* ]]
+    [ ! -e "$TMPD/target" ] && [ -L "$VHU" ]
+    rm "$VHU"
+    ln -s "$TMPD/target2" "$UDS"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3
+    [ "$status" -eq 1 ]
+    [[ $output == *"--uds-path $UDS: is a symbolic link"* ]]
+    [ ! -e "$TMPD/target2" ]
+}
+
+@test "a regular file at --socket is refused and kept; a live socket is not stolen" {
+    echo precious > "$VHU"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3
+    [ "$status" -eq 1 ]
+    [[ $output == *"exists and is not a socket"* ]]
+    [ "$(cat "$VHU")" = precious ]
+    rm "$VHU"
+    start_backend
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$TMPD/other.sock" --guest-cid 3
+    [ "$status" -eq 1 ]
+    [[ $output == *"another process is listening there"* ]]
+    [ -S "$VHU" ]
+}
+
+@test "a stale socket file left by a dead backend is replaced" {
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$VHU"
+    [ -S "$VHU" ]
+    start_backend
+    run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
+    [ "$status" -eq 0 ]
+    [ "$output" = 42 ]
+}
+
+@test "our driver as front-end: vsockctl cid prints the --guest-cid, info the negotiation" {
+    CID=1234567 start_backend
+    run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
+    [ "$status" -eq 0 ]
+    [ "$output" = 1234567 ]
+    run_limited 20 "$VSOCKCTL" --transport="vhost-user:$VHU" info
+    [ "$status" -eq 0 ]
+    grep -Eq '^protocol_features: .*CONFIG' <<<"$output"
+    grep -Eq '^backend_features: .*PROTOCOL_FEATURES' <<<"$output"
+    grep -Eq '^local_cid: +1234567$' <<<"$output"
+    # Each vsockctl was a front-end that came and went; the backend waited for the next.
+    [ "$(grep -c 'front-end connected' "$TMPD/backend.log")" -eq 2 ]
+    grep -q 'front-end disconnected' "$TMPD/backend.log"
+}
+
+@test "a second front-end is refused while one is connected, served after it leaves" {
+    start_backend
+    guest_vsockcat -u VSOCK-LISTEN:7000 STDIO > /dev/null 2>"$TMPD/listener.err" &
+    local listener=$!
+    wait_log 'device running'
+    run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
+    [ "$status" -ne 0 ]
+    grep -q 'second front-end refused' "$TMPD/backend.log"
+    kill "$listener"
+    wait "$listener" || true
+    wait_log 'device stopped'
+    run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
+    [ "$status" -eq 0 ]
+    [ "$output" = 42 ]
+}
+
+@test "guest to host: VSOCK-CONNECT:2:P reaches <uds-path>_P, 64 MiB sha256-checked" {
+    make_payload "$TMPD/in" 64
+    start_backend
+    timeout 60 socat -u UNIX-LISTEN:"${UDS}_5000" CREATE:"$TMPD/out" &
+    local sink=$!
+    wait_unix_socket "${UDS}_5000"
+    run guest_vsockcat -u OPEN:"$TMPD/in" VSOCK-CONNECT:2:5000
+    [ "$status" -eq 0 ] || { echo "$output"; cat "$TMPD/backend.log"; false; }
+    wait "$sink"
+    [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ] || { ls -l "$TMPD"; grep -v request "$TMPD/backend.log"; false; }
+}
+
+@test "host to guest: CONNECT <port> gets OK <srcport>, then 64 MiB sha256-checked" {
+    make_payload "$TMPD/in" 64
+    start_backend
+    guest_vsockcat -u VSOCK-LISTEN:6000 STDIO > "$TMPD/out" 2>"$TMPD/guest.err" &
+    local guest=$!
+    wait_log 'device running'
+    sleep 0.2
+    { printf 'CONNECT 6000\n'; cat "$TMPD/in"; } |
+        timeout 60 socat -t 10 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
+    wait "$guest" || { cat "$TMPD/guest.err" "$TMPD/backend.log"; false; }
+    grep -Eqx 'OK [0-9]+' "$TMPD/reply"
+    [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ] || { ls -l "$TMPD"; grep -v request "$TMPD/backend.log"; false; }
+}
+
+@test "both directions on one connection: a guest echo service returns 16 MiB intact" {
+    make_payload "$TMPD/in" 16
+    start_backend
+    guest_vsockcat VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
+    wait_log 'device running'
+    sleep 0.2
+    # The host half-closes after sending (socat -t waits for the echo to finish).
+    { printf 'connect 6100\n'; cat "$TMPD/in"; } |
+        timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
+    head -1 "$TMPD/reply" | grep -Eqx 'OK [0-9]+'
+    tail -c +"$(( $(head -1 "$TMPD/reply" | wc -c) + 1 ))" "$TMPD/reply" > "$TMPD/out"
+    [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ] ||
+        { ls -l "$TMPD"; cat "$TMPD/guest.err" "$TMPD/backend.log"; false; }
+}
+
+@test "guest half-close: the host reads to EOF, then answers; the guest gets it and EOF" {
+    make_payload "$TMPD/in" 8
+    start_backend
+    timeout 60 socat UNIX-LISTEN:"${UDS}_5100" EXEC:'sha256sum' &
+    wait_unix_socket "${UDS}_5100"
+    run guest_vsockcat VSOCK-CONNECT:2:5100 STDIO < "$TMPD/in"
+    [ "$status" -eq 0 ] || { echo "$output"; grep -v request "$TMPD/backend.log"; false; }
+    [ "${output%% *}" = "$(sha "$TMPD/in")" ]
+}
+
+@test "host half-close: the guest reads to EOF, then answers; the host gets it and EOF" {
+    make_payload "$TMPD/in" 8
+    start_backend
+    guest_vsockcat VSOCK-LISTEN:6600 EXEC:sha256sum 2>"$TMPD/guest.err" &
+    wait_log 'device running'
+    sleep 0.2
+    { printf 'CONNECT 6600\n'; cat "$TMPD/in"; } |
+        timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
+    sed -n 1p "$TMPD/reply" | grep -Eqx 'OK [0-9]+'
+    [ "$(sed -n 2p "$TMPD/reply" | cut -d' ' -f1)" = "$(sha "$TMPD/in")" ] ||
+        { cat "$TMPD/reply" "$TMPD/guest.err"; grep -v request "$TMPD/backend.log"; false; }
+}
+
+@test "50 concurrent host connections to one guest echo service, each 1 MiB intact" {
+    start_backend
+    guest_vsockcat VSOCK-LISTEN:6500,fork EXEC:cat 2>"$TMPD/guest.err" &
+    wait_log 'device running'
+    sleep 0.2
+    run_limited 120 python3 - "$UDS" <<'PYEOF'
+import hashlib, os, socket, sys, threading
+path, n, size = sys.argv[1], 50, 1 << 20
+errors = []
+def one(i):
+    try:
+        data = os.urandom(size)
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(60)
+        s.connect(path)
+        s.sendall(b"CONNECT 6500\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            c = s.recv(1)
+            assert c, "closed before OK"
+            line += c
+        assert line.startswith(b"OK "), line
+        def send():
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+        t = threading.Thread(target=send)
+        t.start()
+        got = bytearray()
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            got += c
+        t.join()
+        assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest(), \
+            "connection %d: %d bytes back" % (i, len(got))
+    except Exception as e:
+        errors.append("connection %d: %r" % (i, e))
+threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+print("\n".join(errors))
+sys.exit(1 if errors else 0)
+PYEOF
+    [ "$status" -eq 0 ] || { echo "$output"; tail -20 "$TMPD/guest.err"; grep -v request "$TMPD/backend.log" | tail -30; false; }
+}
+
+@test "stalled readers: 64 MiB each way arrive intact while the backend stays small" {
+    make_payload "$TMPD/in" 64
+    start_backend
+    # Guest to host, the host reader asleep for 2 s: the guest must wait for credit.
+    timeout 60 socat -u UNIX-LISTEN:"${UDS}_5200" SYSTEM:"sleep 2; cat > '$TMPD/out1'" &
+    local sink=$!
+    wait_unix_socket "${UDS}_5200"
+    run guest_vsockcat -u OPEN:"$TMPD/in" VSOCK-CONNECT:2:5200
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    wait "$sink"
+    # Host to guest, the guest reader asleep for 2 s: the backend must stop reading.
+    guest_vsockcat -u VSOCK-LISTEN:6700 SYSTEM:"sleep 2; cat > '$TMPD/out2'" &
+    local guest=$!
+    wait_log 'device running'
+    sleep 0.2
+    { printf 'CONNECT 6700\n'; cat "$TMPD/in"; } |
+        timeout 60 socat -u - UNIX-CONNECT:"$UDS"
+    wait "$guest"
+    [ "$(sha "$TMPD/out1")" = "$(sha "$TMPD/in")" ]
+    [ "$(sha "$TMPD/out2")" = "$(sha "$TMPD/in")" ]
+    # Peak resident size: buffering either stream would take 64 MiB.
+    local peak
+    peak=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BACKEND_PID/status")
+    [ "$peak" -lt 32768 ] || { echo "backend peaked at $peak KiB" >&2; false; }
+}
+
+@test "guest connect to a host port nobody listens on is reset (ECONNRESET)" {
+    start_backend
+    run guest_vsockcat -u STDIO VSOCK-CONNECT:2:5999 </dev/null
+    [ "$status" -ne 0 ]
+    grep -qi 'reset' <<<"$output"
+    grep -q '_5999: No such file or directory; RST' "$TMPD/backend.log"
+}
+
+@test "host CONNECT to a guest port nobody listens on: closed without OK" {
+    start_backend
+    guest_vsockcat -u VSOCK-LISTEN:6200 STDIO > /dev/null 2>&1 &
+    wait_log 'device running'
+    run_limited 20 bash -c "printf 'CONNECT 6201\n' | socat -t 10 - UNIX-CONNECT:'$UDS'"
+    [ -z "$output" ]
+    grep -q 'guest port 6201: RST' "$TMPD/backend.log"
+}
+
+@test "malformed CONNECT lines are refused and the backend keeps serving" {
+    start_backend
+    guest_vsockcat -u VSOCK-LISTEN:6300 STDIO > "$TMPD/out" 2>&1 &
+    wait_log 'device running'
+    local line
+    for line in 'CONNECT -5\n' 'CONNECT 65x\n' 'HELLO 1\n' "CONNECT $(printf '1%.0s' $(seq 1 40))\n"; do
+        run_limited 20 bash -c "printf '$line' | socat -t 10 - UNIX-CONNECT:'$UDS'"
+        [ -z "$output" ] || { echo "answered '$output' to '$line'" >&2; false; }
+    done
+    [ "$(grep -c 'host client refused' "$TMPD/backend.log")" -eq 4 ]
+    run_limited 20 bash -c "printf 'CONNECT 6300\nhello\n' | socat -t 5 - UNIX-CONNECT:'$UDS'"
+    [[ $output == "OK "* ]]
+}
+
+@test "a host client that never sends its CONNECT line is closed after the timeout" {
+    start_backend
+    run_limited 20 python3 - "$UDS" <<'PYEOF'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"CONN")  # a partial line, then silence
+s.settimeout(15)
+start = time.monotonic()
+assert s.recv(100) == b"", "the backend should close without an answer"
+took = time.monotonic() - start
+assert 4 <= took <= 8, "closed after %.1f s, want about 5" % took
+PYEOF
+    [ "$status" -eq 0 ] || { echo "$output"; false; }
+    grep -q 'no CONNECT line within' "$TMPD/backend.log"
+}
+
+@test "front-end killed mid-transfer: host side sees EOF, the next front-end is served" {
+    start_backend
+    # No timeout wrapper: SIGKILL must hit the front-end process itself.
+    "$VSOCKCAT" --transport "vhost-user:$VHU" -u VSOCK-LISTEN:6400 STDIO > /dev/null 2>&1 &
+    local guest=$!
+    wait_log 'device running'
+    sleep 0.2
+    # An endless host stream, cut when the front-end dies.
+    { printf 'CONNECT 6400\n'; cat /dev/zero; } | timeout 30 socat -u - UNIX-CONNECT:"$UDS" 2>/dev/null &
+    local host=$!
+    wait_log 'host port [0-9]+ -> guest port 6400: connected'
+    sleep 0.3
+    kill -9 "$guest"
+    wait_log 'device stopped; 1 connection'
+    local rc=0
+    wait "$host" || rc=$?
+    [ "$rc" -ne 124 ] # ended by the reset, not by its timeout
+    run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
+    [ "$status" -eq 0 ]
+    [ "$output" = 42 ]
+}
+
+@test "a hostile front-end gets refusals, never a crash; the next one is served" {
+    start_backend
+    run_limited 20 python3 - "$VHU" <<'PYEOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+def msg(req, payload=b"", flags=1):
+    s.sendall(struct.pack("=III", req, flags, len(payload)) + payload)
+def reply():
+    req, flags, size = struct.unpack("=III", s.recv(12))
+    return s.recv(size) if size else b""
+msg(1)                                      # GET_FEATURES
+feat = struct.unpack("=Q", reply())[0]
+assert feat == (1 << 32) | (1 << 30), hex(feat)
+msg(15)                                     # GET_PROTOCOL_FEATURES
+pf = struct.unpack("=Q", reply())[0]
+assert pf & (1 << 9), "CONFIG"
+msg(16, struct.pack("=Q", 1 << 3 | 1 << 9)) # REPLY_ACK | CONFIG
+NEED = 1 | 8
+for req, payload in [
+        (99, b""),                                   # unknown request
+        (8, struct.pack("=II", 7, 64)),              # queue 7
+        (8, struct.pack("=II", 0, 100)),             # size not a power of two
+        (8, struct.pack("=I", 0)),                   # short vring state
+        (9, struct.pack("=IIQQQQ", 0, 0, 1, 2, 3, 0)),  # addresses before a size/table
+        (5, struct.pack("=II", 1, 0) + b"\0" * 32),  # memory table without its fd
+        (5, struct.pack("=II", 200, 0)),             # 200 regions
+        (12, struct.pack("=Q", 1 | 1 << 8)),         # kick NOFD (polling) refused
+        (25, struct.pack("=III", 0, 8, 0) + b"\0" * 8),  # SET_CONFIG
+        (2, struct.pack("=Q", 1 << 29))]:            # EVENT_IDX not offered
+    msg(req, payload, NEED)
+    status = struct.unpack("=Q", reply())[0]
+    assert status != 0, "request %d accepted" % req
+msg(24, struct.pack("=III", 0, 8, 0) + b"\0" * 8)   # GET_CONFIG still answers
+assert struct.unpack("=Q", reply()[12:20])[0] == 42
+s.sendall(struct.pack("=III", 3, 1, 1 << 20))      # 1 MiB payload: framing lost
+assert s.recv(1) == b"", "backend should hang up"
+PYEOF
+    [ "$status" -eq 0 ] || { echo "$output"; cat "$TMPD/backend.log"; false; }
+    grep -q 'request 99 (unknown) refused' "$TMPD/backend.log"
+    grep -q 'front-end disconnected' "$TMPD/backend.log"
+    kill -0 "$BACKEND_PID"
+    run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
+    [ "$status" -eq 0 ]
+    [ "$output" = 42 ]
+}
+
+@test "vhost-user-vsock.8 mentions every option --help shows" {
+    local text flag
+    text=$(timeout 20 mandoc -T ascii "$abs_top_srcdir/man/vhost-user-vsock.8" | sed 's/.\x08//g')
+    for flag in $(timeout 10 "$BACKEND" --help | grep -oE -- '--[a-z-]+' | sort -u); do
+        grep -q -- "$flag" <<<"$text" || { echo "the man page lacks $flag" >&2; false; }
+    done
+}
+
+@test "device rules: RST for unknown connections, no listener, foreign type; bad packets dropped" {
+    start_backend
+    run_frontend rst
+}
+
+@test "device credit: host data stops at the guest's credit, guest excess over buf_alloc is reset" {
+    start_backend --tx-buffer-size 4096
+    run_frontend credit
+}
+
+@test "device ops: half-close both ways, RST after both, unknown op and stray RESPONSE reset" {
+    start_backend
+    run_frontend ops
+}
