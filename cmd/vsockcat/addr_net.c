@@ -180,7 +180,8 @@ static void on_resolved(uv_getaddrinfo_t *gai, int status, struct addrinfo *res)
     struct tcp_connect *tc = req->type_state;
 
     if (status < 0) {
-        tcp_finish(req, NULL, status == UV_EAI_NONAME ? -EHOSTUNREACH : status, "resolve");
+        snprintf(req->detail, sizeof(req->detail), "%s", uv_strerror(status));
+        tcp_finish(req, NULL, -EHOSTUNREACH, "resolve");
         return;
     }
     tc->res = tc->cur = res;
@@ -207,8 +208,15 @@ static void tcp_connect_open(struct vc_open_req *req)
 
 static int tcp_connect_check(struct vc_addr_spec *spec, char *err, size_t errsize)
 {
+    char *host = spec->args[0];
+    size_t n = strlen(host);
+
     if (check_bind(spec, err, errsize) < 0)
         return -1;
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {   /* [v6] literal */
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
     return check_port(spec->args[1], err, errsize);
 }
 

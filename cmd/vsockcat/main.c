@@ -100,6 +100,7 @@ static void build_getopt(char *shorts, size_t size, struct option *longs)
 {
     size_t n = 0, l = 0;
 
+    shorts[n++] = ':';   /* getopt returns ':' (not '?') for a missing argument */
     for (size_t i = 0; i < N_CLI_OPTIONS && n + 3 < size; i++) {
         const struct cli_option *o = &cli_options[i];
         if (o->key < 256) {

@@ -165,6 +165,16 @@ static void got_end(struct session *s, struct vc_end *e)
     open_next(s);
 }
 
+static bool accept_error_is_transient(int rc)
+{
+    static const int transient[] = {ECONNABORTED, EPROTO, EMFILE, ENFILE, ENOMEM, ENOBUFS};
+
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+        if (rc == -transient[i])
+            return true;
+    return false;
+}
+
 static void on_listener_ready(uv_poll_t *p, int status, int events)
 {
     struct session *s = p->data;
@@ -184,17 +194,19 @@ static void on_listener_ready(uv_poll_t *p, int status, int events)
             return;
         if (rc < 0) {
             vc_error("%s: accept: %s", s->spec[s->listener_index].text, strerror(-rc));
-            if (rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) {
-                /* Out of descriptors: wait for a relay to end rather than spin. */
-                if (s->fork && s->live > 0) {
+            if (s->fork && accept_error_is_transient(rc)) {
+                if (rc == -ECONNABORTED || rc == -EPROTO)
+                    continue;   /* that peer gave up; the next may be waiting */
+                if (s->live > 0) {
+                    /* Out of descriptors or memory: wait for a relay to end, not spin. */
                     pause_listener(s, true);
                     return;
                 }
             }
-            if (!s->fork) {
-                s->exit_status = VC_EXIT_RUNTIME;
-                stop_session(s);
-            }
+            /* The listener itself is broken (or nothing will free resources): a fork
+             * server must not spin on it. */
+            s->exit_status = VC_EXIT_RUNTIME;
+            stop_session(s);
             return;
         }
         if (s->fork) {
