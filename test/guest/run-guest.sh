@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# run-guest.sh --scenario FILE --out DIR [--timeout SEC] [PROGRAM...]: boots Debian 12's
+# stock kernel under QEMU (TCG only: /dev/kvm is not usable here) with an initramfs
+# holding PROGRAMs, socat and busybox, runs FILE in the guest and leaves
+#   DIR/results.txt  the guest's "RESULT name ok|fail|skip detail" lines (serial port 2)
+#   DIR/console.log  everything on the guest console (serial port 1)
+# Prints boot and run times on stderr. Exit 0 when the guest finished the scenario,
+# 1 when it did not (timeout, crash), 77 (skip) when no guest can be run here.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+scenario='' out='' limit=${VSOCK_GUEST_TIMEOUT:-220}
+while [ $# -gt 0 ]; do
+    case $1 in
+        --scenario) scenario=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        --timeout) limit=$2; shift 2 ;;
+        --) shift; break ;;
+        -*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
+        *) break ;;
+    esac
+done
+[ -n "$scenario" ] && [ -n "$out" ] || { echo "usage: run-guest.sh --scenario FILE --out DIR [PROGRAM...]" >&2; exit 2; }
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/console.log" "$out/results.txt" # never report an earlier run's results
+builddir=${abs_top_builddir:-$(pwd)}
+cache=${VSOCK_GUEST_CACHE:-$builddir/test/guest/cache}
+
+skip() { echo "run-guest: $*" >&2; exit 77; }
+
+# qemu-system-x86, busybox-static and cpio, installed when missing (as scripts/deps.sh).
+ensure_tools() {
+    local missing=() sudo=
+    command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+    { command -v busybox >/dev/null && ! ldd "$(command -v busybox)" >/dev/null 2>&1; } ||
+        missing+=(busybox-static)
+    command -v cpio >/dev/null || missing+=(cpio)
+    command -v socat >/dev/null || missing+=(socat)
+    command -v depmod >/dev/null || [ -x /sbin/depmod ] || missing+=(kmod)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null && sudo -n true 2>/dev/null || skip "missing ${missing[*]} and not root"
+        sudo=sudo
+    fi
+    echo "run-guest: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq >/dev/null 2>&1 || true
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+        skip "could not install ${missing[*]}"
+}
+
+t0=$SECONDS
+ensure_tools
+kinfo=$("$here/kernel-fetch.sh" "$cache") || {
+    rc=$?
+    [ $rc -eq 77 ] && skip "no guest kernel can be had here"
+    echo "run-guest: kernel-fetch.sh failed (exit $rc)" >&2
+    exit 1
+}
+read -r rel kdir <<<"$kinfo"
+vmlinuz=$kdir/boot/vmlinuz-$rel
+initrd=$out/initramfs.cpio.gz
+"$here/mkinitramfs.sh" "$initrd" "$kdir" "$rel" "$scenario" "$@"
+
+t1=$SECONDS
+status=0
+# memmap reserves 16 MiB at 768 MiB (0x30000000) for later device tests.
+timeout --kill-after=5 "$limit" qemu-system-x86_64 \
+    -accel tcg -machine pc -cpu max -m 1G -smp "${VSOCK_GUEST_SMP:-2}" \
+    -nographic -no-reboot -monitor none -nic none \
+    -kernel "$vmlinuz" -initrd "$initrd" \
+    -append "console=ttyS0 panic=-1 loglevel=4 memmap=16M\$0x30000000 ${VSOCK_GUEST_APPEND:-}" \
+    -serial "file:$out/console.log" -serial "file:$out/results.txt" \
+    </dev/null >"$out/qemu.log" 2>&1 || status=$?
+t2=$SECONDS
+
+booted=$(sed -n 's/^BOOTED \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1)
+done_at=$(sed -n 's/^DONE \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1)
+echo "run-guest: kernel $rel; prepared in $((t1 - t0)) s; guest booted in ${booted:-?} s," \
+    "scenario finished at ${done_at:-never} s; qemu ran $((t2 - t1)) s; total $((t2 - t0)) s" >&2
+if [ -z "$done_at" ]; then
+    [ $status -eq 124 ] || [ $status -eq 137 ] && echo "run-guest: guest killed after $limit s" >&2
+    echo "run-guest: guest did not finish (qemu exit $status); console tail:" >&2
+    tail -n 20 "$out/console.log" >&2 2>/dev/null || true
+    cat "$out/qemu.log" >&2 2>/dev/null || true
+    exit 1
+fi
+exit 0
