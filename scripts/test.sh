@@ -28,6 +28,9 @@ for log in $(grep -lE '^(not ok|Bail out)' $(find . -name '*.log' -newer Makefil
     echo "---- $log (failures)"; grep -E -B2 -A15 '^not ok' "$log" | head -80
 done
 sed -n '/^=*$/,$p' check.out | grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR)' || true
+if [ $status -ne 0 ] && ! grep -q '^# TOTAL:' check.out; then
+    echo "make check failed before running the tests:"; tail -30 check.out
+fi
 pass=$(sed -n 's/^# PASS: *//p' check.out | tail -1)
 fail=$(sed -n 's/^# FAIL: *//p' check.out | tail -1)
 err=$(sed -n 's/^# ERROR: *//p' check.out | tail -1)
