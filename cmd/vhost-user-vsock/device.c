@@ -47,6 +47,7 @@ struct vsk_conn {
     unsigned int peer_shutdown;   /* VSOCK_SHUTDOWN_* the guest sent */
     int host_eof;                 /* EOF read; SHUTDOWN(SEND) sent */
     int host_wr_shut;             /* shutdown(SHUT_WR) done */
+    int host_rd_shut;             /* shutdown(SHUT_RD) done */
     int credit_requested;
     int orphan;                   /* front-end gone: only flushing guest data to the host */
     unsigned int pending;         /* PEND_* */
@@ -358,6 +359,12 @@ static void dev_update_all_interests(struct vsk_device *dev)
  * the guest's SHUTDOWN(SEND) data has all been written. Returns 1 if c was freed. */
 static int conn_check_done(struct vsk_conn *c)
 {
+    /* The guest will read no more: the host program's writes fail with EPIPE, as a
+     * vsock peer's would, instead of blocking once buffers fill. */
+    if ((c->peer_shutdown & VSOCK_SHUTDOWN_RCV) && !c->host_rd_shut && !c->orphan) {
+        shutdown(c->w.fd, SHUT_RD);
+        c->host_rd_shut = 1;
+    }
     if (c->buf_len > 0)
         return 0;
     if (c->orphan) {

@@ -362,6 +362,6 @@ const struct peer_ops peer_hybrid_ops = {
     .set_nonblock = hybrid_set_nonblock,
     .poll_fd = hybrid_poll_fd,
     .local_port = hybrid_local_port,
-    .sees_shutdown_rd = 0,
+    .sees_shutdown_rd = 1,   /* the backend passes SHUT_RD on as shutdown(SHUT_RD) */
     .no_route_errno = ETIMEDOUT,
 };
