@@ -1,7 +1,8 @@
 /* addr_child.c: EXEC:cmd (argv split here, no shell) and SYSTEM:cmd (/bin/sh -c). The
  * child's stdin and stdout are one end of a socketpair, so half-close reaches it as EOF
- * and its exit reaches us as EOF. Children are tracked so the process can wait for
- * them, and end them, when the relay is over. */
+ * and its exit reaches us as EOF. Each child belongs to its relay end: when that relay is
+ * over, the child gets max(-t, 0.5) s to exit, then SIGTERM, so a fork server never
+ * accumulates children that ignore EOF. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,43 +18,90 @@
 #include "open.h"
 #include "spec.h"
 
+/* Freed when its process handle and grace timer are closed and its end is released. */
 struct child {
     uv_process_t proc;
-    struct child *next;
+    uv_timer_t grace;
+    bool exited, proc_closed, grace_closed, end_released;
+    struct child *next;        /* live_children, while running */
 };
 
 static struct child *live_children;
-static uv_timer_t *reaper;
 
-static void on_child_closed(uv_handle_t *h)
+static void maybe_free(struct child *c)
 {
-    free(h);   /* proc is the first member of struct child */
+    if (c->proc_closed && c->grace_closed && c->end_released)
+        free(c);
 }
 
-static void free_handle(uv_handle_t *h)
+static void on_proc_closed(uv_handle_t *h)
 {
-    free(h);
+    struct child *c = h->data;
+
+    c->proc_closed = true;
+    maybe_free(c);
+}
+
+static void on_grace_closed(uv_handle_t *h)
+{
+    struct child *c = h->data;
+
+    c->grace_closed = true;
+    maybe_free(c);
+}
+
+static void unlink_child(struct child *c)
+{
+    for (struct child **pp = &live_children; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            return;
+        }
 }
 
 static void on_child_exit(uv_process_t *p, int64_t status, int signo)
 {
-    struct child **pp;
+    struct child *c = p->data;
 
-    for (pp = &live_children; *pp; pp = &(*pp)->next)
-        if (&(*pp)->proc == p) {
-            *pp = (*pp)->next;
-            break;
-        }
     if (signo)
         vc_log(1, "child %d killed by signal %d", p->pid, signo);
     else
         vc_log(1, "child %d exited with status %lld", p->pid, (long long)status);
-    uv_close((uv_handle_t *)p, on_child_closed);
-    if (!live_children && reaper) {
-        uv_close((uv_handle_t *)reaper, free_handle);
-        reaper = NULL;
+    c->exited = true;
+    unlink_child(c);
+    uv_close((uv_handle_t *)&c->proc, on_proc_closed);
+    uv_close((uv_handle_t *)&c->grace, on_grace_closed);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+    struct child *c = t->data;
+
+    if (!c->exited) {
+        vc_log(1, "child %d still running after its relay ended: SIGTERM", c->proc.pid);
+        uv_process_kill(&c->proc, SIGTERM);
     }
 }
+
+/* The relay is done with the child's socket. */
+static void child_end_release(struct vc_end *e)
+{
+    struct child *c = e->priv;
+    double wait = vc_opts->half_close_wait > 0.5 ? vc_opts->half_close_wait : 0.5;
+
+    vc_fd_release(e);
+    c->end_released = true;
+    if (!c->exited)
+        uv_timer_start(&c->grace, on_grace_over, (uint64_t)(wait * 1000.0), 0);
+    maybe_free(c);
+}
+
+static const struct vc_end_ops child_end_ops = {
+    .read = vc_fd_read,
+    .write = vc_fd_write,
+    .shutdown_write = vc_fd_shutdown_write,
+    .release = child_end_release,
+};
 
 static void spawn_child(struct vc_open_req *req, char **argv)
 {
@@ -85,10 +133,16 @@ static void spawn_child(struct vc_open_req *req, char **argv)
     po.stdio = stdio;
     po.stdio_count = 3;
     po.exit_cb = on_child_exit;
+    uv_timer_init(req->loop, &c->grace);
+    c->grace.data = c;
+    c->proc.data = c;
     rc = uv_spawn(req->loop, &c->proc, &po);
     close(sv[1]);
     if (rc < 0) {
-        uv_close((uv_handle_t *)&c->proc, on_child_closed);
+        /* Nothing runs: close the handles; the child frees itself when they are. */
+        c->exited = c->end_released = true;
+        uv_close((uv_handle_t *)&c->proc, on_proc_closed);
+        uv_close((uv_handle_t *)&c->grace, on_grace_closed);
         close(sv[0]);
         vc_open_done(req, NULL, rc, "exec");
         return;
@@ -96,10 +150,18 @@ static void spawn_child(struct vc_open_req *req, char **argv)
     c->next = live_children;
     live_children = c;
     vc_log(1, "%s: started child %d", req->spec->text, c->proc.pid);
-    e = vc_end_new_fd(sv[0], sv[0], VC_END_OWN_FDS | VC_END_SOCKET, req->spec->text);
-    if (!e)
+    e = vc_end_new(&child_end_ops, sv[0], sv[0], c, req->spec->text);
+    if (!e) {
+        /* The child sees EOF and, if it lingers, SIGTERM after the grace time. */
         close(sv[0]);
-    vc_open_done(req, e, -ENOMEM, "spawn");
+        c->end_released = true;
+        uv_timer_start(&c->grace, on_grace_over, 0, 0);
+        vc_open_done(req, NULL, -ENOMEM, "spawn");
+        return;
+    }
+    e->flags = VC_END_OWN_FDS | VC_END_SOCKET;
+    vc_fd_nonblock(sv[0]);
+    vc_open_done(req, e, 0, NULL);
 }
 
 static int exec_check(struct vc_addr_spec *spec, char *err, size_t errsize)
@@ -149,22 +211,8 @@ const struct vc_addr_type vc_type_system = {
     .open = system_open,
 };
 
-static void on_reaper(uv_timer_t *t)
+void vc_children_signal(int signo)
 {
-    (void)t;
-    for (struct child *c = live_children; c; c = c->next) {
-        vc_log(1, "ending child %d (SIGTERM)", c->proc.pid);
-        uv_process_kill(&c->proc, SIGTERM);
-    }
-}
-
-void vc_children_end_after(uv_loop_t *loop, double seconds)
-{
-    if (!live_children || reaper)
-        return;
-    reaper = malloc(sizeof(*reaper));
-    if (!reaper)
-        return;
-    uv_timer_init(loop, reaper);
-    uv_timer_start(reaper, on_reaper, (uint64_t)(seconds * 1000.0), 0);
+    for (struct child *c = live_children; c; c = c->next)
+        (void)kill(c->proc.pid, signo);
 }

@@ -119,6 +119,12 @@ static void rl_end_release(struct vc_end *e)
     free(st);
 }
 
+void vc_readline_restore_terminal(void)
+{
+    if (active && !active->eof)
+        rl_callback_handler_remove();   /* undoes rl_prep_terminal() */
+}
+
 static const struct vc_end_ops rl_end_ops = {
     .read = rl_end_read,
     .write = rl_end_write,

@@ -15,6 +15,9 @@ extern const struct vc_addr_type vc_type_vsock_connect, vc_type_vsock_listen;
 extern const struct vc_addr_type vc_type_vsock_hybrid;
 extern const struct vc_addr_type vc_type_readline;
 
+/* READLINE: puts the terminal back as it was (for exits by signal). */
+void vc_readline_restore_terminal(void);
+
 /* By name or alias, case-insensitive; NULL if unknown. */
 const struct vc_addr_type *vc_addr_type_find(const char *name);
 void vc_addr_types_print(FILE *f);

@@ -2,9 +2,7 @@
 #ifndef VC_CHILDREN_H
 #define VC_CHILDREN_H
 
-#include <uv.h>
-
-/* When the relay is over: give running children this long to exit, then SIGTERM. */
-void vc_children_end_after(uv_loop_t *loop, double seconds);
+/* Sends signo to every running child (used when vsockcat itself is told to stop). */
+void vc_children_signal(int signo);
 
 #endif

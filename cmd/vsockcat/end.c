@@ -75,7 +75,7 @@ static bool is_socket(int fd)
     return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
 }
 
-static int fd_shutdown_write(struct vc_end *e)
+int vc_fd_shutdown_write(struct vc_end *e)
 {
     int devnull;
 
@@ -107,7 +107,7 @@ static int fd_shutdown_write(struct vc_end *e)
     return 0;
 }
 
-static void fd_release(struct vc_end *e)
+void vc_fd_release(struct vc_end *e)
 {
     if (!(e->flags & VC_END_OWN_FDS))
         return;
@@ -120,8 +120,8 @@ static void fd_release(struct vc_end *e)
 static const struct vc_end_ops fd_ops = {
     .read = vc_fd_read,
     .write = vc_fd_write,
-    .shutdown_write = fd_shutdown_write,
-    .release = fd_release,
+    .shutdown_write = vc_fd_shutdown_write,
+    .release = vc_fd_release,
 };
 
 /* Sockets and pipes: where splice() moves pages instead of copying bytes. */

@@ -71,6 +71,8 @@ void vc_end_discard(struct vc_end *e);
 /* Generic fd operations, for types that wrap them. */
 ssize_t vc_fd_read(struct vc_end *e, void *buf, size_t len);
 ssize_t vc_fd_write(struct vc_end *e, const void *buf, size_t len);
+int vc_fd_shutdown_write(struct vc_end *e);
+void vc_fd_release(struct vc_end *e);
 
 /* Sets O_NONBLOCK unless fd is a terminal; remembers stdio flags to restore at exit. */
 void vc_fd_nonblock(int fd);

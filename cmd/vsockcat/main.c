@@ -244,7 +244,13 @@ int main(int argc, char **argv)
     if (uses_vsock) {
         int rc = vsock_transport_open(options.transport, &transport, err, sizeof(err));
         if (rc < 0) {
-            fprintf(stderr, "vsockcat: %s\n", err);
+            const char *env = getenv("VSOCK_TRANSPORT");
+            if (options.transport)
+                fprintf(stderr, "vsockcat: --transport=%s: %s\n", options.transport, err);
+            else if (env && *env)
+                fprintf(stderr, "vsockcat: VSOCK_TRANSPORT=%s: %s\n", env, err);
+            else
+                fprintf(stderr, "vsockcat: %s\n", err);
             status = rc == -EINVAL ? VC_EXIT_USAGE : VC_EXIT_RUNTIME;
             goto out;
         }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "addrtypes.h"
 #include "log.h"
 #include "open.h"
 #include "relay.h"
@@ -297,6 +298,8 @@ static void on_signal(uv_signal_t *h, int signo)
 
     vc_log(1, "%s, exiting", strsignal(signo));
     close_listener(s);    /* removes a UNIX-LISTEN socket file */
+    vc_children_signal(SIGTERM);
+    vc_readline_restore_terminal();
     vc_restore_stdio_flags();
     _exit(128 + signo);
 }
@@ -315,8 +318,6 @@ static void stop_session(struct session *s)
     }
     for (int i = 0; i < 3; i++)
         uv_close((uv_handle_t *)&s->sig[i], NULL);
-    /* EXEC/SYSTEM children saw EOF; give them the -t wait to finish, then end them. */
-    vc_children_end_after(s->loop, s->opts->half_close_wait > 0.5 ? s->opts->half_close_wait : 0.5);
 }
 
 int vc_session_run(struct vc_addr_spec spec[2], const struct vc_opts *opts)

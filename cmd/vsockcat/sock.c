@@ -254,5 +254,11 @@ struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *un
     }
     fl->base.ops = &fd_listener_ops;
     fl->base.fd = fd;
+    {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+            vc_format_sockaddr((struct sockaddr *)&ss, len, fl->base.desc, sizeof(fl->base.desc));
+    }
     return &fl->base;
 }
