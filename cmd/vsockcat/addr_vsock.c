@@ -80,6 +80,22 @@ static int parse_bind(const char *text, struct sockaddr_vm *addr, const char **w
 
 /* ---- VSOCK-CONNECT */
 
+/* The port a connecting type reaches: its second argument, a real port (not 'any'). */
+static int check_connect_port(struct vc_addr_spec *spec, char *err, size_t errsize)
+{
+    const char *why;
+
+    if (vsock_parse_port(spec->args[1], &spec->port, &why) < 0) {
+        snprintf(err, errsize, "bad port '%s': %s", spec->args[1], why);
+        return -1;
+    }
+    if (spec->port == VMADDR_PORT_ANY) {
+        snprintf(err, errsize, "cannot connect to port 'any'");
+        return -1;
+    }
+    return 0;
+}
+
 static int connect_check(struct vc_addr_spec *spec, char *err, size_t errsize)
 {
     const char *why;
@@ -89,14 +105,8 @@ static int connect_check(struct vc_addr_spec *spec, char *err, size_t errsize)
         snprintf(err, errsize, "bad CID '%s': %s", spec->args[0], why);
         return -1;
     }
-    if (vsock_parse_port(spec->args[1], &spec->port, &why) < 0) {
-        snprintf(err, errsize, "bad port '%s': %s", spec->args[1], why);
+    if (check_connect_port(spec, err, errsize) < 0)
         return -1;
-    }
-    if (spec->port == VMADDR_PORT_ANY) {
-        snprintf(err, errsize, "cannot connect to port 'any'");
-        return -1;
-    }
     if ((spec->o.set & VC_OPT_BIND) && parse_bind(spec->o.bind, &b, &why) < 0) {
         snprintf(err, errsize, "bad bind address '%s': %s", spec->o.bind, why);
         return -1;
@@ -451,7 +461,6 @@ static void hybrid_connected(struct vc_open_req *req, int fd, int err)
 
 static int hybrid_check(struct vc_addr_spec *spec, char *err, size_t errsize)
 {
-    const char *why;
     struct sockaddr_un sun;
     socklen_t len;
 
@@ -460,14 +469,8 @@ static int hybrid_check(struct vc_addr_spec *spec, char *err, size_t errsize)
                  sizeof(sun.sun_path) - 1);
         return -1;
     }
-    if (vsock_parse_port(spec->args[1], &spec->port, &why) < 0) {
-        snprintf(err, errsize, "bad port '%s': %s", spec->args[1], why);
+    if (check_connect_port(spec, err, errsize) < 0)
         return -1;
-    }
-    if (spec->port == VMADDR_PORT_ANY) {
-        snprintf(err, errsize, "cannot connect to port 'any'");
-        return -1;
-    }
     return 0;
 }
 
