@@ -37,8 +37,8 @@ test_unit_test_vsockcat_spec_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLI
 TESTS += test/unit/test_vsockcat_spec
 
 # Integration tests: real processes and sockets, scripted peers (vsockcat_peer.py).
-TESTS += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-listen.bats \
-	test/vsockcat-hybrid.bats test/vsockcat-readline.bats
-EXTRA_DIST += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-listen.bats \
-	test/vsockcat-hybrid.bats test/vsockcat-readline.bats \
+TESTS += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bats \
+	test/vsockcat-listen.bats test/vsockcat-hybrid.bats test/vsockcat-readline.bats
+EXTRA_DIST += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bats \
+	test/vsockcat-listen.bats test/vsockcat-hybrid.bats test/vsockcat-readline.bats \
 	test/vsockcat-helpers.bash test/vsockcat_peer.py

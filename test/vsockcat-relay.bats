@@ -1,0 +1,278 @@
+#!/usr/bin/env bats
+# vsockcat-relay.bats: the data path of vsockcat: STDIO against scripted TCP and Unix
+# peers, connect errors, half-close both ways, -t and -T, -b, big transfers both ways at
+# once, backpressure, -u and -U. Payloads are random and checked by sha256.
+# (OPEN, EXEC/SYSTEM, dumps, signals and stdio flags: vsockcat-local.bats.)
+
+load vsockcat-helpers
+
+# ---- STDIO
+
+@test "STDIO to TCP: 4 MiB reach the peer, its answer comes back, exit 0" {
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    make_payload "$T/in" 4
+    run --separate-stderr timeout 20 "$VSOCKCAT" -t 5 STDIO "TCP:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+    [ -z "$stderr" ]
+}
+
+@test "'-' is STDIO" {
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    make_payload "$T/in" 1
+    run --separate-stderr timeout 20 "$VSOCKCAT" -t 5 - "TCP-CONNECT:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+}
+
+@test "STDIO as the second address works the same" {
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    make_payload "$T/in" 1
+    run --separate-stderr timeout 20 "$VSOCKCAT" -t 5 "TCP:127.0.0.1:$port" - < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+}
+
+@test "TCP connection refused: exit 1 and 'vsockcat: TCP:127.0.0.1:P: connect: Connection refused'" {
+    local port
+    port=$(free_tcp_port)
+    run_vc 10 - "TCP:127.0.0.1:$port" < /dev/null
+    [ "$status" -eq 1 ]
+    [ -z "$output" ]
+    [ "$stderr" = "vsockcat: TCP:127.0.0.1:$port: connect: Connection refused" ]
+}
+
+@test "TCP to an unknown host name: exit 1 with a resolver error" {
+    run_vc 20 - "TCP:no-such-host.invalid:80" < /dev/null
+    [ "$status" -eq 1 ]
+    [[ $stderr == "vsockcat: TCP:no-such-host.invalid:80: resolve: "* ]]
+    [ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "TCP connect-timeout: a listener that never completes the handshake times out (exit 1)" {
+    # A listener with a full accept queue drops SYNs: the connect neither succeeds nor fails.
+    local port
+    port=$(free_tcp_port)
+    bg "$T/full.log" python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+fill = []
+for i in range(4):
+    c = socket.socket(); c.setblocking(False); c.connect_ex(("127.0.0.1", int(sys.argv[1]))); fill.append(c)
+print("ready", flush=True); time.sleep(60)' "$port"
+    wait_log "$T/full.log" '^ready$'
+    sleep 0.3
+    local start=$SECONDS
+    run_vc 10 - "TCP:127.0.0.1:$port,connect-timeout=0.5" < /dev/null
+    [ "$status" -eq 1 ]
+    [ "$stderr" = "vsockcat: TCP:127.0.0.1:$port,connect-timeout=0.5: connect: Connection timed out" ]
+    [ $((SECONDS - start)) -le 3 ]
+}
+
+# ---- half-close
+
+@test "half-close ADDRESS1 -> ADDRESS2: EOF on stdin shuts down writing to the peer, which then answers" {
+    # The sha peer answers only after EOF: the answer proves the shutdown was forwarded
+    # while the other direction stayed open.
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    printf 'half\n' > "$T/in"
+    run --separate-stderr timeout 10 "$VSOCKCAT" -t 5 - "TCP:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+}
+
+@test "half-close ADDRESS2 -> ADDRESS1: the peer's EOF reaches the listening side's client, which then answers" {
+    # vsockcat relays a client (ADDRESS2, listening) to the sha peer (ADDRESS1): the
+    # client sends and shuts down; the sha peer answers after EOF; the client reads the
+    # answer to EOF (vsockcat forwarded the peer's EOF back); the relay ends with exit 0.
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    peer sha "tcp:$port"
+    vc_listen "$T/vc.log" -t 5 "TCP:127.0.0.1:$port" "TCP-LISTEN:$lport"
+    run timeout 20 python3 "$PEER" clients "tcp:$lport" --count 1 --size 300000
+    [ "$status" -eq 0 ]
+    [ "$output" = "1 ok, 0 failed" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+}
+
+@test "the relay ends only when both directions are done: output after our EOF still arrives" {
+    # The peer answers 1 s after our EOF; with -t 3 the answer is still relayed.
+    local port
+    port=$(free_tcp_port)
+    peer late "tcp:$port" --delay 1
+    run --separate-stderr timeout 10 "$VSOCKCAT" -t 3 - "TCP:127.0.0.1:$port" < /dev/null
+    [ "$status" -eq 0 ]
+    [ "$output" = "late" ]
+}
+
+@test "-t 0.5: after EOF the relay ends once the other direction idled 0.5 s (a reply 1 s late is cut off)" {
+    local port start
+    port=$(free_tcp_port)
+    peer late "tcp:$port" --delay 1
+    start=$(date +%s%N)
+    run --separate-stderr timeout 10 "$VSOCKCAT" -t 0.5 - "TCP:127.0.0.1:$port" < /dev/null
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # It ended after about 0.5 s: before the reply, not at once.
+    local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ "$ms" -ge 400 ] && [ "$ms" -lt 2500 ] || { echo "took $ms ms" >&2; false; }
+}
+
+@test "-t: data flowing in the other direction keeps the relay alive past SEC" {
+    # After our EOF the peer sends a line every 0.2 s for 1.6 s: with -t 0.6 none is lost.
+    local port
+    port=$(free_tcp_port)
+    bg "$T/drip.log" python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
+c, _ = s.accept()
+while c.recv(4096): pass
+for i in range(8):
+    c.sendall(b"drip %d\n" % i); time.sleep(0.2)
+c.close()' "$port"
+    wait_log "$T/drip.log" '^ready$'
+    run --separate-stderr timeout 10 "$VSOCKCAT" -t 0.6 - "TCP:127.0.0.1:$port" < /dev/null
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'drip %d\n' 0 1 2 3 4 5 6 7)" ]
+}
+
+@test "-T 0.5: a relay where nothing moves ends after 0.5 s with exit 0" {
+    local port
+    port=$(free_tcp_port)
+    peer silent "tcp:$port"
+    local start
+    start=$(date +%s%N)
+    # stdin stays open (a pipe from sleep), the peer never writes: only -T can end it.
+    run --separate-stderr bash -c 'timeout 10 "$VSOCKCAT" -T 0.5 - "TCP:127.0.0.1:$1" < <(sleep 8 2>/dev/null); echo "exit $?"' _ "$port"
+    [ "$output" = "exit 0" ]
+    local ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ "$ms" -ge 400 ] && [ "$ms" -lt 2000 ] || { echo "took $ms ms" >&2; false; }
+}
+
+@test "without -T an idle relay keeps running" {
+    local port
+    port=$(free_tcp_port)
+    peer silent "tcp:$port"
+    run bash -c 'timeout 1 "$VSOCKCAT" - "TCP:127.0.0.1:$1" < <(sleep 3 2>/dev/null); echo "exit $?"' _ "$port"
+    [ "$output" = "exit 124" ]
+}
+
+@test "-T does not cut a relay that keeps moving data" {
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    run --separate-stderr bash -c 'for i in 1 2 3 4 5 6 7 8; do echo "line $i"; sleep 0.2; done |
+        timeout 10 "$VSOCKCAT" -T 1 - "TCP:127.0.0.1:$1"' _ "$port"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(for i in 1 2 3 4 5 6 7 8; do echo "line $i"; done | sha256sum | cut -d' ' -f1) 56" ]
+}
+
+# ---- buffers and big transfers
+
+@test "-b 1: a one-byte buffer still relays 1 MiB intact" {
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    make_payload "$T/in" 1
+    run --separate-stderr timeout 30 "$VSOCKCAT" -t 5 -b 1 - "TCP:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+}
+
+@test "-b with a suffix (64k, 1M) relays intact" {
+    local port b
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    make_payload "$T/in" 2
+    for b in 64k 1M 4097; do
+        run --separate-stderr timeout 30 "$VSOCKCAT" -t 5 -b "$b" - "TCP:127.0.0.1:$port" < "$T/in"
+        [ "$status" -eq 0 ]
+        [ "$output" = "$(sha_answer "$T/in")" ]
+    done
+}
+
+@test "64 MiB both directions at once through a TCP relay, sha256-checked" {
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    peer echo "tcp:$port"
+    vc_listen "$T/vc.log" -t 5 "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" clients "tcp:$lport" --count 1 --size $((64 * 1024 * 1024)) --echo
+    [ "$status" -eq 0 ]
+    [ "$output" = "1 ok, 0 failed" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+    grep -Eq "relay of .* done: 67108873 bytes ->, 67108873 bytes <-" "$T/vc.log"
+}
+
+@test "64 MiB both directions at once through a UNIX relay, sha256-checked" {
+    peer echo "unix:$T/echo.sock"
+    vc_listen "$T/vc.log" -t 5 "UNIX-LISTEN:$T/relay.sock" "UNIX-CONNECT:$T/echo.sock"
+    run timeout 60 python3 "$PEER" clients "unix:$T/relay.sock" --count 1 --size $((64 * 1024 * 1024)) --echo
+    [ "$status" -eq 0 ]
+    [ "$output" = "1 ok, 0 failed" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+}
+
+@test "STDIO both ways at once: 8 MiB in, 8 MiB echoed out, sha256-checked" {
+    local port
+    port=$(free_tcp_port)
+    peer echo "tcp:$port"
+    make_payload "$T/in" 8
+    timeout 30 "$VSOCKCAT" -t 5 - "TCP:127.0.0.1:$port" < "$T/in" > "$T/out"
+    [ "$(sha "$T/out")" = "$(sha "$T/in")" ]
+}
+
+@test "STDIO that is one socket (inetd style, here vsockcat run by EXEC): data and half-close pass" {
+    # The inner vsockcat's stdin and stdout are the same socket: its half-close must be a
+    # shutdown(SHUT_WR) of that socket, or the outer side never sees EOF.
+    local port
+    port=$(free_tcp_port)
+    peer sha "tcp:$port"
+    make_payload "$T/in" 3
+    run --separate-stderr timeout 20 "$VSOCKCAT" -t 5 - "EXEC:$VSOCKCAT -t 5 - TCP:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+    [ -z "$stderr" ]
+}
+
+@test "a slow reader on a stdout pipe gets every byte (backpressure, no loss)" {
+    make_payload "$T/in" 16
+    run bash -c 'timeout 20 "$VSOCKCAT" -u "OPEN:$1" - | { sleep 1; sha256sum; }' _ "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha "$T/in")  -" ]
+}
+
+# ---- one direction
+
+@test "-u: only ADDRESS1 -> ADDRESS2; the peer's data is not printed" {
+    local port
+    port=$(free_tcp_port)
+    peer greet "tcp:$port"
+    printf 'one way\n' > "$T/in"
+    run --separate-stderr timeout 10 "$VSOCKCAT" -u - "TCP:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # The data did arrive: ADDRESS2 is a file here.
+    timeout 10 "$VSOCKCAT" -u - "OPEN:$T/copy,creat" < "$T/in"
+    [ "$(sha "$T/copy")" = "$(sha "$T/in")" ]
+}
+
+@test "-U: only ADDRESS2 -> ADDRESS1; stdin is not read (an endless stdin does not matter)" {
+    make_payload "$T/file" 1
+    run bash -c 'timeout 5 "$VSOCKCAT" -U - "OPEN:$1" > "$2" < <(sleep 8 2>/dev/null); echo "exit $?"' _ "$T/file" "$T/out"
+    [ "$output" = "exit 0" ]
+    [ "$(sha "$T/out")" = "$(sha "$T/file")" ]
+}

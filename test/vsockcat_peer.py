@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""vsockcat_peer.py: the far ends vsockcat's bats tests relay to: small TCP/Unix servers
+with one scripted behaviour each, a fake hybrid-vsock backend (Firecracker's
+"CONNECT <port>\\n" / "OK <port>\\n" handshake) and a many-clients driver. Test-only; it
+never touches AF_VSOCK.
+
+Servers print "ready" on stdout once listening and serve until killed.
+"""
+import argparse
+import hashlib
+import os
+import socket
+import sys
+import threading
+import time
+
+
+def listen(where):
+    """tcp:PORT or unix:PATH -> a listening socket."""
+    kind, _, arg = where.partition(":")
+    if kind == "tcp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", int(arg)))
+    elif kind == "unix":
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(arg)
+    else:
+        sys.exit("bad listen address %r" % where)
+    s.listen(128)
+    return s
+
+
+def connect(where):
+    kind, _, arg = where.partition(":")
+    if kind == "tcp":
+        return socket.create_connection(("127.0.0.1", int(arg)), timeout=30)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(30)
+    s.connect(arg)
+    return s
+
+
+def read_to_eof(c):
+    h, n = hashlib.sha256(), 0
+    while True:
+        b = c.recv(65536)
+        if not b:
+            return h.hexdigest(), n
+        h.update(b)
+        n += len(b)
+
+
+def echo_until_eof(c):
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        c.sendall(b)
+    c.shutdown(socket.SHUT_WR)
+
+
+# ---- per-connection behaviours
+
+
+def serve_echo(c, args):
+    """Echoes everything; EOF in -> EOF out."""
+    echo_until_eof(c)
+
+
+def serve_sha(c, args):
+    """Reads to EOF (so it only answers if the relay forwarded the half-close), then
+    answers "<sha256> <bytes>\\n" and closes."""
+    digest, n = read_to_eof(c)
+    c.sendall(("%s %d\n" % (digest, n)).encode())
+
+
+def serve_late(c, args):
+    """Reads to EOF, waits args.delay seconds, answers "late\\n"."""
+    read_to_eof(c)
+    time.sleep(args.delay)
+    c.sendall(b"late\n")
+
+
+def serve_lines(c, args):
+    """Answers every line with "got: LINE\\n" (for READLINE)."""
+    buf = b""
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        buf += b
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            c.sendall(b"got: " + line + b"\n")
+
+
+def serve_greet(c, args):
+    """Sends "hello\\n" at once, then echoes (data that must flow before any input)."""
+    c.sendall(b"hello\n")
+    echo_until_eof(c)
+
+
+def serve_whoami(c, args):
+    """Answers "peer HOST PORT\n" (for bind=) and closes."""
+    host, port = c.getpeername()[:2]
+    c.sendall(("peer %s %d\n" % (host, port)).encode())
+
+
+def serve_silent(c, args):
+    """Accepts and holds the connection; never writes, never closes."""
+    time.sleep(3600)
+
+
+def serve_close(c, args):
+    """Closes at once."""
+
+
+def serve_peak(c, args):
+    """Counts connections open at once (the peak goes to args.record), holds each for
+    args.delay seconds, then answers the sha256 of what it read."""
+    with peak_lock:
+        peak[0] += 1
+        peak[1] = max(peak[1], peak[0])
+        with open(args.record + ".new", "w") as f:
+            f.write("%d\n" % peak[1])
+        os.replace(args.record + ".new", args.record)
+    try:
+        time.sleep(args.delay)
+        digest, n = read_to_eof(c)
+        c.sendall(("%s %d\n" % (digest, n)).encode())
+    finally:
+        with peak_lock:
+            peak[0] -= 1
+
+
+peak = [0, 0]
+peak_lock = threading.Lock()
+
+
+def serve_hybrid(c, args):
+    """A hybrid-vsock backend: reads the "CONNECT <port>\\n" line (recorded in
+    args.record), then behaves as args.reply says."""
+    line = b""
+    while not line.endswith(b"\n"):
+        b = c.recv(1)
+        if not b:
+            return
+        line += b
+    if args.record:
+        with open(args.record, "ab") as f:
+            f.write(line)
+    if args.reply == "ok":
+        c.sendall(b"OK 5000\n")
+        echo_until_eof(c)
+    elif args.reply == "ok-then-data":
+        # One write: the data right after the OK line must not be eaten by the handshake.
+        c.sendall(b"OK 5000\nearly bird\n")
+        echo_until_eof(c)
+    elif args.reply == "close":
+        pass
+    elif args.reply == "garbage":
+        c.sendall(b"NOPE what\n")
+        time.sleep(1)
+    elif args.reply == "silent":
+        time.sleep(3600)
+
+
+SERVERS = {
+    "echo": serve_echo, "sha": serve_sha, "late": serve_late, "lines": serve_lines,
+    "greet": serve_greet, "whoami": serve_whoami, "silent": serve_silent,
+    "close": serve_close, "peak": serve_peak,
+    "hybrid": serve_hybrid,
+}
+
+
+def run_server(args):
+    s = listen(args.address)
+    print("ready", flush=True)
+    handler = SERVERS[args.behaviour]
+
+    def one(c):
+        try:
+            handler(c, args)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=one, args=(c,), daemon=True).start()
+
+
+def run_clients(args):
+    """args.count clients at once, each sending its own random payload and expecting the
+    server's "<sha256> <bytes>" answer (or the payload echoed, with --echo)."""
+    failures = []
+
+    def one(i):
+        data = os.urandom(args.size) + b"client %d\n" % i
+        try:
+            c = connect(args.address)
+            if args.echo:
+                t = threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR)))
+                t.start()
+                h, n = read_to_eof(c)
+                t.join()
+                want = (hashlib.sha256(data).hexdigest(), len(data))
+                if (h, n) != want:
+                    failures.append("client %d: echo %s %d, want %s %d" % ((i, h, n) + want))
+            else:
+                c.sendall(data)
+                c.shutdown(socket.SHUT_WR)
+                got = b""
+                while True:
+                    b = c.recv(4096)
+                    if not b:
+                        break
+                    got += b
+                want = "%s %d\n" % (hashlib.sha256(data).hexdigest(), len(data))
+                if got.decode() != want:
+                    failures.append("client %d: got %r, want %r" % (i, got, want))
+            c.close()
+        except OSError as e:
+            failures.append("client %d: %s" % (i, e))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(args.count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for f in failures:
+        print(f, file=sys.stderr)
+    print("%d ok, %d failed" % (args.count - len(failures), len(failures)))
+    sys.exit(1 if failures else 0)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("serve")
+    sp.add_argument("behaviour", choices=sorted(SERVERS))
+    sp.add_argument("address")
+    sp.add_argument("--delay", type=float, default=0.0)
+    sp.add_argument("--record", default="")
+    sp.add_argument("--reply", default="ok",
+                    choices=["ok", "ok-then-data", "close", "garbage", "silent"])
+    cp = sub.add_parser("clients")
+    cp.add_argument("address")
+    cp.add_argument("--count", type=int, default=10)
+    cp.add_argument("--size", type=int, default=65536)
+    cp.add_argument("--echo", action="store_true")
+    args = p.parse_args()
+    if args.cmd == "serve":
+        run_server(args)
+    else:
+        run_clients(args)
+
+
+if __name__ == "__main__":
+    main()
