@@ -11,15 +11,18 @@
 
 #include "transport.h"
 #include "virtio/glue.h" /* vsock_vhost_user_ops */
+#include "uio_transport.h" /* vsock_uio_ops */
 
 /* In the order "auto" tries them. Userspace backends join this table. */
 static const struct vsock_transport_ops *const backends[] = {
     &vsock_kernel_ops,
     &vsock_vhost_user_ops,
+    &vsock_uio_ops,
 };
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-const char *const vsock_transport_specs[] = {"auto", "kernel", "vhost-user:PATH", NULL};
+const char *const vsock_transport_specs[] = {"auto", "kernel", "vhost-user:PATH",
+                                             "uio[:DEVICE][,mem=ADDR+SIZE]", NULL};
 
 void vsock_why(char *why, size_t why_size, const char *fmt, ...)
 {
@@ -101,7 +104,8 @@ int vsock_transport_open(const char *spec, struct vsock_transport **out,
             snprintf((*out)->reason, sizeof((*out)->reason), "%s (%.100s)", origin, spec);
         return rc;
     }
-    vsock_why(why, why_size, "unknown transport '%s' (known: auto, kernel, vhost-user:PATH)", spec);
+    vsock_why(why, why_size, "unknown transport '%s' (known: auto, kernel, vhost-user:PATH, "
+              "uio[:DEVICE][,mem=ADDR+SIZE])", spec);
     return -EINVAL;
 }
 

@@ -415,7 +415,7 @@ static void on_hybrid_reply(void *ctx, int status)
             hybrid_finish(req, 0, NULL);
             return;
         }
-        if (h->len == HYBRID_REPLY_MAX || (unsigned char)c < 0x20) {
+        if (h->len == HYBRID_REPLY_MAX || ((unsigned char)c < 0x20 && c != '\r')) {
             snprintf(req->detail, sizeof(req->detail), "the reply is not a line of text");
             hybrid_finish(req, -EPROTO, "handshake");
             return;

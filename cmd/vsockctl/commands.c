@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "output.h"
+#include "pci_cmds.h"
 
 #define PROGRAM "vsockctl"
 
@@ -27,6 +28,7 @@ static int cmd_quit(struct ctl_context *ctx, const struct ctl_call *call);
 /* Bits of ctl_call.flags follow the order of each options array. */
 static const char *const info_options[] = {"--json", NULL};
 #define INFO_JSON (1u << 0)
+static const char *const bind_options[] = {"--force", NULL};
 
 const struct ctl_command ctl_commands[] = {
     {"cid", "", "print the local CID (just the number)", NULL, 0, CTL_ARG_NONE, 0, cmd_cid},
@@ -34,6 +36,14 @@ const struct ctl_command ctl_commands[] = {
      CTL_ARG_NONE, 0, cmd_transport},
     {"info", "[--json]", "print everything the transport reports, as a table or JSON",
      info_options, 0, CTL_ARG_NONE, 0, cmd_info},
+    {"devices", "", "list the virtio-vsock PCI devices and their drivers", NULL, 0,
+     CTL_ARG_NONE, 0, cmd_pci_devices},
+    {"bind", "[--force] [PCI-ADDRESS]", "hand a virtio-vsock PCI device to uio_pci_generic",
+     bind_options, 1, CTL_ARG_NONE, 0, cmd_pci_bind},
+    {"unbind", "[PCI-ADDRESS]", "give a device bound to uio_pci_generic back to its driver",
+     NULL, 1, CTL_ARG_NONE, 0, cmd_pci_unbind},
+    {"uio-check", "", "check what the uio transport needs and say what is missing", NULL, 0,
+     CTL_ARG_NONE, 0, cmd_uio_check},
     {"help", "[COMMAND]", "list the commands, or show how to use one", NULL, 1,
      CTL_ARG_COMMAND, 0, cmd_help},
     {"version", "", "print the vsockctl and libvsock versions", NULL, 0, CTL_ARG_NONE, 0,

@@ -4,6 +4,7 @@ bin_PROGRAMS += cmd/vsockctl/vsockctl
 cmd_vsockctl_vsockctl_SOURCES = \
 	cmd/vsockctl/main.c \
 	cmd/vsockctl/commands.c cmd/vsockctl/commands.h \
+	cmd/vsockctl/pci_cmds.c cmd/vsockctl/pci_cmds.h \
 	cmd/vsockctl/shell.c cmd/vsockctl/shell.h \
 	cmd/vsockctl/output.c cmd/vsockctl/output.h
 cmd_vsockctl_vsockctl_LDADD = lib/libvsock-core.la $(READLINE_LIBS)
@@ -12,7 +13,7 @@ cmd_vsockctl_vsockctl_LDADD = lib/libvsock-core.la $(READLINE_LIBS)
 # and the table/JSON emitters; no readline, no terminal.
 check_PROGRAMS += test/unit/test_vsockctl_commands test/unit/test_vsockctl_output
 test_unit_test_vsockctl_commands_SOURCES = test/unit/test_vsockctl_commands.c \
-	cmd/vsockctl/commands.c cmd/vsockctl/output.c
+	cmd/vsockctl/commands.c cmd/vsockctl/pci_cmds.c cmd/vsockctl/output.c
 test_unit_test_vsockctl_commands_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockctl
 test_unit_test_vsockctl_commands_LDADD = lib/libvsock-core.la
 test_unit_test_vsockctl_output_SOURCES = test/unit/test_vsockctl_output.c \

@@ -6,7 +6,9 @@ lib_libvsock_core_la_SOURCES += \
 	lib/virtio/conn.c lib/virtio/conn.h \
 	lib/virtio/vsock_core.c lib/virtio/vsock_core.h \
 	lib/virtio/vhost_user_bus.c lib/virtio/vhost_user_bus.h \
-	lib/virtio/glue.h lib/virtio_transport.c lib/vhost_user_transport.c
+	lib/virtio/glue.h lib/virtio_transport.c lib/vhost_user_transport.c \
+	lib/virtio/pci_cfg.c lib/virtio/pci_cfg.h lib/virtio/dma_mem.c lib/virtio/dma_mem.h \
+	lib/virtio/pci_bus.c lib/virtio/pci_bus.h lib/uio_transport.c lib/uio_transport.h
 
 # Unit tests: the virtqueue and the driver core against an in-process device model; the
 # vhost-user front-end against a scripted fake back-end; the whole transport through the
@@ -30,3 +32,19 @@ EXTRA_DIST += test/tools/hybrid_host.py
 # End to end against cmd/vhost-user-vsock (skips while that is not built).
 TESTS += test/vhost-user-transport.bats
 EXTRA_DIST += test/vhost-user-transport.bats
+
+# The PCI bus on (emulated) hardware: one QEMU guest boot with a vhost-user-vsock-pci
+# device served by cmd/vhost-user-vsock, Linux's driver first, then the uio transport
+# (test/guest/pci.test, scenario test/guest/scenarios/pci.sh). Unit tests of the
+# capability parser and the DMA range parsers need no device.
+check_PROGRAMS += test/guest/pci-util test/unit/test_virtio_pci
+test_guest_pci_util_SOURCES = test/guest/pci-util.c
+test_unit_test_virtio_pci_LDADD = lib/libvsock-core.la
+TESTS += test/unit/test_virtio_pci test/guest/pci-host.bats test/guest/pci.test
+EXTRA_DIST += test/guest/pci.test test/guest/scenarios/pci.sh \
+	test/guest/scenarios/pci-iommu.sh test/guest/pci-host.bats
+
+clean-local: clean-local-pci
+clean-local-pci:
+	-rm -rf test/guest/pci.out test/guest/pci-iommu.out
+.PHONY: clean-local-pci

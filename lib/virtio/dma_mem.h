@@ -1,0 +1,46 @@
+/* dma_mem.h: physically contiguous memory a PCI device can reach by physical address,
+ * for a userspace driver without an IOMMU: a RAM range the kernel was told to leave
+ * alone (memmap=SIZE$ADDR) mapped through /dev/mem, or hugepages whose physical
+ * address /proc/self/pagemap tells. The parsers are pure and unit-tested. */
+#ifndef VSOCK_VIRTIO_DMA_MEM_H
+#define VSOCK_VIRTIO_DMA_MEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum dma_kind { DMA_NONE, DMA_RESERVED, DMA_HUGEPAGES };
+
+struct dma_region {
+    enum dma_kind kind;
+    void *virt;
+    uint64_t phys;
+    size_t size; /* mapped bytes */
+};
+
+/* "ADDR+SIZE" (C numbers, SIZE may end in K, M or G): "0x30000000+16M". */
+int dma_parse_range(const char *text, uint64_t *addr, uint64_t *size);
+
+/* The first "memmap=SIZE$ADDR" (reserved RAM) on a kernel command line; -ENOENT if none. */
+int dma_parse_memmap(const char *cmdline, uint64_t *addr, uint64_t *size);
+
+/* Checks /proc/iomem text: 0 if [addr, addr+size) touches no "System RAM" (the kernel's
+ * own memory, which a device writing there would corrupt); -EBUSY with why otherwise;
+ * -EPERM when the text hides addresses (not root). */
+int dma_check_iomem(const char *iomem, uint64_t addr, uint64_t size, char *why,
+                    size_t why_size);
+
+/* Maps want bytes at the start of the reserved range [addr, addr+size) through /dev/mem
+ * and zeroes them. */
+int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_region *out,
+                     char *why, size_t why_size);
+
+/* Allocates want bytes of hugepages (2 MiB each), locked, and finds their physical
+ * address; fails unless they are physically contiguous. */
+int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t why_size);
+
+void dma_free(struct dma_region *r);
+
+/* Reads a whole (small, /proc or /sys) text file into buf, NUL-terminated. */
+int dma_read_text(const char *path, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,217 @@
+/* test_virtio_pci.c: the device-facing parsers of the PCI/UIO bus, with no device: the
+ * virtio capability walk over crafted config spaces (good, hostile, incomplete), sysfs
+ * resource lines, the mem=ADDR+SIZE and memmap= parsers and the /proc/iomem RAM check. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "tap.h"
+
+#define TAP_OK_WHY(cond, why) tap_ok((cond), "reason names it: %s", (why))
+#include "virtio/dma_mem.h"
+#include "virtio/pci_cfg.h"
+#include "virtio/wire.h"
+
+static uint8_t cfg[256];
+static uint64_t bars[PCI_CFG_NUM_BARS];
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A vendor capability at pos pointing to next. */
+static void add_cap(unsigned int pos, unsigned int next, unsigned int type, unsigned int bar,
+                    uint32_t offset, uint32_t length, unsigned int len)
+{
+    cfg[pos] = PCI_CAP_ID_VNDR;
+    cfg[pos + 1] = (uint8_t)next;
+    cfg[pos + 2] = (uint8_t)len;
+    cfg[pos + 3] = (uint8_t)type;
+    cfg[pos + 4] = (uint8_t)bar;
+    put_le32(cfg + pos + 8, offset);
+    put_le32(cfg + pos + 12, length);
+}
+
+/* QEMU's layout: BAR 4 (16 KiB), common 0x0, ISR 0x1000, device 0x2000, notify 0x3000
+ * with multiplier 4; an MSI-X capability (id 0x11) first in the list. */
+static void qemu_like(void)
+{
+    memset(cfg, 0, sizeof(cfg));
+    memset(bars, 0, sizeof(bars));
+    bars[1] = 0x1000;
+    bars[4] = 0x4000;
+    cfg[0] = 0xf4;
+    cfg[1] = 0x1a;
+    cfg[2] = 0x53;
+    cfg[3] = 0x10;
+    cfg[6] = 0x10; /* status: capability list */
+    cfg[0x34] = 0x98;
+    cfg[0x98] = 0x11; /* MSI-X, not ours */
+    cfg[0x99] = 0x84;
+    add_cap(0x84, 0x70, VIRTIO_PCI_CAP_PCI_CFG, 0, 0, 0, 20);
+    add_cap(0x70, 0x60, VIRTIO_PCI_CAP_NOTIFY_CFG, 4, 0x3000, 0x1000, 20);
+    put_le32(cfg + 0x70 + 16, 4);
+    add_cap(0x60, 0x50, VIRTIO_PCI_CAP_DEVICE_CFG, 4, 0x2000, 0x1000, 16);
+    add_cap(0x50, 0x40, VIRTIO_PCI_CAP_ISR_CFG, 4, 0x1000, 0x1000, 16);
+    add_cap(0x40, 0x00, VIRTIO_PCI_CAP_COMMON_CFG, 4, 0x0, 0x1000, 16);
+}
+
+static int parse(struct pci_cfg_virtio *v, char *why, size_t size)
+{
+    return pci_cfg_parse(cfg, sizeof(cfg), bars, 8, v, why, size);
+}
+
+static void test_caps(void)
+{
+    struct pci_cfg_virtio v;
+    char why[200];
+
+    qemu_like();
+    TAP_IS_INT(parse(&v, why, sizeof(why)), 0, "QEMU's capability layout parses");
+    TAP_IS_INT(v.common.bar, 4, "common cfg in BAR 4");
+    TAP_IS_INT(v.isr.offset, 0x1000, "ISR at 0x1000");
+    TAP_IS_INT(v.device.offset, 0x2000, "device cfg at 0x2000");
+    TAP_IS_INT(v.notify.offset, 0x3000, "notify at 0x3000");
+    TAP_IS_INT(v.notify_off_multiplier, 4, "notify multiplier 4");
+
+    qemu_like();
+    add_cap(0xb0, 0x00, VIRTIO_PCI_CAP_ISR_CFG, 4, 0x3f00, 0x10, 16);
+    cfg[0x41] = 0xb0; /* a second ISR capability after common: the first one wins */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), 0, "a later capability of the same type is ignored");
+    TAP_IS_INT(v.isr.offset, 0x1000, "the first ISR capability is used");
+
+    qemu_like();
+    put_le32(cfg + 0x60 + 12, 0x3000); /* device cfg runs past the BAR */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a capability beyond its BAR is refused");
+    TAP_OK_WHY(strstr(why, "outside the BAR") != NULL, why);
+
+    qemu_like();
+    put_le32(cfg + 0x40 + 8, 0xfffffff0u); /* offset + length wraps in 32 bits */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "offset+length overflow is refused");
+
+    qemu_like();
+    bars[4] = 0;
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a capability in an absent BAR is refused");
+
+    qemu_like();
+    cfg[0x70 + 4] = 7; /* notify in reserved BAR 7: skipped, so no notify capability */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -ENODEV, "a BAR index >= 6 is skipped");
+    TAP_OK_WHY(strstr(why, "no virtio notify capability") != NULL, why);
+
+    qemu_like();
+    cfg[0x70 + 2] = 16; /* notify without the multiplier */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a notify capability without multiplier");
+
+    qemu_like();
+    put_le32(cfg + 0x40 + 12, 0x20); /* common cfg shorter than the structure */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a short common cfg is refused");
+
+    qemu_like();
+    put_le32(cfg + 0x60 + 12, 4); /* device cfg shorter than guest_cid */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a device cfg shorter than 8 is refused");
+
+    qemu_like();
+    cfg[0x41] = 0x84; /* 0x84 -> 0x70 -> ... -> 0x40 -> 0x84: a loop */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a capability loop ends");
+
+    qemu_like();
+    cfg[0x41] = 0x20; /* points into the standard header */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a pointer below 0x40 is refused");
+
+    qemu_like();
+    cfg[0xfe] = PCI_CAP_ID_VNDR;
+    cfg[0x41] = 0xfc; /* a capability running past 256 bytes */
+    cfg[0xfc] = PCI_CAP_ID_VNDR;
+    cfg[0xfe] = 16;
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a capability past config space");
+
+    qemu_like();
+    cfg[6] = 0;
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -ENODEV, "no capability list: not modern virtio");
+
+    qemu_like();
+    cfg[0x40 + 3] = 9; /* no common cfg */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -ENODEV, "missing common cfg is named");
+    TAP_OK_WHY(strstr(why, "common") != NULL, why);
+
+    qemu_like();
+    TAP_IS_INT(pci_cfg_parse(cfg, 64, bars, 8, &v, why, sizeof(why)), -EPERM,
+               "64 bytes of config (not root): no capabilities reachable");
+    TAP_IS_INT(pci_cfg_parse(cfg, 32, bars, 8, &v, why, sizeof(why)), -EPERM,
+               "under 64 bytes: refused");
+}
+
+static void test_resource(void)
+{
+    uint64_t start = 1, size = 1;
+
+    TAP_IS_INT(pci_cfg_parse_resource_line("0x00000000fe000000 0x00000000fe003fff "
+                                           "0x000000000014220c\n", &start, &size), 0,
+               "resource line parses");
+    TAP_IS_INT(start, 0xfe000000, "BAR start");
+    TAP_IS_INT(size, 0x4000, "BAR size");
+    pci_cfg_parse_resource_line("0x0000000000000000 0x0000000000000000 0x0\n", &start, &size);
+    TAP_IS_INT(size, 0, "unused BAR has size 0");
+    TAP_IS_INT(pci_cfg_parse_resource_line("garbage", &start, &size), -EINVAL, "garbage refused");
+}
+
+static void test_ranges(void)
+{
+    uint64_t a = 0, s = 0;
+
+    TAP_IS_INT(dma_parse_range("0x30000000+16M", &a, &s), 0, "mem=0x30000000+16M");
+    TAP_IS_INT(a, 0x30000000, "address");
+    TAP_IS_INT(s, 16u << 20, "size 16M");
+    TAP_IS_INT(dma_parse_range("805306368+16777216", &a, &s), 0, "decimal range");
+    TAP_IS_INT(dma_parse_range("0x30000000", &a, &s), -EINVAL, "no size: refused");
+    TAP_IS_INT(dma_parse_range("0x30000000+0", &a, &s), -EINVAL, "size 0: refused");
+    TAP_IS_INT(dma_parse_range("0x30000000+16Q", &a, &s), -EINVAL, "bad suffix: refused");
+    TAP_IS_INT(dma_parse_range("0xffffffffffffff00+1M", &a, &s), -EINVAL, "wrap: refused");
+    TAP_IS_INT(dma_parse_range("+16M", &a, &s), -EINVAL, "no address: refused");
+
+    TAP_IS_INT(dma_parse_memmap("console=ttyS0 memmap=16M$0x30000000 quiet", &a, &s), 0,
+               "memmap=16M$0x30000000 found");
+    TAP_IS_INT(a, 0x30000000, "memmap address");
+    TAP_IS_INT(s, 16u << 20, "memmap size");
+    TAP_IS_INT(dma_parse_memmap("memmap=64M@0x40000000 memmap=1G$4G\n", &a, &s), 0,
+               "memmap=SIZE@ADDR (usable RAM) skipped, $ range found");
+    TAP_IS_INT(a, 4ull << 30, "4G address");
+    TAP_IS_INT(dma_parse_memmap("xmemmap=16M$0x30000000", &a, &s), -ENOENT,
+               "not a word of its own");
+    TAP_IS_INT(dma_parse_memmap("quiet", &a, &s), -ENOENT, "no memmap");
+}
+
+static void test_iomem(void)
+{
+    const char *iomem = "00000000-00000fff : Reserved\n"
+                        "00001000-0009fbff : System RAM\n"
+                        "00100000-2fffffff : System RAM\n"
+                        "  01000000-01ffffff : Kernel code\n"
+                        "30000000-30ffffff : Reserved\n"
+                        "31000000-3ffdffff : System RAM\n";
+    const char *hidden = "00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n";
+    char why[200];
+
+    TAP_IS_INT(dma_check_iomem(iomem, 0x30000000, 16u << 20, why, sizeof(why)), 0,
+               "a memmap-reserved range passes");
+    TAP_IS_INT(dma_check_iomem(iomem, 0x30000000, 17u << 20, why, sizeof(why)), -EBUSY,
+               "a range running into System RAM is refused");
+    TAP_IS_INT(dma_check_iomem(iomem, 0x01000000, 4096, why, sizeof(why)), -EBUSY,
+               "kernel memory is refused");
+    TAP_OK_WHY(strstr(why, "memmap=") != NULL, why);
+    TAP_IS_INT(dma_check_iomem(hidden, 0x30000000, 4096, why, sizeof(why)), -EPERM,
+               "zeroed addresses (not root) are reported");
+}
+
+int main(void)
+{
+    test_caps();
+    test_resource();
+    test_ranges();
+    test_iomem();
+    return tap_done();
+}
