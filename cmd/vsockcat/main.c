@@ -39,7 +39,8 @@ static const struct cli_option cli_options[] = {
     {'x', NULL, NULL, "dump relayed data as hex on stderr"},
     {'d', NULL, NULL, "diagnostics on stderr; repeat for more"},
     {'l', NULL, "PORT", "shorthand: VSOCK-LISTEN:PORT STDIO"},
-    {OPT_TRANSPORT, "transport", "SPEC", "vsock transport: auto, kernel, vhost-user:PATH"},
+    {OPT_TRANSPORT, "transport", "SPEC", "vsock transport (listed below; default: "
+                                         "$VSOCK_TRANSPORT, else auto)"},
     {'h', "help", NULL, "this help"},
     {OPT_VERSION, "version", NULL, "print the version"},
 };
@@ -78,7 +79,10 @@ static void usage(FILE *f)
                      o->arg ? o->arg : "");
         fprintf(f, "  %-24s %s\n", left, o->help);
     }
-    fputc('\n', f);
+    fprintf(f, "\nTransports:");
+    for (const char *const *t = vsock_transport_specs; *t; t++)
+        fprintf(f, " %s", *t);
+    fprintf(f, "\n\n");
     vc_spec_print_help(f);
     fprintf(f, "\nExit status: 0 done, 1 runtime error, 2 usage error. See vsockcat(1).\n");
 }
