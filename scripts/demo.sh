@@ -68,7 +68,7 @@ wait "${pids[-1]}"
 check_same "guest -> host" "$work/payload" "$work/at-host" "$(elapsed "$t0")"
 
 step "Host -> guest and back: an echo service on guest port 1234, reached with VSOCK-HYBRID"
-"$vsockcat" VSOCK-LISTEN:1234,fork EXEC:cat &
+"$vsockcat" -t 5 VSOCK-LISTEN:1234,fork EXEC:cat &
 pids+=($!)
 sleep 0.5
 t0=$(now)

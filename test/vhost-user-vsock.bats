@@ -443,7 +443,7 @@ run_frontend() {
 @test "both directions on one connection: a guest echo service returns 16 MiB intact" {
     make_payload "$TMPD/in" 16
     start_backend
-    guest_vsockcat VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
+    guest_vsockcat -t 30 VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
     wait_log 'device running'
     sleep 0.2
     # The host half-closes after sending (socat -t waits for the echo to finish).
@@ -460,7 +460,7 @@ run_frontend() {
     start_backend
     timeout 60 socat UNIX-LISTEN:"${UDS}_5100" EXEC:'sha256sum' &
     wait_unix_socket "${UDS}_5100"
-    run guest_vsockcat VSOCK-CONNECT:2:5100 STDIO < "$TMPD/in"
+    run guest_vsockcat -t 30 VSOCK-CONNECT:2:5100 STDIO < "$TMPD/in"
     [ "$status" -eq 0 ] || { echo "$output"; grep -v request "$TMPD/backend.log"; false; }
     [ "${output%% *}" = "$(sha "$TMPD/in")" ]
 }
@@ -468,7 +468,7 @@ run_frontend() {
 @test "host half-close: the guest reads to EOF, then answers; the host gets it and EOF" {
     make_payload "$TMPD/in" 8
     start_backend
-    guest_vsockcat VSOCK-LISTEN:6600 EXEC:sha256sum 2>"$TMPD/guest.err" &
+    guest_vsockcat -t 30 VSOCK-LISTEN:6600 EXEC:sha256sum 2>"$TMPD/guest.err" &
     wait_log 'device running'
     sleep 0.2
     { printf 'CONNECT 6600\n'; cat "$TMPD/in"; } |
@@ -480,7 +480,7 @@ run_frontend() {
 
 @test "50 concurrent host connections to one guest echo service, each 1 MiB intact" {
     start_backend
-    guest_vsockcat VSOCK-LISTEN:6500,fork EXEC:cat 2>"$TMPD/guest.err" &
+    guest_vsockcat -t 30 VSOCK-LISTEN:6500,fork EXEC:cat 2>"$TMPD/guest.err" &
     wait_log 'device running'
     sleep 0.2
     run_limited 120 python3 - "$UDS" <<'PYEOF'
