@@ -53,6 +53,9 @@ wait_line() {
 # HOST_MAX bytes if that is set.
 host_listen() {
     local port=$1 in=$2 out=$3
+    # Emptied here, not by the background job's redirection: that one runs later, and
+    # wait_line could still see the previous listener's "listening" line.
+    : >"$TMPD/host.err"
     timeout 120 python3 "$HYBRID" --delay "${HOST_DELAY:-0}" ${HOST_SLOW:+--slow} \
         ${HOST_MAX:+--max "$HOST_MAX"} listen "${UDS}_$port" <"$in" >"$out" \
         2>"$TMPD/host.err" &
@@ -64,6 +67,7 @@ host_listen() {
 # Starts a guest-side listener (vsock_xfer) on PORT; stdout to OUT.
 guest_listen() {
     local port=$1 in=$2 out=$3
+    : >"$TMPD/guest.err"   # as in host_listen
     timeout 120 "$XFER" listen "$port" <"$in" >"$out" 2>"$TMPD/guest.err" &
     GUEST_PID=$!
     BG_PIDS="${BG_PIDS:-} $GUEST_PID"

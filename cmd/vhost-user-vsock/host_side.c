@@ -107,6 +107,8 @@ int hs_listen_unix(const char *path, const char **why)
     return fd;
 }
 
+#define HS_BACKLOG_RETRIES 50 /* x 2 ms */
+
 int hs_connect_port(const char *uds_path, uint32_t port)
 {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -120,14 +122,20 @@ int hs_connect_port(const char *uds_path, uint32_t port)
     if (fd < 0)
         return -errno;
     /* A Unix connect completes at once or fails (ENOENT, ECONNREFUSED, EAGAIN when the
-     * listener's backlog is full): no connecting state to track. */
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        int rc = -errno;
+     * listener's backlog is full): no connecting state to track. A full backlog is
+     * usually a burst the host program is about to accept: retry for up to ~100 ms (a
+     * bounded stall of this loop) before answering the guest with RST. */
+    for (int tries = 0;; tries++) {
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return fd;
+        if (errno != EAGAIN || tries == HS_BACKLOG_RETRIES) {
+            int rc = -errno;
 
-        close(fd);
-        return rc;
+            close(fd);
+            return rc;
+        }
+        nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
     }
-    return fd;
 }
 
 /* ---- clients waiting to send their line ------------------------------------------------- */
