@@ -124,6 +124,7 @@ static void tcp_connected(struct vc_open_req *req, int fd, int err)
         tcp_try_next(req);
         return;
     }
+    vc_tcp_nodelay(fd);
     e = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET, req->spec->text);
     if (!e)
         close(fd);
@@ -199,6 +200,16 @@ static void tcp_connect_open(struct vc_open_req *req)
         return;
     }
     req->type_state = tc;
+    /* Numeric hosts need no resolver: skip libuv's thread pool (a fork server connects
+     * once per accepted peer). */
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+    if (getaddrinfo(req->spec->args[0], req->spec->args[1], &hints, &tc->res) == 0) {
+        tc->cur = tc->res;
+        tcp_try_next(req);
+        return;
+    }
+    tc->res = NULL;
+    hints.ai_flags = 0;
     tc->gai.data = req;
     rc = uv_getaddrinfo(req->loop, &tc->gai, on_resolved, req->spec->args[0],
                         req->spec->args[1], &hints);

@@ -50,13 +50,37 @@ struct vc_relay {
 
 static void update_interest(struct vc_relay *r);
 
+/* Empty splice pipes kept for the next burst: an idle connection holds no pipe (2 fds
+ * instead of 6), and a busy one reuses a pipe without a syscall. */
+#define PIPE_POOL_MAX 64
+
+struct spare_pipe {
+    int r, w;
+    size_t cap;
+};
+
+static struct spare_pipe pipe_pool[PIPE_POOL_MAX];
+static int pipe_pool_len;
+
+static void release_pipe(struct direction *d)
+{
+    if (d->pipe_r < 0)
+        return;
+    if (d->inpipe == 0 && pipe_pool_len < PIPE_POOL_MAX) {
+        pipe_pool[pipe_pool_len++] = (struct spare_pipe){d->pipe_r, d->pipe_w, d->pipe_cap};
+    } else {
+        close(d->pipe_r);
+        close(d->pipe_w);
+    }
+    d->pipe_r = d->pipe_w = -1;
+    d->inpipe = 0;
+    d->pipe_stalled = false;
+}
+
 static void free_direction(struct direction *d)
 {
     free(d->buf);
-    if (d->pipe_r >= 0)
-        close(d->pipe_r);
-    if (d->pipe_w >= 0)
-        close(d->pipe_w);
+    release_pipe(d);
 }
 
 static void on_timer_closed(uv_handle_t *h)
@@ -129,6 +153,14 @@ static bool open_pipe(struct vc_relay *r, struct direction *d)
 {
     int p[2], size;
 
+    if (pipe_pool_len > 0) {
+        struct spare_pipe sp = pipe_pool[--pipe_pool_len];
+        d->pipe_r = sp.r;
+        d->pipe_w = sp.w;
+        d->pipe_cap = sp.cap;
+        return true;
+    }
+
     if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
         return false;
     d->pipe_r = p[0];
@@ -171,8 +203,8 @@ static bool splice_read(struct vc_relay *r, struct direction *d)
         }
         if (!splice_write(r, d))
             return false;
-        if (n > 0 && (size_t)n < room)
-            break;
+        /* No "short read means drained" here: splicing from a Unix socket returns one
+         * skb per call; the next call (or EAGAIN) tells. */
     }
     return true;
 }
@@ -345,6 +377,9 @@ static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
         finish(r, VC_EXIT_OK);
         return;
     }
+    for (int i = 0; i < 2; i++)
+        if (r->dir[i].splice && r->dir[i].inpipe == 0)
+            release_pipe(&r->dir[i]);
     update_interest(r);
     schedule(r);
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,13 @@ void vc_sock_connect(struct vc_open_req *req, int fd, const struct sockaddr *sa,
     try_connect(c);
 }
 
+void vc_tcp_nodelay(int fd)
+{
+    int one = 1;
+
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len)
 {
     size_t n = strlen(path);
@@ -211,6 +219,8 @@ static int fd_listener_accept(struct vc_listener *l, struct vc_end **out)
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
+        vc_tcp_nodelay(fd);
     vc_format_sockaddr((struct sockaddr *)&ss, len, peer, sizeof(peer));
     vc_log(1, "%s: accepted connection from %s", fl->label, peer);
     *out = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET, fl->label);

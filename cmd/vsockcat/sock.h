@@ -21,6 +21,10 @@ void vc_sock_connect(struct vc_open_req *req, int fd, const struct sockaddr *sa,
 int vc_unix_connect_start(struct vc_open_req *req, const char *path, vc_connected_fn *done,
                           double deflt_timeout);
 
+/* A relay forwards what it got at once: no Nagle delay on relayed TCP sockets (the
+ * sender's own Nagle already coalesced what should be). */
+void vc_tcp_nodelay(int fd);
+
 /* Fills a sockaddr_un; -ENAMETOOLONG if path does not fit. */
 int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len);
 
