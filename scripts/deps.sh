@@ -9,7 +9,7 @@ packages=(
     bats bats-assert bats-support mandoc
     socat ncat tmux python3 iproute2 util-linux procps psmisc strace
     qemu-system-x86 busybox-static cpio xz-utils zstd kmod
-    valgrind clang
+    valgrind clang libclang-rt-14-dev
 )
 
 missing=()

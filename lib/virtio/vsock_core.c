@@ -1191,6 +1191,9 @@ int vsk_connect(struct vsk_core *c, int h, const struct sockaddr_vm *addr)
     /* Linux sends these to the loopback transport, which this driver does not have. */
     if (addr->svm_cid == VMADDR_CID_LOCAL || addr->svm_cid == c->guest_cid)
         return -ENODEV;
+    /* An attempt ended by TRANSPORT_RESET is still hashed under its old peer: unhash it
+     * before the key changes, or the table keeps a stale link (a loop or a dangling one). */
+    vsk_conn_remove(&c->tab, s);
     if (!s->bound) {
         uint32_t port;
 
@@ -1203,9 +1206,6 @@ int vsk_connect(struct vsk_core *c, int h, const struct sockaddr_vm *addr)
     }
     if (vsk_conn_lookup(&c->tab, s->local_port, addr->svm_cid, addr->svm_port) != NULL)
         return -EADDRINUSE;
-    /* An attempt ended by TRANSPORT_RESET is still hashed under its old peer: unhash it
-     * before the key changes, or the table keeps a stale link (a loop or a dangling one). */
-    vsk_conn_remove(&c->tab, s);
     vsk_rx_discard(s);
     s->peer_cid = addr->svm_cid;
     s->peer_port = addr->svm_port;
