@@ -860,6 +860,42 @@ static void test_reset_and_loss(void)
     h_close(&t);
 }
 
+/* A connect attempt ended by TRANSPORT_RESET, then connect() again on the same socket to
+ * another port: the socket must be rehashed under its new peer (found by fuzzing: the
+ * table kept a stale link, which hung lookups or left a dangling pointer). */
+static void test_reconnect_after_reset(void)
+{
+    struct h t;
+    struct sockaddr_vm a;
+    uint8_t buf[4];
+    int s, s2;
+
+    h_open(&t);
+    s = vsk_socket(t.c, SOCK_STREAM);
+    vsock_addr_init(&a, HOST, 5000);
+    TAP_IS_INT(vsk_connect(t.c, s, &a), -EINPROGRESS, "reconnect: first attempt pending");
+    TAP_IS_INT(pop(&t), VSOCK_OP_REQUEST, "reconnect: first REQUEST");
+    TAP_IS_INT(dm_event_push(&t.dm, VSOCK_EVENT_TRANSPORT_RESET), 0,
+               "reconnect: TRANSPORT_RESET during the attempt");
+    process(&t);
+    TAP_IS_INT(vsk_sock_error(t.c, s), -ECONNRESET, "reconnect: the attempt fails ECONNRESET");
+    drain(&t);
+    vsock_addr_init(&a, HOST, 5001);
+    TAP_IS_INT(vsk_connect(t.c, s, &a), -EINPROGRESS, "reconnect: same socket, another port");
+    TAP_IS_INT(pop(&t), VSOCK_OP_REQUEST, "reconnect: second REQUEST");
+    TAP_IS_INT(t.last.dst_port, 5001, "reconnect: to the new port");
+    host_send(&t, 5001, t.last.src_port, VSOCK_OP_RESPONSE, 0, NULL, 0);
+    TAP_IS_INT(vsk_connect_result(t.c, s), 0, "reconnect: RESPONSE from the new peer completes it");
+    host_send(&t, 5001, t.last.src_port, VSOCK_OP_RW, 0, "hi", 2);
+    TAP_IS_INT(vsk_read(t.c, s, buf, sizeof(buf)), 2, "reconnect: data from the new peer arrives");
+    s2 = connect_to_host(&t, 5000);
+    TAP_IS_INT(s2 >= 0, 1, "reconnect: a new socket to the old peer port still connects");
+    TAP_IS_INT(vsk_close(t.c, s), 0, "reconnect: close the reconnected socket");
+    TAP_IS_INT(vsk_close(t.c, s2), 0, "reconnect: close the other");
+    process(&t);
+    h_close(&t);
+}
+
 /* ---- malformed device data ------------------------------------------------------------ */
 
 static void test_malformed(void)
@@ -1069,6 +1105,7 @@ int main(void)
     test_tx_full();
     test_shutdown_close();
     test_reset_and_loss();
+    test_reconnect_after_reset();
     test_malformed();
     test_done_and_coalesce();
     test_more_malformed();
