@@ -92,7 +92,7 @@ class Report:
                  "x socat -b 128k | relay CPU s/GiB |")
         self.out("|---|---|---|---:|---:|---:|---:|---:|")
         for kind, size in self.keys(wl):
-            ref = "unix-pair" if kind == "vhost-user" else "direct"
+            ref = "unix-pair" if kind.startswith("vhost-user") else "direct"
             d = self.get(wl, kind, size, ref, "MiBps")
             s = self.get(wl, kind, size, "socat", "MiBps")
             sb = self.get(wl, kind, size, "socat-b128k", "MiBps")
@@ -119,7 +119,7 @@ class Report:
                  "added p99 vs direct | added p50 x socat's |")
         self.out("|---|---|---|---:|---:|---:|---:|---:|")
         for kind, size in self.keys("lat"):
-            ref = "unix-pair" if kind == "vhost-user" else "direct"
+            ref = "unix-pair" if kind.startswith("vhost-user") else "direct"
             d50 = self.get("lat", kind, size, ref, "p50_us")
             d99 = self.get("lat", kind, size, ref, "p99_us")
             s50 = self.get("lat", kind, size, "socat", "p50_us")
@@ -245,7 +245,7 @@ class Report:
             self.out()
         self.targets()
         self.throughput("bulk", "Bulk throughput, one direction (TCP->relay->TCP, "
-                                "UNIX->relay->UNIX, host->vhost-user->vsockcat->UNIX)")
+                                "UNIX->relay->UNIX, vhost-user: host->guest vsockcat->UNIX, vhost-user-g2h: UNIX->guest vsockcat->host)")
         self.throughput("bidir", "Bulk throughput, both directions at once (64 KiB writes; "
                                  "MiB/s counts both directions)")
         self.latency()
@@ -302,7 +302,7 @@ def plot(rep, path):
     svg = []
     W, PH, gap = 1000, 200, 80
     y = 60
-    bulk = [(k, s) for k, s in rep.keys("bulk") if k != "vhost-user"]
+    bulk = [(k, s) for k, s in rep.keys("bulk") if not k.startswith("vhost-user")]
     bulk += [("bidir " + k, s) for k, s in rep.keys("bidir")]
 
     def thr(gi, r):
@@ -314,7 +314,7 @@ def plot(rep, path):
               [f"{k} {size_label(s)}" for k, s in bulk], relays, thr, "MiB/s")
         y += PH + gap
     lat = rep.keys("lat")
-    lat = [(k, s) for k, s in lat if k != "vhost-user"]
+    lat = [(k, s) for k, s in lat if not k.startswith("vhost-user")]
     if lat:
         def added(gi, r):
             k, s = lat[gi]

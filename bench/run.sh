@@ -373,6 +373,36 @@ vhost_path() {
         done
     done
     vhost_stop
+    # guest -> host: a Unix client -> the "guest" vsockcat (VSOCK-CONNECT:2:5001) -> the
+    # back-end -> <uds-path>_5001, where a sink listens.
+    vhost_start sink || return
+    "${PIN_END[@]}" "$LOADGEN" serve sink "unix:${UDS}_5001" 2>>"$TMPD/client.err" &
+    G2H_SINK=$!; BG="$BG $G2H_SINK"
+    kill "$GPID" 2>/dev/null; wait "$GPID" 2>/dev/null   # the back-end serves one front-end
+    sleep 0.2
+    "${PIN_RELAY[@]}" "$VSOCKCAT" --transport "vhost-user:$TMPD/vhost-sink.sock" \
+        "UNIX-LISTEN:$TMPD/g2h.sock,fork" VSOCK-CONNECT:2:5001 </dev/null >/dev/null \
+        2>>"$TMPD/guest.err" &
+    GPID=$!; BG="$BG $GPID"
+    sleep 0.5
+    for size in $SIZES; do
+        say "vhost-user path, guest -> host: bulk ${size}-byte writes"
+        for ((rep = 1; rep <= REPS; rep++)); do
+            out=$(timeout "$TMO" "${PIN_END[@]}" "$LOADGEN" bulk "$(target unix sink)" "$TOTAL" "$size")
+            [ -n "$out" ] && set -- $out && record bulk vhost-user-g2h "$size" unix-pair "$rep" MiBps \
+                "$(awk -v b="$1" -v s="$2" 'BEGIN{printf "%.1f", b/s/1048576}')"
+            out=$(timeout "$TMO" "${PIN_END[@]}" "$LOADGEN" bulk "unix:$TMPD/g2h.sock" "$TOTAL" "$size" 2>>"$TMPD/client.err")
+            if [ -z "$out" ]; then
+                say "vhost-user guest->host bulk $size failed: $(tail -1 "$TMPD/client.err")"
+                break
+            fi
+            set -- $out
+            record bulk vhost-user-g2h "$size" vsockcat-vhost-user "$rep" MiBps \
+                "$(awk -v b="$1" -v s="$2" 'BEGIN{printf "%.1f", b/s/1048576}')"
+        done
+    done
+    kill "$G2H_SINK" 2>/dev/null
+    vhost_stop
     vhost_start echo || return
     for size in 1 4096; do
         say "vhost-user path: ${size}-byte ping-pong"
