@@ -78,7 +78,7 @@ MEM = 1 << 20
 RING = {0: (0x0000, 0x1000, 0x2000), 1: (0x3000, 0x4000, 0x5000)}
 RXBUF, TXBUF, BUFSZ = 0x10000, 0x40000, 0x2000
 
-fd = os.memfd_create("fe")
+fd = os.memfd_create("fe", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
 os.ftruncate(fd, MEM)
 mem = mmap.mmap(fd, MEM)
 sock = socket.socket(socket.AF_UNIX)

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -68,6 +69,19 @@ int mem_table_parse(const void *payload, size_t size, unsigned int nfds,
     return 0;
 }
 
+/* True if fd cannot shrink any more: sealed against it (before, or now by us), or not
+ * a memfd (shm and hugetlbfs files cannot be sealed; SECURITY.md lists that risk). */
+static int shrink_sealed(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    if (seals < 0)
+        return errno == EINVAL;
+    if (seals & F_SEAL_SHRINK)
+        return 1;
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0;
+}
+
 int mem_table_map(struct mem_table *t, const struct vhost_user_mem_region *regs,
                   unsigned int n, const int *fds, const char **why)
 {
@@ -88,6 +102,15 @@ int mem_table_map(struct mem_table *t, const struct vhost_user_mem_region *regs,
         if ((uint64_t)st.st_size < len) {
             *why = "memory region extends beyond the end of its file";
             rc = -EINVAL;
+            goto fail;
+        }
+        /* A front-end that shrank the file later would turn our next ring access into
+         * SIGBUS: a memfd must be sealed against shrinking (QEMU and libvsock seal
+         * theirs; we add the seal where the front-end allowed sealing). */
+        if (!shrink_sealed(fds[i])) {
+            *why = "memory region is a memfd that could shrink under us (create it with "
+                   "MFD_ALLOW_SEALING or seal it with F_SEAL_SHRINK)";
+            rc = -EPERM;
             goto fail;
         }
         /* Map from offset 0: mmap_offset need not be page-aligned. */

@@ -299,10 +299,14 @@ static int vhu_dma_alloc(struct vsk_bus *bus, size_t size, void **virt, uint64_t
     if (b->mem != NULL)
         return -EBUSY; /* one region: the core allocates everything at once */
     size = (size + page - 1) / page * page;
-    b->memfd = memfd_create("libvsock-vhost-user", MFD_CLOEXEC);
+    b->memfd = memfd_create("libvsock-vhost-user", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (b->memfd < 0)
         return neg_errno();
     if (ftruncate(b->memfd, (off_t)size) < 0)
+        return neg_errno();
+    /* Fixed size from now on: the back-end maps it and must never meet a shorter file
+     * (SIGBUS); back-ends refuse memfds that could still shrink. */
+    if (fcntl(b->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
         return neg_errno();
     p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
     if (p == MAP_FAILED)

@@ -33,7 +33,7 @@ static void setup_once(void)
     if (memfd >= 0)
         return;
     signal(SIGPIPE, SIG_IGN); /* as main.c does */
-    memfd = memfd_create("fuzz-guest-ram", MFD_CLOEXEC);
+    memfd = memfd_create("fuzz-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (memfd < 0 || evfd < 0 || ftruncate(memfd, MEMFD_SIZE) < 0 || ev_loop_open() < 0)
         abort();

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,7 @@ static void test_map(void)
     struct vhost_user_mem_region r = {0x40000, 0x2000, 0x500000, 0x1000};
     struct mem_table t;
     const char *why = NULL;
-    int fd = memfd_create("test_vhu_mem", MFD_CLOEXEC), pipefd[2];
+    int fd = memfd_create("test_vhu_mem", MFD_CLOEXEC | MFD_ALLOW_SEALING), pipefd[2];
     uint8_t *p;
 
     memset(&t, 0, sizeof(t));
@@ -121,6 +122,17 @@ static void test_map(void)
            "translation honours mmap_offset (same bytes through the mapping)");
     mem_table_unmap(&t);
     TAP_IS_INT(t.n, 0, "unmapped table is empty");
+    tap_ok((fcntl(fd, F_GET_SEALS) & F_SEAL_SHRINK) != 0,
+           "the backend sealed the memfd against shrinking");
+    tap_ok(ftruncate(fd, 0x1000) < 0, "so the front-end can no longer shrink it");
+    {
+        int unsealable = memfd_create("test_vhu_mem_noseal", MFD_CLOEXEC);
+        tap_ok(unsealable >= 0 && ftruncate(unsealable, 0x3000) == 0,
+               "a memfd created without MFD_ALLOW_SEALING");
+        TAP_IS_INT(mem_table_map(&t, &r, 1, &unsealable, &why), -EPERM,
+                   "refused: it could shrink under the mapping (SIGBUS)");
+        close(unsealable);
+    }
     tap_ok(pipe(pipefd) == 0, "a pipe");
     r.mmap_offset = 0;
     TAP_IS_INT(mem_table_map(&t, &r, 1, &pipefd[0], &why), -EINVAL,
