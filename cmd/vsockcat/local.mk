@@ -38,7 +38,8 @@ TESTS += test/unit/test_vsockcat_spec
 
 # Integration tests: real processes and sockets, scripted peers (vsockcat_peer.py).
 TESTS += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bats \
-	test/vsockcat-listen.bats test/vsockcat-hybrid.bats test/vsockcat-readline.bats
-EXTRA_DIST += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bats \
+	test/vsockcat-listen.bats test/vsockcat-hybrid.bats test/vsockcat-readline.bats \
+	test/vsockcat-faults.bats
+EXTRA_DIST += test/vsockcat-faults.bats test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bats \
 	test/vsockcat-listen.bats test/vsockcat-hybrid.bats test/vsockcat-readline.bats \
 	test/vsockcat-helpers.bash test/vsockcat_peer.py
