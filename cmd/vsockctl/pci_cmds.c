@@ -236,29 +236,23 @@ static int rebind(const char *what, struct pci_func *f, const char *driver)
  * name goes to name. */
 static int kernel_vsock_driver(const struct pci_func *f, char *name, size_t size)
 {
-    char dir[128], link[PATH_MAX], target[PATH_MAX];
+    char dir[128], link[PATH_MAX];
     struct dirent *de;
     DIR *d;
-    int found = 0;
 
     snprintf(dir, sizeof(dir), PCI_DEVICES "/%s", f->bdf);
     d = opendir(dir);
     if (!d)
         return 0;
-    while (!found && (de = readdir(d)) != NULL) {
-        ssize_t n;
+    name[0] = '\0';
+    while (!name[0] && (de = readdir(d)) != NULL) {
         if (strncmp(de->d_name, "virtio", 6) != 0)
             continue;
         snprintf(link, sizeof(link), "%s/%s/driver", dir, de->d_name);
-        n = readlink(link, target, sizeof(target) - 1);
-        if (n <= 0)
-            continue;
-        target[n] = '\0';
-        snprintf(name, size, "%.100s", strrchr(target, '/') ? strrchr(target, '/') + 1 : target);
-        found = 1;
+        link_base(link, name, size);
     }
     closedir(d);
-    return found;
+    return name[0] != '\0';
 }
 
 int cmd_pci_bind(struct ctl_context *ctx, const struct ctl_call *call)
