@@ -13,7 +13,7 @@
 static void stdio_open(struct vc_open_req *req)
 {
     struct vc_end *e = vc_end_new_fd(req->read ? STDIN_FILENO : -1,
-                                     req->write ? STDOUT_FILENO : -1, VC_END_STDIO,
+                                     req->write ? STDOUT_FILENO : -1, 0,
                                      req->spec->text);
 
     vc_open_done(req, e, -ENOMEM, "open");

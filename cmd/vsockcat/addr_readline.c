@@ -159,7 +159,6 @@ static void readline_open(struct vc_open_req *req)
         vc_open_done(req, NULL, -ENOMEM, "readline");
         return;
     }
-    e->flags = VC_END_STDIO;
     active = st;
     rl_readline_name = "vsockcat";
     rl_callback_handler_install(spec->o.prompt ? spec->o.prompt : "", on_line);

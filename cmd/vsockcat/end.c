@@ -161,10 +161,6 @@ struct vc_end *vc_end_new_fd(int rfd, int wfd, int flags, const char *label)
     e->flags = flags;
     e->splice_rfd = spliceable(rfd) ? rfd : -1;
     e->splice_wfd = spliceable(wfd) ? wfd : -1;
-    if (flags & VC_END_STDIO) {
-        remember_stdio_flags(rfd);
-        remember_stdio_flags(wfd);
-    }
     vc_fd_nonblock(rfd);
     if (wfd != rfd)
         vc_fd_nonblock(wfd);

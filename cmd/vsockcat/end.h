@@ -49,7 +49,6 @@ struct vc_end {
 enum {
     VC_END_OWN_FDS = 1,      /* close rfd/wfd on release */
     VC_END_SOCKET = 2,       /* shutdown_write = shutdown(wfd, SHUT_WR) */
-    VC_END_STDIO = 4,        /* fds 0/1: restore their flags at exit, never close 0 */
 };
 
 /* An end over plain fds (read(2)/write(2)); rfd or wfd may be -1. Sets O_NONBLOCK on
