@@ -57,6 +57,70 @@ PYEOF
     kill -0 "$BG_PID"   # and it is still serving
 }
 
+@test "out of fds after accept: the accepted client is held, then served when another relay ends" {
+    local port echo_port pid
+    port=$(free_tcp_port)
+    echo_port=$(free_tcp_port)
+    bg "$T/echo.log" socat TCP-LISTEN:"$echo_port",reuseaddr,fork EXEC:cat
+    wait_tcp_port "$echo_port"
+    # No splice: spare pipes would be closed to make room, serving B at once (also right,
+    # but not the path under test).
+    VSOCKCAT_NO_SPLICE=1 bg "$T/relay.log" "$VSOCKCAT" TCP-LISTEN:"$port",fork \
+        TCP:127.0.0.1:"$echo_port"
+    wait_tcp_port "$port"
+    pid=$(pgrep -P "$BG_PID" vsockcat)
+    # Client A holds a relay (2 fds) without sending, so no splice pipe exists. Then the
+    # limit leaves exactly one free descriptor number: B is accepted, its connect gets
+    # EMFILE (descriptors above the limit, inherited ones say, do not count).
+    run timeout 30 python3 - "$port" "$pid" "$T/relay.log" <<'PYEOF'
+import hashlib, os, resource, socket, sys, threading, time
+port, pid, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def fds():
+    return {int(f) for f in os.listdir("/proc/%d/fd" % pid)}
+def nsockets():
+    d = "/proc/%d/fd/" % pid
+    return sum(1 for f in os.listdir(d) if os.readlink(d + f).startswith("socket:"))
+def wait_for(cond, what):
+    for _ in range(500):
+        if cond():
+            return
+        time.sleep(0.01)
+    sys.exit("timed out waiting for " + what)
+wait_for(lambda: nsockets() == 1, "the readiness probe's relay to end")
+a = socket.create_connection(("127.0.0.1", port))
+wait_for(lambda: nsockets() == 3, "A's relay")
+hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)[1]
+lowest_free = min(set(range(len(fds()) + 1)) - fds())
+resource.prlimit(pid, resource.RLIMIT_NOFILE, (lowest_free + 1, hard))
+data = os.urandom(65536)
+b = socket.create_connection(("127.0.0.1", port))
+b.sendall(data)
+b.shutdown(socket.SHUT_WR)
+wait_for(lambda: "holding the accepted connection" in open(log).read(), "the hold message")
+b.settimeout(0.5)
+try:
+    early = b.recv(1)
+    sys.exit("B was answered (%r) before any descriptor came free" % early)
+except socket.timeout:
+    pass
+a.close()
+b.settimeout(20)
+got = bytearray()
+while True:
+    c = b.recv(65536)
+    if not c:
+        break
+    got += c
+if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
+    sys.exit("B: %d of %d bytes back" % (len(got), len(data)))
+print("B served after A ended")
+PYEOF
+    [ "$status" -eq 0 ] || { echo "$output"; cat "$T/relay.log"; false; }
+    grep -q "connect: Too many open files; holding the accepted connection" "$T/relay.log" ||
+        { cat "$T/relay.log"; false; }
+    kill -0 "$pid"   # still serving
+}
+
 @test "peer vanishes mid-transfer: exit 1 naming the address, no hang" {
     local port
     port=$(free_tcp_port)

@@ -77,6 +77,18 @@ static void release_pipe(struct direction *d)
     d->pipe_stalled = false;
 }
 
+int vc_relay_drop_spare_pipes(void)
+{
+    int n = pipe_pool_len;
+
+    while (pipe_pool_len > 0) {
+        struct spare_pipe sp = pipe_pool[--pipe_pool_len];
+        close(sp.r);
+        close(sp.w);
+    }
+    return n;
+}
+
 static void free_direction(struct direction *d)
 {
     free(d->buf);

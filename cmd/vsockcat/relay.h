@@ -19,4 +19,8 @@ typedef void vc_relay_done_fn(void *ctx, int status);
 struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_end *end2,
                                 const struct vc_opts *opts, vc_relay_done_fn *done, void *ctx);
 
+/* Closes the splice pipes kept for reuse (when descriptors run out); returns how many
+ * pipes it closed. */
+int vc_relay_drop_spare_pipes(void);
+
 #endif

@@ -32,8 +32,15 @@ struct session {
     struct vc_listener *listener;
     int listener_index;
     uv_poll_t *lpoll;
+    bool lpaused;
     bool fork;
-    unsigned live;                   /* fork: relays and opens in progress */
+    unsigned live;                   /* fork: relays, opens and waiting conns */
+
+    /* fork: accepted connections whose other address failed to open for want of
+     * descriptors; retried, oldest first, as relays end (the listener stays paused) */
+    struct conn *waiting, **waiting_tail;
+    unsigned n_waiting;
+    uv_timer_t *retry;
 
     uv_signal_t sig[3];
 };
@@ -42,6 +49,7 @@ struct conn {
     struct session *s;
     struct vc_end *accepted;
     struct vc_open_req req;
+    struct conn *next_waiting;
 };
 
 static void open_next(struct session *s);
@@ -78,6 +86,7 @@ static void pause_listener(struct session *s, bool pause)
 {
     if (!s->lpoll)
         return;
+    s->lpaused = pause;
     if (pause)
         uv_poll_stop(s->lpoll);
     else
@@ -94,14 +103,75 @@ static bool at_child_limit(const struct session *s)
 
 /* ---- fork mode: one relay per accepted connection */
 
+static void arm_retry(struct session *s);
+
 static void on_conn_relay_done(void *ctx, int status)
 {
     struct session *s = ctx;
 
     (void)status;   /* already reported; the server goes on */
     s->live--;
-    if (!s->stopping && !at_child_limit(s))
+    if (s->stopping)
+        return;
+    if (s->n_waiting > 0)
+        arm_retry(s);   /* its descriptors are closed once this loop turn ends */
+    else if (!at_child_limit(s))
         pause_listener(s, false);
+}
+
+static bool is_out_of_fds(int err)
+{
+    return err == -EMFILE || err == -ENFILE;
+}
+
+/* Keeps an accepted connection whose other side could not get a descriptor, rather
+ * than dropping a client the server already accepted. */
+static void wait_for_fds(struct session *s, struct conn *c, int err)
+{
+    if (s->n_waiting == 0)
+        vc_error("%s: %s: %s; holding the accepted connection until another ends",
+                 c->req.spec->text, c->req.what, strerror(-err));
+    c->next_waiting = NULL;
+    *s->waiting_tail = c;
+    s->waiting_tail = &c->next_waiting;
+    s->n_waiting++;
+    pause_listener(s, true);
+}
+
+static struct conn *next_waiting(struct session *s)
+{
+    struct conn *c = s->waiting;
+
+    if (c) {
+        s->waiting = c->next_waiting;
+        if (!s->waiting)
+            s->waiting_tail = &s->waiting;
+        s->n_waiting--;
+    }
+    return c;
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    struct session *s = t->data;
+    struct conn *c = next_waiting(s);
+
+    if (c)
+        vc_open(&c->req);
+}
+
+/* 1 ms, not 0: an ended relay's descriptors are closed at the end of this loop turn, and
+ * a 0 ms timer started from a timer callback would still run in this turn. */
+static void arm_retry(struct session *s)
+{
+    if (s->retry)
+        uv_timer_start(s->retry, on_retry, 1, 0);
+}
+
+/* Out of descriptors: worth waiting only if something will give some back. */
+static bool can_wait_for_fds(const struct session *s)
+{
+    return s->retry && !s->stopping && s->live > s->n_waiting + 1;
 }
 
 static void on_conn_opened(struct vc_open_req *req, struct vc_end *end, int err)
@@ -112,6 +182,15 @@ static void on_conn_opened(struct vc_open_req *req, struct vc_end *end, int err)
     int li = s->listener_index;
 
     if (!end) {
+        if (is_out_of_fds(err) && vc_relay_drop_spare_pipes() > 0 && s->retry) {
+            wait_for_fds(s, c, err);   /* the closed pipes make room: retry at once */
+            arm_retry(s);
+            return;
+        }
+        if (is_out_of_fds(err) && can_wait_for_fds(s)) {
+            wait_for_fds(s, c, err);
+            return;
+        }
         report_open_failure(req, err);
         vc_end_discard(c->accepted);
         free(c);
@@ -121,6 +200,8 @@ static void on_conn_opened(struct vc_open_req *req, struct vc_end *end, int err)
     e[li] = c->accepted;
     e[1 - li] = end;
     free(c);
+    if (s->n_waiting > 0)
+        arm_retry(s);   /* the relay that freed room for this one may have freed more */
     if (!vc_relay_start(s->loop, e[0], e[1], s->opts, on_conn_relay_done, s)) {
         vc_error("out of memory for a relay");
         on_conn_relay_done(s, VC_EXIT_RUNTIME);
@@ -182,7 +263,7 @@ static void on_listener_ready(uv_poll_t *p, int status, int events)
 
     (void)status;
     (void)events;
-    while (s->listener && !s->stopping) {
+    while (s->listener && !s->stopping && !s->lpaused) {
         struct vc_end *e = NULL;
         int rc;
 
@@ -304,12 +385,25 @@ static void on_signal(uv_signal_t *h, int signo)
     _exit(128 + signo);
 }
 
+static void on_retry_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void stop_session(struct session *s)
 {
     if (s->stopping)
         return;
     s->stopping = true;
     close_listener(s);
+    for (struct conn *c; (c = next_waiting(s)) != NULL;) {
+        vc_end_discard(c->accepted);
+        free(c);
+    }
+    if (s->retry) {
+        uv_close((uv_handle_t *)s->retry, on_retry_closed);
+        s->retry = NULL;
+    }
     for (int i = 0; i < 2; i++) {
         if (s->end[i]) {
             vc_end_close(s->end[i]);
@@ -342,8 +436,14 @@ int vc_session_run(struct vc_addr_spec spec[2], const struct vc_opts *opts)
     for (int i = 0; i < 2; i++)
         if (spec[i].o.set & VC_OPT_FORK)
             s.fork = true;
+    s.waiting_tail = &s.waiting;
     if (s.fork) {
         int li = (spec[0].o.set & VC_OPT_FORK) ? 0 : 1;
+        s.retry = malloc(sizeof(*s.retry));
+        if (s.retry) {   /* without it, an out-of-fds open fails as any other */
+            uv_timer_init(&loop, s.retry);
+            s.retry->data = &s;
+        }
         if (start_listener(&s, li) < 0) {
             s.exit_status = VC_EXIT_RUNTIME;
             stop_session(&s);
