@@ -95,37 +95,56 @@ do_build() {
     done
 }
 
+# run_one TARGET: fuzzes one target; writes its summary line to logs/TARGET.summary and
+# exits non-zero on a finding.
+run_one() {
+    local t=$1 work=$out/work/$1 art=$out/artifacts/$1 log=$out/logs/$1.log
+    mkdir -p "$work" "$art"
+    if [ -n "$(ls -A "$art")" ]; then # findings of an earlier run: keep, but apart
+        mkdir -p "$out/artifacts-earlier/$t"
+        mv "$art"/* "$out/artifacts-earlier/$t/"
+    fi
+    echo "fuzz: running fuzz_$t for ${seconds}s"
+    local rc=0
+    # -close_fd_mask=3: the targets' own stdout/stderr chatter (backend logs) is
+    # dropped; libFuzzer and sanitizer reports still reach the log.
+    "$out/bin/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
+        -rss_limit_mb=2048 -max_len=4096 -close_fd_mask=3 -artifact_prefix="$art/" \
+        "$work" "$src/test/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
+    local execs rate cov status=ok
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
+    cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n1)
+    if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$art")" ]; then
+        status="FAILED (exit $rc; inputs in $art, log $log)"
+    fi
+    printf '%-13s %12s execs %8s exec/s  %-22s %s\n' "$t" "${execs:-?}" "${rate:-?}" \
+        "${cov:-cov: ?}" "$status" >"$out/logs/$t.summary"
+    [ "$status" = ok ]
+}
+
+# FUZZ_JOBS targets at a time (default 1): CI runs one per core to keep 60 s each short.
 do_run() {
-    local failed=0 summary=()
+    local jobs=${FUZZ_JOBS:-1} failed=0 running=0
     mkdir -p "$out/logs"
     for t in "${targets[@]}"; do
-        local work=$out/work/$t art=$out/artifacts/$t log=$out/logs/$t.log
-        mkdir -p "$work" "$art"
-        if [ -n "$(ls -A "$art")" ]; then # findings of an earlier run: keep, but apart
-            mkdir -p "$out/artifacts-earlier/$t"
-            mv "$art"/* "$out/artifacts-earlier/$t/"
+        rm -f "$out/logs/$t.summary"
+        if [ "$running" -ge "$jobs" ]; then
+            wait -n || failed=$((failed + 1))
+            running=$((running - 1))
         fi
-        echo "fuzz: running fuzz_$t for ${seconds}s"
-        local rc=0
-        # -close_fd_mask=3: the targets' own stdout/stderr chatter (backend logs) is
-        # dropped; libFuzzer and sanitizer reports still reach the log.
-        "$out/bin/fuzz_$t" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
-            -rss_limit_mb=2048 -max_len=4096 -close_fd_mask=3 -artifact_prefix="$art/" \
-            "$work" "$src/test/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
-        local execs rate cov
-        execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n1)
-        rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n1)
-        cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -n1)
-        local status=ok
-        if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$art")" ]; then
-            status="FAILED (exit $rc; inputs in $art, log $log)"
-            failed=$((failed + 1))
-        fi
-        summary+=("$(printf '%-13s %12s execs %8s exec/s  %-22s %s' "$t" "${execs:-?}" \
-            "${rate:-?}" "${cov:-cov: ?}" "$status")")
+        run_one "$t" &
+        running=$((running + 1))
     done
-    echo "fuzz: summary (${seconds}s each, ${#targets[@]} targets)"
-    printf '  %s\n' "${summary[@]}"
+    while [ "$running" -gt 0 ]; do
+        wait -n || failed=$((failed + 1))
+        running=$((running - 1))
+    done
+    echo "fuzz: summary (${seconds}s each, ${#targets[@]} targets, $jobs at a time)"
+    for t in "${targets[@]}"; do
+        printf '  %s' "$(cat "$out/logs/$t.summary" 2>/dev/null || echo "$t: no summary")"
+        echo
+    done
     [ "$failed" -eq 0 ] || die "$failed target(s) failed"
 }
 

@@ -1,15 +1,16 @@
 # test/fuzz: libFuzzer targets for every parser of untrusted input (see docs/SECURITY.md).
 # make fuzz: builds them with clang (ASan + UBSan, build.sh) and runs each for
-#   FUZZ_SECONDS (make fuzz FUZZ_SECONDS=300); not part of make check.
+#   FUZZ_SECONDS (make fuzz FUZZ_SECONDS=300), FUZZ_JOBS at a time; not part of make check.
 # make check: each target, built with the configured compiler and replay.c, replays its
 #   committed seed corpus and regression inputs as a TAP test, so fixed findings stay fixed.
 #   The code under test is compiled into each replay program with ASan + UBSan, so an
 #   out-of-bounds read fails the test too (make check FUZZ_REPLAY_SANITIZE= turns it off).
 FUZZ_SECONDS = 60
+FUZZ_JOBS = 1
 FUZZ_TARGETS =
 
 fuzz:
-	FUZZ_SECONDS='$(FUZZ_SECONDS)' bash $(top_srcdir)/test/fuzz/build.sh \
+	FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_JOBS='$(FUZZ_JOBS)' bash $(top_srcdir)/test/fuzz/build.sh \
 		'$(abs_top_srcdir)' '$(abs_top_builddir)' all $(FUZZ_TARGETS)
 .PHONY: fuzz
 
