@@ -621,6 +621,38 @@ PYEOF
     [ "$output" = 42 ]
 }
 
+@test "a front-end trickling a message stalls nothing: host clients are answered meanwhile" {
+    start_backend
+    run_limited 30 python3 - "$VHU" "$UDS" <<'PYEOF'
+import socket, struct, sys, time
+fe = socket.socket(socket.AF_UNIX)
+fe.connect(sys.argv[1])
+get_features = struct.pack("=III", 1, 1, 0)
+fe.sendall(get_features[:5])             # part of a header, then silence
+time.sleep(0.3)
+# A host client meanwhile: no guest is running, so it is closed without OK, at once.
+start = time.monotonic()
+hc = socket.socket(socket.AF_UNIX)
+hc.connect(sys.argv[2])
+hc.sendall(b"CONNECT 7000\n")
+hc.settimeout(10)
+assert hc.recv(100) == b"", "no OK without a guest"
+took = time.monotonic() - start
+assert took < 2, "host client waited %.1f s behind the trickling front-end" % took
+for b in get_features[5:]:               # the rest, a byte every 0.7 s (over 5 s in all)
+    time.sleep(0.7)
+    fe.send(bytes([b]))
+fe.settimeout(10)
+req, flags, size = struct.unpack("=III", fe.recv(12))
+assert (req, size) == (1, 8), (req, size)
+feat = struct.unpack("=Q", fe.recv(8))[0]
+assert feat == (1 << 32) | (1 << 30), hex(feat)
+print("host client answered in %.2f s; trickled GET_FEATURES answered" % took)
+PYEOF
+    [ "$status" -eq 0 ] || { echo "$output"; cat "$TMPD/backend.log"; false; }
+    kill -0 "$BACKEND_PID"
+}
+
 @test "a hostile front-end gets refusals, never a crash; the next one is served" {
     start_backend
     run_limited 20 python3 - "$VHU" <<'PYEOF'

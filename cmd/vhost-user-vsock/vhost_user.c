@@ -475,6 +475,7 @@ void vhu_backend_reset(struct vhu_backend *b)
     for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
         queue_reset(&b->q[i]);
     mem_table_unmap(&b->mem);
+    vhu_reader_reset(&b->rx);
     b->acked_features = b->acked_protocol = 0;
     b->owner = 0;
 }
@@ -524,82 +525,84 @@ static void close_msg_fds(struct vhu_msg *m)
     m->nfds = 0;
 }
 
-static int recv_full(int sock, void *buf, size_t len)
+void vhu_reader_reset(struct vhu_reader *r)
 {
-    uint8_t *p = buf;
-
-    while (len > 0) {
-        ssize_t n = recv(sock, p, len, 0);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return errno == EAGAIN ? -ETIMEDOUT : -errno;
-        if (n == 0)
-            return -ECONNRESET;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    close_msg_fds(&r->m);
+    r->have = 0;
 }
 
-int vhu_read_msg(int sock, struct vhu_msg *m)
+/* Keeps the fds of a control message (those beyond VHOST_USER_MAX_FDS are closed). */
+static void take_fds(struct vhu_msg *m, struct msghdr *msg)
 {
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+        for (size_t i = 0; i < count; i++) {
+            int fd;
+
+            memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (m->nfds < VHOST_USER_MAX_FDS)
+                m->fds[m->nfds++] = fd;
+            else
+                close(fd);
+        }
+    }
+}
+
+/* One recvmsg into the rest of the current message: 1 complete, 0 wait, negative errno. */
+static int read_piece(struct vhu_reader *r, int sock)
+{
+    const size_t hdr_len = sizeof(r->m.hdr);
     union {
         char buf[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
         struct cmsghdr align;
     } control;
-    struct iovec iov = {.iov_base = &m->hdr, .iov_len = sizeof(m->hdr)};
+    struct iovec iov;
     struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
                          .msg_controllen = sizeof(control.buf)};
     ssize_t n;
-    int rc;
 
-    m->nfds = 0;
+    if (r->have < hdr_len) {
+        iov.iov_base = (uint8_t *)&r->m.hdr + r->have;
+        iov.iov_len = hdr_len - r->have;
+    } else {
+        /* A payload larger than any request has cannot be skipped reliably: the stream
+         * is lost. */
+        if (r->m.hdr.size > VHOST_USER_MAX_PAYLOAD)
+            return -EMSGSIZE;
+        if (r->have == hdr_len + r->m.hdr.size) {
+            /* Zero the unread tail so a short payload never reads stale bytes. */
+            memset(r->m.payload.bytes + r->m.hdr.size, 0,
+                   sizeof(r->m.payload.bytes) - r->m.hdr.size);
+            return 1;
+        }
+        iov.iov_base = r->m.payload.bytes + (r->have - hdr_len);
+        iov.iov_len = hdr_len + r->m.hdr.size - r->have;
+    }
     do
         n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0)
-        return -errno;
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
     if (n == 0)
         return -ECONNRESET;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-            size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-            for (size_t i = 0; i < count; i++) {
-                int fd;
-
-                memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-                if (m->nfds < VHOST_USER_MAX_FDS)
-                    m->fds[m->nfds++] = fd;
-                else
-                    close(fd);
-            }
-        }
-    }
-    if (msg.msg_flags & MSG_CTRUNC) {
-        close_msg_fds(m);
+    take_fds(&r->m, &msg);
+    if (msg.msg_flags & MSG_CTRUNC)
         return -EPROTO;
-    }
-    if ((size_t)n < sizeof(m->hdr)) {
-        rc = recv_full(sock, (uint8_t *)&m->hdr + n, sizeof(m->hdr) - (size_t)n);
-        if (rc < 0)
-            goto fail;
-    }
-    if (m->hdr.size > VHOST_USER_MAX_PAYLOAD) {
-        rc = -EMSGSIZE; /* cannot skip it reliably: the stream is lost */
-        goto fail;
-    }
-    rc = recv_full(sock, m->payload.bytes, m->hdr.size);
-    if (rc < 0)
-        goto fail;
-    /* Zero the unread tail so a short payload never reads stale bytes. */
-    memset(m->payload.bytes + m->hdr.size, 0, sizeof(m->payload.bytes) - m->hdr.size);
-    return 0;
+    r->have += (size_t)n;
+    return 2;   /* progress: go on */
+}
 
-fail:
-    close_msg_fds(m);
+int vhu_reader_read(struct vhu_reader *r, int sock)
+{
+    int rc;
+
+    while ((rc = read_piece(r, sock)) == 2)
+        ;
+    if (rc < 0)
+        vhu_reader_reset(r);   /* never leave a half-parsed header behind */
     return rc;
 }
 
@@ -622,47 +625,48 @@ static int vhu_send_reply(int sock, const struct vhu_msg *reply)
 
 int vhu_serve_one(struct vhu_backend *b, int sock)
 {
-    static struct vhu_msg m, reply; /* 4 KiB each; one front-end, one message at a time */
+    struct vhu_msg *m = &b->rx.m, *reply = &b->reply;
     const char *why = NULL;
     const char *name;
     int has_reply = 0, rc;
 
-    rc = vhu_read_msg(sock, &m);
-    if (rc < 0)
+    rc = vhu_reader_read(&b->rx, sock);
+    if (rc <= 0)
         return rc;
-    name = vhu_request_name(m.hdr.request);
-    rc = vhu_msg_check(&m, &why);
+    b->rx.have = 0;   /* the next call starts the next message */
+    name = vhu_request_name(m->hdr.request);
+    rc = vhu_msg_check(m, &why);
     if (rc < 0) {
-        const struct vhu_request_desc *d = vhu_find(m.hdr.request);
+        const struct vhu_request_desc *d = vhu_find(m->hdr.request);
 
-        vhu_log("request %u (%s) refused: %s", m.hdr.request, name, why);
+        vhu_log("request %u (%s) refused: %s", m->hdr.request, name, why);
         /* A refused request that has a reply of its own gets an empty one, so the
          * front-end sees a failure instead of waiting. */
         if (d != NULL && d->has_reply) {
-            memset(&reply.hdr, 0, sizeof(reply.hdr));
-            reply.hdr.request = m.hdr.request;
-            reply.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+            memset(&reply->hdr, 0, sizeof(reply->hdr));
+            reply->hdr.request = m->hdr.request;
+            reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
             has_reply = 1;
         }
     } else {
-        vhu_debug("request %s, %u payload bytes, %u fds", name, m.hdr.size, m.nfds);
-        rc = vhu_handle(b, &m, &reply, &has_reply);
+        vhu_debug("request %s, %u payload bytes, %u fds", name, m->hdr.size, m->nfds);
+        rc = vhu_handle(b, m, reply, &has_reply);
         if (rc < 0)
             vhu_log("%s failed: %s", name, strerror(-rc));
     }
-    close_msg_fds(&m);
+    close_msg_fds(m);
     if (b->changed != NULL)
         b->changed(b->ctx);
     if (has_reply)
-        return vhu_send_reply(sock, &reply);
+        return vhu_send_reply(sock, reply);
     /* REPLY_ACK: the front-end asked for a status of a request with no reply of its own.
      * A refused unknown request is answered too, so the front-end does not wait. */
-    if ((m.hdr.flags & VHOST_USER_NEED_REPLY_MASK) &&
+    if ((m->hdr.flags & VHOST_USER_NEED_REPLY_MASK) &&
         (b->acked_protocol & BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
-        reply.hdr.request = m.hdr.request;
-        reply.hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-        reply_u64(&reply, rc < 0 ? 1 : 0);
-        return vhu_send_reply(sock, &reply);
+        reply->hdr.request = m->hdr.request;
+        reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
+        reply_u64(reply, rc < 0 ? 1 : 0);
+        return vhu_send_reply(sock, reply);
     }
     return 0;
 }

@@ -22,17 +22,6 @@ struct vhu_queue {
     int enabled;                  /* SET_VRING_ENABLE */
 };
 
-struct vhu_backend {
-    uint64_t guest_cid;
-    unsigned int queue_size_max;
-    uint64_t acked_features, acked_protocol;
-    int owner;
-    struct mem_table mem;
-    struct vhu_queue q[VHU_NUM_QUEUES];
-    void (*changed)(void *ctx);   /* called after every handled message */
-    void *ctx;
-};
-
 struct vhu_msg {
     struct vhost_user_header hdr;
     union {
@@ -46,6 +35,26 @@ struct vhu_msg {
     unsigned int nfds;
 };
 
+/* The message being received: a front-end may send one in pieces, and the event loop
+ * must not wait for the rest (that would stall every host client of the VM). */
+struct vhu_reader {
+    struct vhu_msg m;
+    size_t have;                  /* bytes of header + payload received so far */
+};
+
+struct vhu_backend {
+    uint64_t guest_cid;
+    unsigned int queue_size_max;
+    uint64_t acked_features, acked_protocol;
+    int owner;
+    struct mem_table mem;
+    struct vhu_queue q[VHU_NUM_QUEUES];
+    void (*changed)(void *ctx);   /* called after every handled message */
+    void *ctx;
+    struct vhu_reader rx;
+    struct vhu_msg reply;
+};
+
 uint64_t vhu_offered_features(void);
 uint64_t vhu_offered_protocol_features(void);
 const char *vhu_request_name(uint32_t request);
@@ -56,7 +65,8 @@ const char *vhu_request_name(uint32_t request);
 int vhu_msg_check(const struct vhu_msg *m, const char **why);
 
 void vhu_backend_init(struct vhu_backend *b, uint64_t guest_cid, unsigned int queue_size_max);
-/* Forgets the front-end: closes its fds, unmaps its memory, stops every ring. */
+/* Forgets the front-end: closes its fds, unmaps its memory, stops every ring, drops a
+ * half-received message. */
 void vhu_backend_reset(struct vhu_backend *b);
 
 /* Handles one checked message. Returns 0 or a negative errno (the request failed; a
@@ -64,10 +74,16 @@ void vhu_backend_reset(struct vhu_backend *b);
  * it keeps out of m (sets them to -1); the caller closes the rest. */
 int vhu_handle(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply, int *has_reply);
 
-/* Reads one message from the front-end socket, fds included. 0, or a negative errno
- * meaning the connection is unusable (EOF, framing error, oversized payload). */
-int vhu_read_msg(int sock, struct vhu_msg *m);
-/* Reads, checks, handles and answers one message. Negative: drop the front-end. */
+/* Reads what the socket holds of the current message, fds included. 1: r->m is complete;
+ * 0: more is to come (EAGAIN on a non-blocking socket; the part read is kept); negative
+ * errno: the connection is unusable (EOF, framing error, oversized payload). */
+int vhu_reader_read(struct vhu_reader *r, int sock);
+/* Discards a partial or handled message and closes its fds. */
+void vhu_reader_reset(struct vhu_reader *r);
+/* Reads what is there and, once a message is complete, checks, handles and answers it
+ * (at most one per call). 0 (served, or waiting for the rest); negative: drop the
+ * front-end. The socket should be non-blocking; with a blocking one this waits for a
+ * whole message. */
 int vhu_serve_one(struct vhu_backend *b, int sock);
 
 /* A queue the device may use: addresses translated, started and enabled. */

@@ -2,8 +2,8 @@
  * vhost_user.c: framing, the request table check, every handler, the memory table) with
  * the device attached as in main.c. The fuzz input is a hostile front-end's byte stream,
  * cut into sends that carry 0..9 fds (memfds and eventfds); the backend serves it over a
- * real socketpair. A stalled message costs what SO_RCVTIMEO costs in main.c: the
- * front-end is dropped (here at once: the socket is non-blocking). */
+ * real socketpair, non-blocking as in main.c, so a message may be assembled across
+ * sends. */
 #include "config.h"
 
 #include <errno.h>

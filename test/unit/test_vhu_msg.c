@@ -343,10 +343,69 @@ static void test_socket(void)
     vhu_backend_reset(&b);
 }
 
+/* A front-end that sends a message a byte at a time (the fd with the first byte) is
+ * served once the last byte is in, without the back-end ever waiting for it. */
+static void test_trickle(void)
+{
+    const struct vhost_user_header call = {VHOST_USER_SET_VRING_CALL, VHOST_USER_VERSION, 8};
+    uint8_t msg[sizeof(call) + 8], *bytes = msg;
+    struct vhost_user_header h;
+    uint64_t v = 1;   /* queue 1 */
+    int efd = eventfd(0, EFD_CLOEXEC), early = 0;
+
+    memcpy(msg, &call, sizeof(call));
+    memcpy(msg + sizeof(call), &v, sizeof(v));
+
+    tap_ok(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0, "socketpair");
+    vhu_backend_init(&b, 3, 256);
+    for (size_t i = 0; i < sizeof(msg); i++) {
+        if (i == 0) {
+            union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+            } control;
+            struct iovec iov = {(void *)(uintptr_t)bytes, 1};
+            struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+                                .msg_controllen = sizeof(control.buf)};
+            struct cmsghdr *cm;
+
+            memset(&control, 0, sizeof(control));
+            cm = CMSG_FIRSTHDR(&mh);
+            cm->cmsg_level = SOL_SOCKET;
+            cm->cmsg_type = SCM_RIGHTS;
+            cm->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(cm), &efd, sizeof(int));
+            if (sendmsg(sv[0], &mh, 0) != 1)
+                tap_ok(0, "sendmsg");
+        } else if (send(sv[0], bytes + i, 1, 0) != 1) {
+            tap_ok(0, "send");
+        }
+        if (vhu_serve_one(&b, sv[1]) != 0)
+            break;
+        if (i + 1 < sizeof(msg) && b.q[1].call_fd >= 0)
+            early = 1;
+    }
+    TAP_IS_INT(early, 0, "nothing is handled before the last byte");
+    tap_ok(b.q[1].call_fd >= 0 && b.q[1].call_fd != efd,
+           "the 20-byte SET_VRING_CALL sent a byte at a time is handled, fd included");
+    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "an empty socket is not an error");
+
+    /* The same front-end then sends a whole message: served as usual. */
+    send_msg(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
+    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "GET_FEATURES after the trickle served");
+    tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && v == vhu_offered_features(),
+           "and answered");
+    close(efd);
+    close(sv[0]);
+    close(sv[1]);
+    vhu_backend_reset(&b);
+}
+
 int main(void)
 {
     test_check();
     test_handlers();
     test_socket();
+    test_trickle();
     return tap_done();
 }
