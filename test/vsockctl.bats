@@ -197,6 +197,43 @@ EOF
     [ "$stderr" = "vsockctl: local CID (kernel transport): Inappropriate ioctl for device" ]
 }
 
+@test "sockets lists a kernel vsock listener, or names vsock_diag when the kernel cannot" {
+    # Binding and listening are allowed here; nothing connects.
+    python3 - "$VSOCKCTL" <<'PYEOF'
+import json, os, socket, subprocess, sys
+ctl = sys.argv[1]
+s = socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+s.bind((socket.VMADDR_CID_ANY, 0))
+s.listen()
+port = s.getsockname()[1]
+env = {k: v for k, v in os.environ.items() if k != "VSOCK_TRANSPORT"}
+table = subprocess.run([ctl, "sockets", "--listening"], capture_output=True, text=True, env=env)
+if table.returncode == 1:
+    assert table.stdout == "", table.stdout
+    assert table.stderr == ("vsockctl: sockets: the kernel cannot list vsock sockets (No such "
+                            "file or directory): load vsock_diag (modprobe vsock_diag)\n"), table.stderr
+    print("no vsock_diag here: the error names it")
+    sys.exit(0)
+assert table.returncode == 0, table
+lines = table.stdout.splitlines()
+assert lines[0].split() == ["State", "Type", "Local", "Peer", "Inode"], lines[0]
+assert any(l.split()[:4] == ["LISTEN", "stream", "*:%d" % port, "*:*"] for l in lines[1:]), lines
+js = subprocess.run([ctl, "sockets", "--json"], capture_output=True, text=True, env=env)
+rows = json.loads(js.stdout)
+assert any(r["state"] == "LISTEN" and r["local_port"] == port and r["local_cid"] == 2**32 - 1
+           for r in rows), rows
+PYEOF
+}
+
+@test "sockets refuses a userspace transport without opening it" {
+    run_ctl --transport=vhost-user:/nonexistent/sock sockets
+    [ "$status" -eq 1 ]
+    [ -z "$output" ]
+    [[ $stderr == "vsockctl: sockets: only kernel AF_VSOCK sockets can be listed, not those of transport 'vhost-user:/nonexistent/sock'"* ]]
+    run_ctl sockets --bogus
+    [ "$status" -eq 2 ]
+}
+
 @test "unknown command: one line on stderr, nothing on stdout, exit 2" {
     run_ctl frobnicate
     [ "$status" -eq 2 ]

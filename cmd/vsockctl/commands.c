@@ -15,12 +15,14 @@
 #include "commands.h"
 #include "output.h"
 #include "pci_cmds.h"
+#include "sockets.h"
 
 #define PROGRAM "vsockctl"
 
 static int cmd_cid(struct ctl_context *ctx, const struct ctl_call *call);
 static int cmd_transport(struct ctl_context *ctx, const struct ctl_call *call);
 static int cmd_info(struct ctl_context *ctx, const struct ctl_call *call);
+static int cmd_sockets(struct ctl_context *ctx, const struct ctl_call *call);
 static int cmd_help(struct ctl_context *ctx, const struct ctl_call *call);
 static int cmd_version(struct ctl_context *ctx, const struct ctl_call *call);
 static int cmd_quit(struct ctl_context *ctx, const struct ctl_call *call);
@@ -29,6 +31,9 @@ static int cmd_quit(struct ctl_context *ctx, const struct ctl_call *call);
 static const char *const info_options[] = {"--json", NULL};
 #define INFO_JSON (1u << 0)
 static const char *const bind_options[] = {"--force", NULL};
+static const char *const sockets_options[] = {"--listening", "--json", NULL};
+#define SOCKETS_LISTENING (1u << 0)
+#define SOCKETS_JSON (1u << 1)
 
 const struct ctl_command ctl_commands[] = {
     {"cid", "", "print the local CID (just the number)", NULL, 0, CTL_ARG_NONE, 0, cmd_cid},
@@ -36,6 +41,9 @@ const struct ctl_command ctl_commands[] = {
      CTL_ARG_NONE, 0, cmd_transport},
     {"info", "[--json]", "print everything the transport reports, as a table or JSON",
      info_options, 0, CTL_ARG_NONE, 0, cmd_info},
+    {"sockets", "[--listening] [--json]",
+     "list the kernel's vsock sockets (vsock_diag), as ss --vsock does", sockets_options, 0,
+     CTL_ARG_NONE, 0, cmd_sockets},
     {"devices", "", "list the virtio-vsock PCI devices and their drivers", NULL, 0,
      CTL_ARG_NONE, 0, cmd_pci_devices},
     {"bind", "[--force] [PCI-ADDRESS]", "hand a virtio-vsock PCI device to uio_pci_generic",
@@ -351,6 +359,131 @@ out:
     vsock_transport_close(t);
     out_fields_free(&fields);
     return status;
+}
+
+/* ---- sockets */
+
+struct socket_list {
+    struct sockets_row *rows;
+    size_t count, capacity;
+    int listening_only;
+};
+
+static int collect_row(void *ctx, const struct sockets_row *row)
+{
+    struct socket_list *l = ctx;
+
+    if (l->listening_only && row->state != SOCKETS_STATE_LISTEN)
+        return 0;
+    if (l->count == l->capacity) {
+        size_t cap = l->capacity ? 2 * l->capacity : 64;
+        struct sockets_row *grown = realloc(l->rows, cap * sizeof(*grown));
+
+        if (grown == NULL)
+            return -ENOMEM;
+        l->rows = grown;
+        l->capacity = cap;
+    }
+    l->rows[l->count++] = *row;
+    return 0;
+}
+
+/* Listeners first, then by local port, then peer: the same order on every run. */
+static int compare_rows(const void *a, const void *b)
+{
+    const struct sockets_row *x = a, *y = b;
+    int lx = x->state == SOCKETS_STATE_LISTEN, ly = y->state == SOCKETS_STATE_LISTEN;
+
+    if (lx != ly)
+        return ly - lx;
+    if (x->local.port != y->local.port)
+        return x->local.port < y->local.port ? -1 : 1;
+    if (x->peer.cid != y->peer.cid)
+        return x->peer.cid < y->peer.cid ? -1 : 1;
+    if (x->peer.port != y->peer.port)
+        return x->peer.port < y->peer.port ? -1 : 1;
+    return 0;
+}
+
+static const char *type_name(uint8_t type)
+{
+    static const char *const names[] = {[1] = "stream", [2] = "dgram", [5] = "seqpacket"};
+
+    return type < sizeof(names) / sizeof(names[0]) && names[type] ? names[type] : "unknown";
+}
+
+/* "*" for VMADDR_CID_ANY / VMADDR_PORT_ANY, as ss prints them. */
+static void format_addr(char *out, size_t size, struct sockets_addr a)
+{
+    char cid[16], port[16];
+
+    snprintf(cid, sizeof(cid), a.cid == VMADDR_CID_ANY ? "*" : "%" PRIu32, a.cid);
+    snprintf(port, sizeof(port), a.port == VMADDR_PORT_ANY ? "*" : "%" PRIu32, a.port);
+    snprintf(out, size, "%s:%s", cid, port);
+}
+
+static void print_sockets_table(const struct socket_list *l)
+{
+    printf("%-10s %-9s %-22s %-22s %s\n", "State", "Type", "Local", "Peer", "Inode");
+    for (size_t i = 0; i < l->count; i++) {
+        const struct sockets_row *r = &l->rows[i];
+        char local[32], peer[32];
+
+        format_addr(local, sizeof(local), r->local);
+        format_addr(peer, sizeof(peer), r->peer);
+        printf("%-10s %-9s %-22s %-22s %" PRIu32 "\n", sockets_state_name(r->state),
+               type_name(r->type), local, peer, r->inode);
+    }
+}
+
+static void print_sockets_json(const struct socket_list *l)
+{
+    putchar('[');
+    for (size_t i = 0; i < l->count; i++) {
+        const struct sockets_row *r = &l->rows[i];
+
+        printf("%s{\"state\": \"%s\", \"type\": \"%s\", \"local_cid\": %" PRIu32
+               ", \"local_port\": %" PRIu32 ", \"peer_cid\": %" PRIu32
+               ", \"peer_port\": %" PRIu32 ", \"shutdown\": %u, \"inode\": %" PRIu32 "}",
+               i ? ", " : "", sockets_state_name(r->state), type_name(r->type), r->local.cid,
+               r->local.port, r->peer.cid, r->peer.port, r->shutdown, r->inode);
+    }
+    printf("]\n");
+}
+
+static int cmd_sockets(struct ctl_context *ctx, const struct ctl_call *call)
+{
+    const char *spec = ctx->transport_spec ? ctx->transport_spec : getenv("VSOCK_TRANSPORT");
+    struct socket_list l = {.listening_only = (call->flags & SOCKETS_LISTENING) != 0};
+    int rc;
+
+    /* A userspace transport's sockets live inside the one process driving the device;
+     * only the kernel can be asked. The transport is not opened: that would take the
+     * device from its owner. */
+    if (spec != NULL && spec[0] != '\0' && strcmp(spec, "kernel") != 0 &&
+        strcmp(spec, "auto") != 0) {
+        ctl_error("sockets: only kernel AF_VSOCK sockets can be listed, not those of "
+                  "transport '%s' (they live in the process that drives the device)", spec);
+        return CTL_FAILED;
+    }
+    rc = sockets_dump(collect_row, &l);
+    if (rc < 0) {
+        if (rc == -ENOENT || rc == -EOPNOTSUPP || rc == -EINVAL)
+            ctl_error("sockets: the kernel cannot list vsock sockets (%s): load vsock_diag "
+                      "(modprobe vsock_diag)", strerror(-rc));
+        else
+            ctl_error("sockets: sock_diag: %s", strerror(-rc));
+        free(l.rows);
+        return CTL_FAILED;
+    }
+    if (l.count > 1)
+        qsort(l.rows, l.count, sizeof(l.rows[0]), compare_rows);
+    if (call->flags & SOCKETS_JSON)
+        print_sockets_json(&l);
+    else
+        print_sockets_table(&l);
+    free(l.rows);
+    return CTL_OK;
 }
 
 static void print_overview(const struct ctl_context *ctx)

@@ -46,7 +46,7 @@ static void test_table(void)
 {
     int complete = 1, unique = 1, plain = 1;
 
-    TAP_IS_INT(ctl_command_count, 11, "the table has 11 commands");
+    TAP_IS_INT(ctl_command_count, 12, "the table has 12 commands");
     for (size_t i = 0; i < ctl_command_count; i++) {
         const struct ctl_command *cmd = &ctl_commands[i];
 
@@ -89,7 +89,7 @@ static void test_completion(void)
     size_t state = 0;
 
     TAP_IS_STR(all_commands("ci"), "cid", "\"ci\" completes to cid only");
-    TAP_IS_STR(all_commands(""), "cid transport info devices bind unbind uio-check help version quit exit",
+    TAP_IS_STR(all_commands(""), "cid transport info sockets devices bind unbind uio-check help version quit exit",
                "\"\" yields every command, in table order");
     TAP_IS_STR(all_commands("e"), "exit", "\"e\" completes to exit");
     TAP_IS_STR(all_commands("help"), "help", "a full name completes to itself");
@@ -103,8 +103,10 @@ static void test_completion(void)
     TAP_IS_STR(all_arguments("info", ""), "--json", "info offers --json");
     TAP_IS_STR(all_arguments("info", "--j"), "--json", "\"--j\" after info completes to --json");
     TAP_IS_STR(all_arguments("info", "x"), "", "info offers nothing for \"x\"");
+    TAP_IS_STR(all_arguments("sockets", "--"), "--listening --json",
+               "sockets offers --listening and --json");
     TAP_IS_STR(all_arguments("help", "i"), "info", "help completes command names (\"i\")");
-    TAP_IS_STR(all_arguments("help", ""), "cid transport info devices bind unbind uio-check help version quit exit",
+    TAP_IS_STR(all_arguments("help", ""), "cid transport info sockets devices bind unbind uio-check help version quit exit",
                "help offers every command");
     TAP_IS_STR(all_arguments("cid", ""), "", "cid takes no arguments, so nothing completes");
     TAP_IS_STR(all_arguments("version", "-"), "", "version offers no options");

@@ -45,6 +45,34 @@ vsockctl_cid_loopback() {
 }
 check vsockctl/cid-loopback-only vsockctl_cid_loopback
 
+# vsockctl sockets (vsock_diag): a listener, then both ends of a connection to it.
+vsockctl_sockets() {
+    need $VSOCKCAT
+    (sleep 3; echo hi) | timeout 20 $VSOCKCAT -u VSOCK-LISTEN:5190 STDIO >/tmp/sk.out &
+    lpid=$!
+    wait_listen 5190 || fail "vsockcat never listened"
+    out=$(timeout 10 vsockctl sockets --listening) || fail "exit $?"
+    echo "$out" | grep -Eq '^LISTEN +stream +\*:5190 +\*:\* +[0-9]+$' || fail "no listener row in: $out"
+    json=$(timeout 10 vsockctl sockets --json) || fail "--json exit $?"
+    echo "$json" | grep -q '{"state": "LISTEN", "type": "stream", "local_cid": 4294967295, "local_port": 5190, "peer_cid": 4294967295, "peer_port": 4294967295' ||
+        fail "no listener object in: $json"
+    (sleep 3; echo hi) | timeout 20 $VSOCKCAT -u STDIO VSOCK-CONNECT:1:5190 &
+    cpid=$!
+    for i in $(seq 1 50); do
+        out=$(timeout 10 vsockctl sockets)
+        [ "$(echo "$out" | grep -c '^ESTAB')" -ge 2 ] && break
+        sleep 0.1
+    done
+    echo "$out" | grep -Eq '^ESTAB +stream +1:5190 +1:[0-9]+ ' || fail "no accepted end in: $out"
+    # The connecting end keeps the CID it was bound to: VMADDR_CID_ANY after autobind.
+    echo "$out" | grep -Eq '^ESTAB +stream +\*:[0-9]+ +1:5190 ' || fail "no connecting end in: $out"
+    wait $cpid || fail "client exit $?"
+    wait $lpid || fail "listener exit $?"
+    note "a listener and both ends of its connection listed (table and JSON)"
+    rm -f /tmp/sk.out
+}
+check vsockctl/sockets vsockctl_sockets
+
 # 64 MiB one way (-u) from each end, then both ways at once.
 big_file() {
     [ -f /tmp/big ] || payload /tmp/big 64
