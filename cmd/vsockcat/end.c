@@ -190,7 +190,13 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (e->closing)
         return;
     if (status < 0) {
-        /* An error condition: let the read/write calls report it. */
+        /* An error condition: let the read/write calls report it. libuv has stopped the
+         * handle; forget its mask so apply_poll starts it again if the relay still waits
+         * (a read that got data before the error stops short of the error). */
+        if (h == e->rpoll)
+            e->poll_mask_r = 0;
+        else
+            e->poll_mask_w = 0;
         r = e->want_read;
         w = e->want_write;
     } else {

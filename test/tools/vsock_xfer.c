@@ -2,8 +2,10 @@
  * (any transport) relayed to stdin/stdout, driven by poll() on vsock_poll_fds() the way an
  * event loop drives it. Not installed; vsockcat is the real tool.
  *
- *   vsock_xfer [--transport SPEC] connect CID PORT   connect, then relay
- *   vsock_xfer [--transport SPEC] listen PORT        accept one connection, then relay
+ *   vsock_xfer [--transport SPEC] [--eintr-storm USEC] connect CID PORT
+ *        connect, then relay
+ *   vsock_xfer [--transport SPEC] [--eintr-storm USEC] listen PORT
+ *        accept one connection, then relay
  *   vsock_xfer [--transport SPEC] echo-clients N CID PORT BYTES
  *        N concurrent connections, each sends BYTES of its own pattern, checks the echo
  *   vsock_xfer [--transport SPEC] echo-server PORT N
@@ -12,15 +14,26 @@
  * Relay modes: stdin goes to the peer (SHUT_WR at its EOF), the peer's bytes go to stdout
  * until the peer's EOF. "listening PORT" on stderr says the listener is up. Errors: one line
  * "vsock_xfer: what: cause" on stderr, exit 1. It refuses the kernel transport: tests on
- * the development machine must never connect over kernel AF_VSOCK. */
+ * the development machine must never connect over kernel AF_VSOCK.
+ *
+ * --eintr-storm USEC (relay modes): from before the transport opens until after it closed,
+ * SIGALRM arrives every USEC microseconds (setitimer) at a counting handler installed
+ * without SA_RESTART, and the relay uses blocking calls only (one thread per direction),
+ * so every wait inside libvsock is interrupted over and over. libvsock(3) promises that
+ * interrupted calls are restarted; an -EINTR would still be retried, but counted. At the
+ * end one line on stderr: "eintr-storm: N signals, M EINTR from libvsock". */
 #include "config.h"
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "libvsock.h"
@@ -137,6 +150,126 @@ static void relay(struct vsock_transport *t, int s)
     }
 }
 
+
+/* ---- EINTR storm: blocking calls under a signal every few microseconds ------------------- */
+
+static atomic_ulong storm_signals;   /* SIGALRMs handled */
+static atomic_ulong storm_lib_eintr; /* -EINTR returned by a libvsock call (retried) */
+static int storm_on;
+
+static void storm_handler(int signo)
+{
+    (void)signo;
+    atomic_fetch_add_explicit(&storm_signals, 1, memory_order_relaxed);
+}
+
+/* Counts an -EINTR from libvsock and says whether to retry the call. */
+static int storm_retry(ssize_t rc)
+{
+    if (rc != -EINTR)
+        return 0;
+    atomic_fetch_add_explicit(&storm_lib_eintr, 1, memory_order_relaxed);
+    return 1;
+}
+
+static void storm_start(const char *usec_text)
+{
+    char *end;
+    unsigned long usec = strtoul(usec_text, &end, 10);
+    /* No SA_RESTART: a blocking system call the signal interrupts fails with EINTR. */
+    struct sigaction sa = {.sa_handler = storm_handler, .sa_flags = 0};
+    struct itimerval it;
+
+    if (*usec_text == '\0' || *end != '\0' || usec == 0 || usec >= 1000000)
+        die(0, "--eintr-storm '%s': microseconds, 1 to 999999", usec_text);
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGALRM, &sa, NULL) < 0)
+        die(errno, "sigaction");
+    it.it_interval = (struct timeval){.tv_sec = 0, .tv_usec = (suseconds_t)usec};
+    it.it_value = it.it_interval;
+    if (setitimer(ITIMER_REAL, &it, NULL) < 0)
+        die(errno, "setitimer");
+    storm_on = 1;
+}
+
+static void storm_stop(void)
+{
+    struct itimerval off = {{0, 0}, {0, 0}};
+
+    if (!storm_on)
+        return;
+    setitimer(ITIMER_REAL, &off, NULL);
+    fprintf(stderr, "eintr-storm: %lu signals, %lu EINTR from libvsock\n",
+            atomic_load(&storm_signals), atomic_load(&storm_lib_eintr));
+}
+
+struct storm_writer {
+    struct vsock_transport *t;
+    int s;
+};
+
+/* stdin -> peer with blocking vsock_write, then SHUT_WR. */
+static void *storm_write_side(void *arg)
+{
+    struct storm_writer *w = arg;
+    static uint8_t buf[XFER_BUF];
+
+    for (;;) {
+        ssize_t n = read(0, buf, sizeof(buf));
+        size_t off = 0;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            die(errno, "reading stdin");
+        if (n == 0)
+            break;
+        while (off < (size_t)n) {
+            ssize_t m = vsock_write(w->t, w->s, buf + off, (size_t)n - off);
+
+            if (storm_retry(m))
+                continue;
+            if (m < 0)
+                die((int)-m, "write");
+            off += (size_t)m;
+        }
+    }
+    for (;;) {
+        int rc = vsock_shutdown(w->t, w->s, SHUT_WR);
+
+        if (storm_retry(rc))
+            continue;
+        if (rc < 0 && rc != -ENOTCONN)
+            die(-rc, "shutdown");
+        break;
+    }
+    return NULL;
+}
+
+/* The relay with blocking calls only: a thread writes, this one reads until the peer's
+ * EOF, then waits for the writer. */
+static void relay_blocking(struct vsock_transport *t, int s)
+{
+    static uint8_t out[XFER_BUF];
+    struct storm_writer w = {.t = t, .s = s};
+    pthread_t writer;
+    int rc = pthread_create(&writer, NULL, storm_write_side, &w);
+
+    if (rc != 0)
+        die(rc, "pthread_create");
+    for (;;) {
+        ssize_t n = vsock_read(t, s, out, sizeof(out));
+
+        if (storm_retry(n))
+            continue;
+        if (n < 0)
+            die((int)-n, "read");
+        if (n == 0)
+            break;
+        write_all(1, out, (size_t)n);
+    }
+    pthread_join(writer, NULL);
+}
 
 /* ---- many connections at once: echo client and server -------------------------------- */
 
@@ -319,16 +452,26 @@ int main(int argc, char **argv)
     const char *spec = NULL;
     struct vsock_transport *t;
     struct sockaddr_vm addr;
+    const char *storm = NULL;
     char why[300] = "";
     int s, rc, argi = 1;
 
-    if (argc > 2 && strcmp(argv[1], "--transport") == 0) {
-        spec = argv[2];
-        argi = 3;
+    while (argc - argi > 1 && strncmp(argv[argi], "--", 2) == 0) {
+        if (strcmp(argv[argi], "--transport") == 0)
+            spec = argv[argi + 1];
+        else if (strcmp(argv[argi], "--eintr-storm") == 0)
+            storm = argv[argi + 1];
+        else
+            break;
+        argi += 2;
     }
     if (argc - argi < 2)
-        die(0, "usage: vsock_xfer [--transport SPEC] connect CID PORT | listen PORT | "
-               "echo-clients N CID PORT BYTES | echo-server PORT N");
+        die(0, "usage: vsock_xfer [--transport SPEC] [--eintr-storm USEC] connect CID PORT | "
+               "listen PORT | echo-clients N CID PORT BYTES | echo-server PORT N");
+    if (storm != NULL && strcmp(argv[argi], "connect") != 0 && strcmp(argv[argi], "listen") != 0)
+        die(0, "--eintr-storm: only with connect or listen");
+    if (storm != NULL)
+        storm_start(storm);
     rc = vsock_transport_open(spec, &t, why, sizeof(why));
     if (rc < 0)
         die(0, "transport: %s", why[0] ? why : strerror(-rc));
@@ -346,7 +489,9 @@ int main(int argc, char **argv)
         parse_u32(argv[argi + 1], &cid, "CID");
         parse_u32(argv[argi + 2], &port, "port");
         vsock_addr_init(&addr, cid, port);
-        rc = vsock_connect(t, s, &addr); /* blocking: the transport's own wait */
+        do /* blocking: the transport's own wait (Linux: EINTR cancels the attempt) */
+            rc = vsock_connect(t, s, &addr);
+        while (storm_retry(rc));
         if (rc < 0)
             die(-rc, "connect %s:%s", argv[argi + 1], argv[argi + 2]);
     } else if (strcmp(argv[argi], "listen") == 0 && argc - argi == 2) {
@@ -360,7 +505,9 @@ int main(int argc, char **argv)
         if ((rc = vsock_listen(t, l, 4)) < 0)
             die(-rc, "listen");
         fprintf(stderr, "listening %u\n", port);
-        s = vsock_accept(t, l, NULL, 0);
+        do
+            s = vsock_accept(t, l, NULL, 0);
+        while (storm_retry(s));
         if (s < 0)
             die(-s, "accept");
         vsock_close(t, l);
@@ -394,13 +541,18 @@ int main(int argc, char **argv)
         vsock_transport_close(t);
         return 0;
     } else {
-        die(0, "usage: vsock_xfer [--transport SPEC] connect CID PORT | listen PORT | "
-               "echo-clients N CID PORT BYTES | echo-server PORT N");
+        die(0, "usage: vsock_xfer [--transport SPEC] [--eintr-storm USEC] connect CID PORT | "
+               "listen PORT | echo-clients N CID PORT BYTES | echo-server PORT N");
     }
-    if ((rc = vsock_set_nonblock(t, s, 1)) < 0)
-        die(-rc, "set_nonblock");
-    relay(t, s);
+    if (storm != NULL) {
+        relay_blocking(t, s);
+    } else {
+        if ((rc = vsock_set_nonblock(t, s, 1)) < 0)
+            die(-rc, "set_nonblock");
+        relay(t, s);
+    }
     vsock_close(t, s);
     vsock_transport_close(t);
+    storm_stop();
     return 0;
 }
