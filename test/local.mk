@@ -17,3 +17,21 @@ check_PROGRAMS += test/unit/test_addr test/unit/test_macos_api
 test_unit_test_addr_LDADD = lib/libvsock-core.la
 test_unit_test_macos_api_LDADD = lib/libvsock-core.la
 TESTS += test/unit/test_addr test/unit/test_macos_api
+
+# Signals and restarts: EINTR storms, SIGPIPE, the back-end killed and restarted.
+TESTS += test/faults-signals.bats
+EXTRA_DIST += test/faults-signals.bats
+
+# Fault injection on the userspace path: libvsock's driver against vhost-user-vsock's
+# test-only faults (VHOST_USER_VSOCK_FAULT).
+TESTS += test/faults-userspace.bats
+EXTRA_DIST += test/faults-userspace.bats
+
+# make soak [SOAK_SECONDS=N]: the soak test (test/soak.sh, test/soak.py), 10 minutes by
+# default; never part of check or CI.
+SOAK_SECONDS = 600
+.PHONY: soak
+soak: all test/tools/vsock_xfer$(EXEEXT)
+	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
+	SOAK_SECONDS='$(SOAK_SECONDS)' $(SHELL) '$(abs_top_srcdir)/test/soak.sh'
+EXTRA_DIST += test/soak.sh test/soak.py

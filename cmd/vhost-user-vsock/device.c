@@ -16,6 +16,7 @@
 
 #include "device.h"
 #include "evloop.h"
+#include "fault.h"
 #include "host_side.h"
 #include "log.h"
 
@@ -178,8 +179,8 @@ static void conn_hdr(struct vsk_conn *c, struct vsock_hdr *h, uint16_t op)
 {
     hdr_init(h, c->dev->vhu->guest_cid, c->host_port, c->guest_port, op);
     h->buf_alloc = c->dev->buf_alloc;
-    h->fwd_cnt = c->fwd_cnt;
-    c->fwd_cnt_sent = c->fwd_cnt;
+    h->fwd_cnt = fault_is(FAULT_CREDIT_STARVE) ? 0 : c->fwd_cnt;
+    c->fwd_cnt_sent = h->fwd_cnt;
 }
 
 /* Takes an rx chain able to hold a header. 1 and *ch, 0 if the guest posted none. */
@@ -187,12 +188,18 @@ static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
 {
     struct vhu_queue *q = &dev->vhu->q[RXQ];
 
+    if (fault_silent_all() || fault_rx_withheld()) {
+        dev->rx_starved = 1;
+        return 0;
+    }
     for (;;) {
         int rc = vring_pop(&q->ring, &dev->vhu->mem, ch);
 
         if (rc == 0 || (rc < 0 && q->ring.broken)) {
             if (rc < 0)
                 vhu_log("rx queue: available index out of range; queue stopped");
+            else if (!dev->rx_starved)
+                vhu_debug("rx queue: no buffer left; reading host sockets paused");
             dev->rx_starved = 1;
             return 0;
         }
@@ -377,7 +384,7 @@ static int conn_check_done(struct vsk_conn *c)
     }
     /* Full shutdown from the guest (its close()) or both directions finished: answer
      * with RST, as Linux expects, so its socket does not linger. */
-    if (c->peer_shutdown == VSOCK_SHUTDOWN_MASK ||
+    if ((c->peer_shutdown == VSOCK_SHUTDOWN_MASK && !fault_is(FAULT_NO_CLOSE_RST)) ||
         (c->host_eof && (c->peer_shutdown & VSOCK_SHUTDOWN_SEND))) {
         conn_reset(c);
         return 1;
@@ -388,7 +395,7 @@ static int conn_check_done(struct vsk_conn *c)
 static void conn_consumed(struct vsk_conn *c, uint32_t n)
 {
     c->fwd_cnt += n;
-    if (c->orphan)
+    if (c->orphan || fault_is(FAULT_CREDIT_STARVE))
         return;
     /* Tell the guest about freed space in quarters of the buffer: often enough that it
      * never stalls, rarely enough not to double the packet count. */
@@ -478,6 +485,11 @@ static void conn_to_guest(struct vsk_conn *c)
     ssize_t n;
     int niov;
 
+    if (fault_rst_due(FAULT_RST_AFTER_BYTES_TO_GUEST, c->tx_cnt)) {
+        conn_reset(c);
+        return;
+    }
+    limit = fault_clip(FAULT_RST_AFTER_BYTES_TO_GUEST, c->tx_cnt, limit);
     if (limit == 0)
         return;
     if (dev->rx_starved || dev_send_control(dev) < 0 || !rx_take(dev, &ch)) {
@@ -592,7 +604,8 @@ static int op_shutdown(struct vsk_conn *c, const struct vsock_hdr *h,
                        const struct vring_chain *ch)
 {
     (void)ch;
-    if (c->state != CONN_ESTABLISHED) {
+    if (c->state != CONN_ESTABLISHED ||
+        ((h->flags & VSOCK_SHUTDOWN_SEND) && fault_fire(FAULT_RST_AFTER_SHUT_WR))) {
         conn_reset(c);
         return 1;
     }
@@ -602,8 +615,18 @@ static int op_shutdown(struct vsk_conn *c, const struct vsock_hdr *h,
 
 static int op_rw(struct vsk_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
 {
-    if (c->state != CONN_ESTABLISHED || (c->peer_shutdown & VSOCK_SHUTDOWN_SEND)) {
+    uint32_t received = c->fwd_cnt + c->buf_len, len;
+
+    if (c->state != CONN_ESTABLISHED || (c->peer_shutdown & VSOCK_SHUTDOWN_SEND) ||
+        (c->host_eof && fault_fire(FAULT_RST_AFTER_EOF))) {
         conn_reset(c);
+        return 1;
+    }
+    fault_credit_check(c->guest_port, received + h->len - c->fwd_cnt_sent, c->dev->buf_alloc);
+    len = fault_clip(FAULT_RST_AFTER_BYTES, received, h->len);
+    if (len < h->len) { /* the test's byte count reached: deliver up to it, then RST */
+        if ((len == 0 || conn_from_guest(c, ch, len) == 0) && fault_fire(FAULT_RST_AFTER_BYTES))
+            conn_reset(c);
         return 1;
     }
     return conn_from_guest(c, ch, h->len);
@@ -623,7 +646,8 @@ static int op_credit_request(struct vsk_conn *c, const struct vsock_hdr *h,
 {
     (void)h;
     (void)ch;
-    conn_want(c, PEND_CREDIT_UPDATE);
+    if (!fault_is(FAULT_CREDIT_STARVE))
+        conn_want(c, PEND_CREDIT_UPDATE);
     return 0;
 }
 
@@ -641,8 +665,13 @@ static op_handler *const op_handlers[] = {
 static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
 {
     struct vsk_conn *c;
-    int fd = hs_connect_port(dev->uds_path, h->dst_port);
+    int fd;
 
+    if (fault_fire(FAULT_RST_AFTER_REQUEST)) {
+        rst_reply(dev, h);
+        return;
+    }
+    fd = hs_connect_port(dev->uds_path, h->dst_port);
     if (fd < 0) {
         vhu_debug("guest port %u -> host port %u: %s_%u: %s; RST", h->src_port, h->dst_port,
                   dev->uds_path, h->dst_port, strerror(-fd));
@@ -661,6 +690,8 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
     c->peer_fwd_cnt = h->fwd_cnt;
     vhu_debug("guest port %u -> host port %u: connected", h->src_port, h->dst_port);
     conn_want(c, PEND_RESPONSE);
+    if (fault_fire(FAULT_RST_AFTER_RESPONSE))
+        fault_doom(c->host_port, c->guest_port);
     conn_update_interest(c);
 }
 
@@ -676,6 +707,8 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
         return;
     }
     vsock_hdr_decode(&h, wire);
+    if (fault_silent_to(h.dst_cid))
+        return;
     if (h.src_cid != dev->vhu->guest_cid) {
         vhu_debug("tx queue: packet from CID %llu dropped (guest is %llu)",
                   (unsigned long long)h.src_cid, (unsigned long long)dev->vhu->guest_cid);
@@ -702,6 +735,10 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
     c->peer_fwd_cnt = h.fwd_cnt;
     if (conn_peer_credit(c) > 0)
         c->credit_requested = 0;
+    if (fault_doomed(c->host_port, c->guest_port)) {
+        conn_reset(c);
+        return;
+    }
     if (h.op >= sizeof(op_handlers) / sizeof(op_handlers[0]) || op_handlers[h.op] == NULL) {
         vhu_log("guest port %u: unknown op %u; resetting", h.src_port, h.op);
         conn_reset(c);
@@ -864,10 +901,25 @@ void vsk_device_flush(struct vsk_device *dev)
     vhu_queue_notify(dev->vhu, TXQ);
 }
 
+/* FAULT_RX_WITHHOLD: when a withholding window ends the rx buffers count again. Returns
+ * ms to the end of the current window, -1 if none. */
+static int dev_fault_rx(struct vsk_device *dev, int64_t now_ms)
+{
+    int ms = fault_rx_timer(now_ms);
+
+    if (ms == 0 && dev->rx_starved) {
+        dev->rx_starved = 0;
+        dev_update_all_interests(dev);
+    }
+    return ms;
+}
+
 int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
 {
     int64_t next = -1;
+    int fault_ms;
 
+    (void)dev_fault_rx(dev, now_ms);
     for (unsigned int i = 0; i < dev->nconns;) {
         struct vsk_conn *c = dev->conns[i];
 
@@ -890,6 +942,10 @@ int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
         i++;
     }
     dev_pump_rx(dev);
+    /* after the pump, which may have opened a window: the loop must wake at its end */
+    fault_ms = dev_fault_rx(dev, now_ms);
+    if (fault_ms >= 0 && (next < 0 || fault_ms < next))
+        next = fault_ms;
     return (int)next;
 }
 

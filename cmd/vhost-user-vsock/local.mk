@@ -10,6 +10,7 @@ cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHU_CORE_SOURCES) \
 	cmd/vhost-user-vsock/main.c \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
+	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
 

@@ -19,12 +19,12 @@
 
 #include "device.h"
 #include "evloop.h"
+#include "fault.h"
 #include "host_side.h"
 #include "log.h"
 #include "vhost_user.h"
 
 #define EXIT_USAGE 2
-#define FRONTEND_IO_TIMEOUT_S 5 /* a front-end stalled mid-message is dropped */
 
 /* ---- options ---------------------------------------------------------------------------- */
 
@@ -221,11 +221,13 @@ static void frontend_readable(struct ev_watch *w, uint32_t events)
 
 static void frontend_accept(struct ev_watch *w, uint32_t events)
 {
-    struct timeval tv = {.tv_sec = FRONTEND_IO_TIMEOUT_S};
     int fd;
 
     (void)events;
-    fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC);
+    /* Non-blocking: a message that arrives in pieces is assembled across wakeups, so a
+     * front-end trickling bytes stalls nothing else; one that does not read its replies
+     * is dropped when its socket buffer fills. */
+    fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0)
         return;
     if (srv.frontend.fd >= 0) {
@@ -233,10 +235,6 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
         close(fd);
         return;
     }
-    /* Messages are read whole, blocking, with a time limit: front-ends send each in
-     * one go, and one that stalls mid-message is broken. */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     ev_watch_init(&srv.frontend, fd, frontend_readable, NULL);
     if (ev_watch_set(&srv.frontend, EPOLLIN) < 0) {
         close(fd);
@@ -262,9 +260,12 @@ int main(int argc, char **argv)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     struct options o = {0};
+    const char *why = "";
     int vfd, hfd;
 
     parse_options(argc, argv, &o);
+    if (fault_init(getenv("VHOST_USER_VSOCK_FAULT"), &why) < 0)
+        usage_error("VHOST_USER_VSOCK_FAULT=%s: %s", getenv("VHOST_USER_VSOCK_FAULT"), why);
     signal(SIGPIPE, SIG_IGN);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
@@ -288,6 +289,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "vhost-user-vsock: epoll: %s\n", strerror(errno));
         return 1;
     }
+    if (fault_name() != NULL)
+        vhu_log("fault injection (tests only): %s", fault_name());
     vhu_log("guest CID %llu; waiting for a front-end on %s; host side %s",
             (unsigned long long)o.guest_cid, o.socket_path, o.uds_path);
     while (!stop_signal) {

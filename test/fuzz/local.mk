@@ -32,6 +32,7 @@ VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c \
 VHU_FUZZ_SOURCES = $(VHU_CORE_SOURCES) \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
+	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
 
