@@ -223,6 +223,22 @@ print(c.recv(100).decode().strip())' "$lport"
     [ "$output" = "$(sha_answer "$T/in")" ]
     wait_gone "$VC_PID"
     [ "$GONE_STATUS" -eq 0 ]
+    # An unbound client has no name: the log says so (not stale bytes of the buffer).
+    grep -qxF "vsockcat: UNIX-LISTEN:$T/relay.sock: accepted connection from (unnamed)" "$T/vc.log" ||
+        { cat "$T/vc.log"; false; }
+}
+
+@test "UNIX-LISTEN -d names a bound client by its path" {
+    vc_listen "$T/vc.log" -u "UNIX-LISTEN:$T/relay.sock" "OPEN:$T/out,creat"
+    timeout 10 python3 -c '
+import socket, sys
+c = socket.socket(socket.AF_UNIX)
+c.bind(sys.argv[2])
+c.connect(sys.argv[1])
+c.sendall(b"hi")' "$T/relay.sock" "$T/client.sock"
+    wait_gone "$VC_PID"
+    grep -qxF "vsockcat: UNIX-LISTEN:$T/relay.sock: accepted connection from $T/client.sock" "$T/vc.log" ||
+        { cat "$T/vc.log"; false; }
 }
 
 @test "UNIX-LISTEN removes its socket file when it exits normally" {

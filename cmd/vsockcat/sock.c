@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -170,11 +171,37 @@ int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len)
     return 0;
 }
 
+/* A Unix address is only as long as len says: an unnamed peer's is the family alone
+ * (the rest of the buffer is whatever was there), an abstract one starts with a NUL. */
+static void format_unix(const struct sockaddr_un *un, socklen_t len, char *buf, size_t size)
+{
+    size_t off = offsetof(struct sockaddr_un, sun_path), n, i, o = 0;
+
+    if (len <= off) {
+        snprintf(buf, size, "(unnamed)");
+        return;
+    }
+    n = (size_t)len - off;
+    if (n > sizeof(un->sun_path))
+        n = sizeof(un->sun_path);
+    if (un->sun_path[0] != '\0')
+        n = strnlen(un->sun_path, n);
+    for (i = 0; i < n && o + 1 < size; i++) {
+        unsigned char c = (unsigned char)un->sun_path[i];
+
+        buf[o++] = i == 0 && c == '\0' ? '@' : (c < 0x20 || c == 0x7f ? '?' : (char)c);
+    }
+    buf[o] = '\0';
+}
+
 void vc_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
 {
     char host[INET6_ADDRSTRLEN];
 
-    (void)len;
+    if (len < (socklen_t)sizeof(sa_family_t)) {
+        snprintf(buf, size, "(unknown)");
+        return;
+    }
     switch (sa->sa_family) {
     case AF_INET: {
         const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
@@ -188,11 +215,9 @@ void vc_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, siz
         snprintf(buf, size, "[%s]:%u", host, ntohs(in6->sin6_port));
         break;
     }
-    case AF_UNIX: {
-        const struct sockaddr_un *un = (const struct sockaddr_un *)(const void *)sa;
-        snprintf(buf, size, "%s", un->sun_path[0] ? un->sun_path : "(unnamed)");
+    case AF_UNIX:
+        format_unix((const struct sockaddr_un *)(const void *)sa, len, buf, size);
         break;
-    }
     default:
         snprintf(buf, size, "(family %d)", sa->sa_family);
     }
