@@ -181,7 +181,8 @@ storm_relay() {
     local log=$1 port
     shift
     port=$(free_tcp_port)
-    "$VSOCKCAT" "$@" TCP-LISTEN:"$port" "$RELAY_TO" </dev/null >"$log" 2>&1 &
+    # -t 10: the echo may pause after the client's EOF on a loaded machine.
+    "$VSOCKCAT" -t 10 "$@" TCP-LISTEN:"$port" "$RELAY_TO" </dev/null >"$log" 2>&1 &
     VC_PID=$!
     BG_PIDS+=("$VC_PID")
     signal_storm "$VC_PID" "$T/storm" CHLD WINCH

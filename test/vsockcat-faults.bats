@@ -16,7 +16,7 @@ load vsockcat-helpers
     local port
     port=$(free_tcp_port)
     echo_port=$(free_tcp_port)
-    bg "$T/echo.log" socat TCP-LISTEN:"$echo_port",reuseaddr,fork,backlog=64 EXEC:cat
+    bg "$T/echo.log" socat -t 30 TCP-LISTEN:"$echo_port",reuseaddr,fork,backlog=64 EXEC:cat
     wait_tcp_port "$echo_port"
     # 24 fds: stdio, the loop's own, the listener; each relay takes 2 (+2 for a pipe).
     bg "$T/relay.log" bash -c "ulimit -n 24; exec \"$VSOCKCAT\" -t 5 \
@@ -61,11 +61,11 @@ PYEOF
     local port echo_port pid
     port=$(free_tcp_port)
     echo_port=$(free_tcp_port)
-    bg "$T/echo.log" socat TCP-LISTEN:"$echo_port",reuseaddr,fork EXEC:cat
+    bg "$T/echo.log" socat -t 30 TCP-LISTEN:"$echo_port",reuseaddr,fork EXEC:cat
     wait_tcp_port "$echo_port"
     # No splice: spare pipes would be closed to make room, serving B at once (also right,
     # but not the path under test).
-    VSOCKCAT_NO_SPLICE=1 bg "$T/relay.log" "$VSOCKCAT" TCP-LISTEN:"$port",fork \
+    VSOCKCAT_NO_SPLICE=1 bg "$T/relay.log" "$VSOCKCAT" -t 10 TCP-LISTEN:"$port",fork \
         TCP:127.0.0.1:"$echo_port"
     wait_tcp_port "$port"
     pid=$(pgrep -P "$BG_PID" vsockcat)
