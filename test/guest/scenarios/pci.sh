@@ -104,14 +104,14 @@ c_hybrid_out() {
 # vsockcat relays 20 local Unix connections, each to its own vsock connection.
 c_concurrent_20() {
     if [ "$KIND" = uio ]; then
-        timeout 80 vsockcat UNIX-LISTEN:/tmp/relay.sock,fork VSOCK-CONNECT:$HOST_CID:5002,connect-timeout=30 &
+        timeout 80 vsockcat UNIX-LISTEN:/tmp/relay.sock,fork VSOCK-CONNECT:$HOST_CID:5002 &
         relay=$!
         i=0
         while [ ! -S /tmp/relay.sock ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
         [ -S /tmp/relay.sock ] || { kill $relay; fail "the relay never listened"; }
         client="socat -t 30 - UNIX-CONNECT:/tmp/relay.sock"
     else
-        client="vsockcat -t 30 STDIO VSOCK-CONNECT:$HOST_CID:5002,connect-timeout=30"
+        client="vsockcat -t 30 STDIO VSOCK-CONNECT:$HOST_CID:5002"
     fi
     i=0
     while [ $i -lt 20 ]; do
