@@ -385,6 +385,7 @@ void vsk_glue_close(struct vsock_transport *t)
          * credit updates. */
         pthread_mutex_lock(&g->lock);
         glue_close_all(g);
+        vsk_core_drain_tx(g->core);
         glue_wake(g);
         for (;;) {
             uint64_t now = mono_ms();

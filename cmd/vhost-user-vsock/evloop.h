@@ -20,7 +20,8 @@ void ev_loop_close(void);
 void ev_watch_init(struct ev_watch *w, int fd, ev_callback *cb, void *owner);
 /* Sets the interest; 0 takes the fd out of the set (so EPOLLHUP cannot spin). */
 int ev_watch_set(struct ev_watch *w, uint32_t events);
-/* Waits up to timeout_ms (-1 forever) and dispatches at most one event. */
+/* Waits up to timeout_ms (-1 forever) and dispatches up to 16 ready events, each fetched
+ * by its own wait, so a callback may free any watch. */
 int ev_loop_run_once(int timeout_ms);
 
 #endif

@@ -12,6 +12,7 @@
 int vring_translate(struct vring *vr, const struct mem_table *mem)
 {
     vr->desc = vr->avail = vr->used = NULL;
+    vr->no_notify = 0; /* new ring memory: the next pop decides again */
     if (vr->size == 0 || !vr->addr_set)
         return -EINVAL;
     if (vr->desc_uva % VIRTQ_DESC_ALIGN || vr->avail_uva % VIRTQ_AVAIL_ALIGN ||
@@ -103,6 +104,30 @@ static int vring_walk(const struct vring *vr, const struct mem_table *mem, uint1
     return 0;
 }
 
+/* Kicks on (NO_NOTIFY clear) when the ring is found empty, off while it has entries:
+ * a busy device then takes what the driver adds without a kick (and a wakeup) each.
+ * Returns the avail index to use: re-read after kicks were enabled (store, full
+ * barrier, load, as the driver's publish does the mirror image), so an entry added
+ * just before the driver saw the flag still set is not missed. */
+static uint16_t vring_avail_idx(struct vring *vr)
+{
+    uint16_t avail_idx = shared_le16_acquire(vr->avail + VIRTQ_AVAIL_IDX);
+
+    if (avail_idx != vr->last_avail) {
+        if (!vr->no_notify) {
+            shared_le16_release(vr->used + VIRTQ_USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY);
+            vr->no_notify = 1;
+        }
+        return avail_idx;
+    }
+    /* Always stored when empty (not only on a change we remember): the flag must be
+     * clear whenever we go to sleep on this ring, whatever the memory held before. */
+    shared_le16_release(vr->used + VIRTQ_USED_FLAGS, 0);
+    vr->no_notify = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return shared_le16_acquire(vr->avail + VIRTQ_AVAIL_IDX);
+}
+
 int vring_pop(struct vring *vr, const struct mem_table *mem, struct vring_chain *c)
 {
     uint16_t avail_idx, head;
@@ -110,7 +135,7 @@ int vring_pop(struct vring *vr, const struct mem_table *mem, struct vring_chain 
 
     if (vr->desc == NULL || vr->broken)
         return vr->broken ? -EPROTO : 0;
-    avail_idx = shared_le16_acquire(vr->avail + VIRTQ_AVAIL_IDX);
+    avail_idx = vring_avail_idx(vr);
     if (avail_idx == vr->last_avail)
         return 0;
     if ((uint16_t)(avail_idx - vr->last_avail) > vr->size) {

@@ -34,6 +34,7 @@ struct vring {
     uint16_t used_idx;              /* our copy of used->idx */
     int broken;                     /* avail->idx ran away: stop until reconfigured */
     int need_call;                  /* used entries added since the last interrupt */
+    int no_notify;                  /* we set VIRTQ_USED_F_NO_NOTIFY (our last store) */
 };
 
 /* Translates the three ring addresses through mem (front-end virtual addresses) and
@@ -42,7 +43,10 @@ int vring_translate(struct vring *vr, const struct mem_table *mem);
 
 /* Takes the next available chain: 1 and *c filled, 0 if none, negative errno if the
  * chain is malformed (-EPROTO bad index/loop/order, -EFAULT bad address, -E2BIG too
- * long). A malformed chain with a valid head is consumed and returned with used.len 0. */
+ * long). A malformed chain with a valid head is consumed and returned with used.len 0.
+ * Kick suppression (virtio 1.2 section 2.7.7): while the ring has entries we take, the
+ * driver is told not to kick (VIRTQ_USED_F_NO_NOTIFY); a 0 return re-enables kicks
+ * first and re-checks, so "none" always means the next new entry will be kicked. */
 int vring_pop(struct vring *vr, const struct mem_table *mem, struct vring_chain *c);
 
 /* Gives back the chain vring_pop just returned, untouched (nothing to put in it yet). */

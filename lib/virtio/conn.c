@@ -61,7 +61,8 @@ void vsk_sock_free(struct vsk_table *t, struct vsk_sock *s)
     if (s->all_next != NULL)
         s->all_next->all_prev = s->all_prev;
     t->count--;
-    free(s->rxbuf);
+    vsk_rx_discard(s); /* held buffers go back to their owner */
+    free(s->held);
     free(s);
 }
 
@@ -194,33 +195,109 @@ int vsk_rx_push(struct vsk_sock *s, const uint8_t *data, uint32_t len)
             return -ENOMEM;
         s->rx_rd = 0;
     }
-    wr = (uint32_t)(((uint64_t)s->rx_rd + queued) % s->buf_alloc);
+    /* The ring holds ring_len <= queued bytes, so len more always fit in buf_alloc. */
+    wr = (uint32_t)(((uint64_t)s->rx_rd + s->ring_len) % s->buf_alloc);
     first = s->buf_alloc - wr < len ? s->buf_alloc - wr : len;
     memcpy(s->rxbuf + wr, data, first);
     memcpy(s->rxbuf, data + first, len - first);
+    s->ring_len += len;
+    s->ring_after_held += len;
     s->rx_cnt += len;
     return 0;
 }
 
-size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len)
+int vsk_rx_hold(struct vsk_sock *s, const uint8_t *data, uint32_t len, uint32_t token)
 {
-    uint32_t queued = vsk_rx_queued(s), n, first;
+    uint32_t queued = vsk_rx_queued(s);
+    struct vsk_rx_held *h;
 
-    n = len < queued ? (uint32_t)len : queued;
-    if (n == 0)
-        return 0;
-    first = s->buf_alloc - s->rx_rd < n ? s->buf_alloc - s->rx_rd : n;
+    if (len == 0 || s->rx_release == NULL)
+        return -EINVAL;
+    if (queued > s->buf_alloc || len > s->buf_alloc - queued)
+        return -ENOBUFS;
+    if (s->held_count == s->held_cap) {
+        unsigned int n = s->held_cap ? s->held_cap * 2 : 8;
+        struct vsk_rx_held *grown = malloc(n * sizeof(*grown));
+
+        if (grown == NULL)
+            return -ENOMEM;
+        /* Unrolled into the new array from the head, so the FIFO starts at 0 again. */
+        for (unsigned int i = 0; i < s->held_count; i++)
+            grown[i] = s->held[(s->held_head + i) % s->held_cap];
+        free(s->held);
+        s->held = grown;
+        s->held_cap = n;
+        s->held_head = 0;
+    }
+    h = &s->held[(s->held_head + s->held_count) % s->held_cap];
+    *h = (struct vsk_rx_held){.data = data, .len = len, .off = 0, .token = token,
+                              .ring_before = s->ring_after_held};
+    s->ring_after_held = 0;
+    s->held_count++;
+    s->rx_cnt += len;
+    return 0;
+}
+
+/* Copies n bytes out of the ring (n <= ring_len). */
+static void rx_ring_out(struct vsk_sock *s, uint8_t *buf, uint32_t n)
+{
+    uint32_t first = s->buf_alloc - s->rx_rd < n ? s->buf_alloc - s->rx_rd : n;
+
     memcpy(buf, s->rxbuf + s->rx_rd, first);
     memcpy(buf + first, s->rxbuf, n - first);
     s->rx_rd = (uint32_t)(((uint64_t)s->rx_rd + n) % s->buf_alloc);
-    s->fwd_cnt += n;
-    return n;
+    s->ring_len -= n;
+}
+
+static void rx_held_drop_head(struct vsk_sock *s)
+{
+    uint32_t token = s->held[s->held_head].token;
+
+    s->held_head = (s->held_head + 1) % s->held_cap;
+    s->held_count--;
+    s->rx_release(s->rx_release_ctx, token);
+}
+
+size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len)
+{
+    uint32_t queued = vsk_rx_queued(s), want, done = 0;
+
+    want = len < queued ? (uint32_t)len : queued;
+    while (done < want) {
+        struct vsk_rx_held *h = s->held_count > 0 ? &s->held[s->held_head] : NULL;
+        uint32_t from_ring = h != NULL ? h->ring_before : s->ring_len, n;
+
+        if (from_ring > 0) {
+            n = from_ring < want - done ? from_ring : want - done;
+            rx_ring_out(s, buf + done, n);
+            if (h != NULL)
+                h->ring_before -= n;
+            else
+                s->ring_after_held -= n;
+        } else if (h != NULL) {
+            n = h->len - h->off < want - done ? h->len - h->off : want - done;
+            memcpy(buf + done, h->data + h->off, n);
+            h->off += n;
+            if (h->off == h->len)
+                rx_held_drop_head(s);
+        } else {
+            break; /* cannot happen: queued counts only ring and held bytes */
+        }
+        done += n;
+    }
+    s->fwd_cnt += done;
+    return done;
 }
 
 void vsk_rx_discard(struct vsk_sock *s)
 {
+    while (s->held_count > 0)
+        rx_held_drop_head(s);
+    s->held_head = 0;
     s->fwd_cnt = s->rx_cnt;
     s->rx_rd = 0;
+    s->ring_len = 0;
+    s->ring_after_held = 0;
     free(s->rxbuf);
     s->rxbuf = NULL;
 }

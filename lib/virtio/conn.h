@@ -8,6 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A received buffer kept instead of copied (zero-copy receive): len bytes at data, off
+ * of them read; token names it to its owner, who gets it back through the socket's
+ * rx_release hook once everything in it was read or dropped. ring_before: bytes copied
+ * into the ring ahead of it, which are read first (arrival order). */
+struct vsk_rx_held {
+    const uint8_t *data;
+    uint32_t len, off, token, ring_before;
+};
+
 /* Connection state (Linux sk_state). */
 enum vsk_state {
     VSK_CLOSE,       /* unconnected, or torn down */
@@ -45,6 +54,12 @@ struct vsk_sock {
     uint32_t buf_alloc, rx_cnt, fwd_cnt, last_fwd_cnt;
     uint8_t *rxbuf;  /* buf_alloc bytes, allocated on first data */
     uint32_t rx_rd;  /* read offset in rxbuf */
+    uint32_t ring_len;        /* bytes queued in rxbuf (the rest of rx_cnt - fwd_cnt is held) */
+    uint32_t ring_after_held; /* of those, bytes that arrived after the last held buffer */
+    struct vsk_rx_held *held; /* FIFO of held buffers: held_cap slots from held_head */
+    unsigned int held_head, held_count, held_cap;
+    void (*rx_release)(void *ctx, uint32_t token); /* gets held buffers back; NULL: none */
+    void *rx_release_ctx;
     /* Send side (virtio 5.10.6.3): peer_free = peer_buf_alloc - (tx_cnt - peer_fwd_cnt). */
     uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
     uint32_t tx_unsent; /* bytes counted in tx_cnt still waiting for room in the ring */
@@ -104,9 +119,13 @@ static inline uint32_t vsk_rx_queued(const struct vsk_sock *s)
 /* Appends len bytes to the receive ring; -ENOBUFS if they exceed buf_alloc (the peer
  * ignored our credit), -ENOMEM if the ring cannot be allocated. */
 int vsk_rx_push(struct vsk_sock *s, const uint8_t *data, uint32_t len);
-/* Copies up to len queued bytes out and counts them consumed (fwd_cnt). */
+/* Queues len bytes at data without copying them: the caller keeps the memory valid until
+ * rx_release(token) (needs rx_release set). -ENOBUFS as vsk_rx_push, -ENOMEM. */
+int vsk_rx_hold(struct vsk_sock *s, const uint8_t *data, uint32_t len, uint32_t token);
+/* Copies up to len queued bytes out and counts them consumed (fwd_cnt); held buffers
+ * read to their end go back through rx_release. */
 size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len);
-/* Drops everything queued (counted consumed) and frees the ring. */
+/* Drops everything queued (counted consumed), releases held buffers, frees the ring. */
 void vsk_rx_discard(struct vsk_sock *s);
 
 #endif

@@ -166,6 +166,17 @@ int vq_publish(struct virtq *vq)
     return need;
 }
 
+void vq_set_interrupts(struct virtq *vq, int on)
+{
+    if (vq->event_idx || vq->broken || vq->irq_off == !on)
+        return;
+    ring_store_u16(vq->avail + VIRTQ_AVAIL_FLAGS, on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT,
+                   __ATOMIC_RELAXED);
+    vq->irq_off = !on;
+    if (on)
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flag before the caller's re-read */
+}
+
 static void vq_free_chain(struct virtq *vq, uint16_t head)
 {
     uint16_t last = head;

@@ -26,6 +26,8 @@
 #define VSK_TXQ_MAX_REPLIES 1024u  /* RSTs to unknown sockets queued before dropping */
 #define VSK_RX_BUDGET_FACTOR 2u    /* used entries per process call, times the queue size */
 #define VSK_CID_ANY 0xffffffffu
+#define VSK_RX_HOLD_MIN 8192u      /* smaller packets are copied: cheap, and a held buffer
+                                    * of a few bytes would waste a 64 KiB spare */
 #define VSK_NQ 3
 
 /* A packet waiting for room in the tx ring (kept in order: data then SHUTDOWN, ...). */
@@ -53,8 +55,13 @@ struct vsk_core {
     int kick[VSK_NQ];
 
     uint8_t *rx_mem;
-    unsigned int rx_count;
+    unsigned int rx_count; /* buffers in the ring */
+    unsigned int rx_total; /* rx_count + spares */
     uint32_t rx_stride;
+    uint32_t *rx_free;     /* spare buffers not in the ring and not held by a socket */
+    unsigned int rx_nfree;
+    uint32_t rx_cur_token; /* the rx buffer being processed */
+    int rx_cur_held;       /* ... stays with a socket: a spare goes into the ring */
 
     uint8_t *ev_mem;
     unsigned int ev_count;
@@ -69,6 +76,7 @@ struct vsk_core {
 
     struct vsk_txpkt *txq_head, *txq_tail;
     unsigned int txq_len;
+    int tx_irq_always;     /* draining before close: every tx completion interrupts */
 
     struct vsk_table tab;
     struct vsk_core_stats st;
@@ -81,6 +89,7 @@ void vsk_config_default(struct vsk_config *cfg)
     cfg->event_queue_size = 8;
     cfg->rx_buf_size = VSOCK_HDR_SIZE + VSOCK_MAX_PKT_PAYLOAD;
     cfg->rx_bufs = 64;
+    cfg->rx_spare_bufs = 0;
     cfg->tx_data_slots = 32;
     cfg->buf_alloc = 256u * 1024u;
     cfg->connect_timeout_ms = 2000;
@@ -107,6 +116,27 @@ static void sock_notify(struct vsk_core *c, struct vsk_sock *s)
 {
     if (s != NULL && s->handle >= 0 && c->hooks.sock_changed != NULL)
         c->hooks.sock_changed(c->hooks.ctx, s->handle);
+}
+
+/* A socket is done with a held rx buffer: it becomes a spare again. */
+static void core_rx_release(void *ctx, uint32_t token)
+{
+    struct vsk_core *c = ctx;
+
+    if (c->rx_free != NULL && token < c->rx_total && c->rx_nfree < c->rx_total)
+        c->rx_free[c->rx_nfree++] = token;
+}
+
+/* Every socket of this core gives held rx buffers back to it. */
+static struct vsk_sock *core_sock_new(struct vsk_core *c, int type)
+{
+    struct vsk_sock *s = vsk_sock_new(&c->tab, type);
+
+    if (s != NULL) {
+        s->rx_release = core_rx_release;
+        s->rx_release_ctx = c;
+    }
+    return s;
 }
 
 static uint16_t wire_type(int sock_type)
@@ -383,7 +413,7 @@ static void recv_listen(struct vsk_core *c, struct vsk_sock *l, const struct vso
         reply_rst(c, h);
         return;
     }
-    child = vsk_sock_new(&c->tab, l->type);
+    child = core_sock_new(c, l->type);
     if (child == NULL) {
         reply_rst(c, h);
         return;
@@ -464,7 +494,16 @@ static void recv_connected(struct vsk_core *c, struct vsk_sock *s, const struct 
             s->fwd_cnt += h->len;
             return;
         }
-        if (vsk_rx_push(s, payload, h->len) < 0) {
+        if (h->len >= VSK_RX_HOLD_MIN && c->rx_nfree > 0) {
+            int rc = vsk_rx_hold(s, payload, h->len, c->rx_cur_token);
+
+            if (rc == -ENOBUFS) {
+                recv_overrun(c, s);
+                return;
+            }
+            c->rx_cur_held = rc == 0; /* else (no memory for the FIFO) copy it */
+        }
+        if (!c->rx_cur_held && vsk_rx_push(s, payload, h->len) < 0) {
             recv_overrun(c, s);
             return;
         }
@@ -586,8 +625,34 @@ static void event_post(struct vsk_core *c, unsigned int i)
         c->kick[VIRTIO_VSOCK_QUEUE_EVENT] = 1;
 }
 
+static int tx_harvest(struct vsk_core *c);
+
+/* Tx completions only matter while something waits for tx room (a queued packet, a ring
+ * or slot pool more than half in use) or the transport drains before closing; otherwise
+ * they are harvested at the next interrupt for another reason, and the device is asked
+ * not to interrupt for them (every credit update we send would cost a wakeup). Turning
+ * interrupts back on harvests and flushes what came meanwhile without one. */
+static void tx_irq_update(struct vsk_core *c)
+{
+    struct virtq *vq = &c->vq[VIRTIO_VSOCK_QUEUE_TX];
+    int want;
+
+    if (c->lost || vq->link == NULL)
+        return;
+    want = c->tx_irq_always || c->txq_head != NULL || vq_in_flight(vq) * 2 > vq->size ||
+           c->tx_hdr_nfree * 2 < c->tx_hdr_count || c->tx_data_nfree * 2 < c->tx_data_count;
+    if (want == !vq->irq_off)
+        return;
+    vq_set_interrupts(vq, want);
+    if (want) {
+        (void)tx_harvest(c); /* an error leaves the queue broken: process() sees it */
+        txq_flush(c);
+    }
+}
+
 static void kick_queues(struct vsk_core *c)
 {
+    tx_irq_update(c);
     for (unsigned int q = 0; q < VSK_NQ; q++) {
         if (!c->kick[q] || c->qsize[q] == 0)
             continue;
@@ -626,9 +691,11 @@ static int rx_harvest(struct vsk_core *c, unsigned int budget, int *more)
         rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_RX], &token, &len);
         if (rc <= 0)
             return rc;
-        if (token >= c->rx_count)
+        if (token >= c->rx_total)
             continue;
         buf = c->rx_mem + (size_t)token * c->rx_stride;
+        c->rx_cur_token = token;
+        c->rx_cur_held = 0;
         if (rc == VQ_USED_BAD_LEN || vsk_pkt_parse(buf, len, &h) < 0) {
             c->st.rx_malformed++;
         } else {
@@ -638,7 +705,9 @@ static int rx_harvest(struct vsk_core *c, unsigned int budget, int *more)
         }
         if (c->lost)
             return 0;
-        rx_post(c, token);
+        /* A held buffer comes back through core_rx_release(); a spare replaces it. */
+        rx_post(c, c->rx_cur_held ? c->rx_free[--c->rx_nfree] : token);
+        c->rx_cur_held = 0;
     }
     *more = 1;
     return 0;
@@ -728,6 +797,12 @@ int vsk_core_process(struct vsk_core *c)
     txq_flush(c);
     kick_queues(c);
     return more;
+}
+
+void vsk_core_drain_tx(struct vsk_core *c)
+{
+    c->tx_irq_always = 1;
+    kick_queues(c); /* interrupts on, and what completed meanwhile harvested */
 }
 
 int vsk_core_tx_idle(const struct vsk_core *c)
@@ -833,6 +908,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
     int rc;
 
     c->rx_count = c->cfg.rx_bufs < qrx ? c->cfg.rx_bufs : qrx;
+    c->rx_total = c->rx_count + (c->cfg.rx_spare_bufs < 4096 ? c->cfg.rx_spare_bufs : 4096);
     c->rx_stride = (uint32_t)align_up(c->cfg.rx_buf_size, 64);
     c->ev_count = c->qsize[VIRTIO_VSOCK_QUEUE_EVENT];
     c->tx_hdr_count = qtx;
@@ -847,7 +923,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
             off = align_up(off + vq_ring_bytes(c->qsize[q]), VSK_PAGE);
     }
     rx_off = off;
-    off = align_up(off + (size_t)c->rx_count * c->rx_stride, VSK_PAGE);
+    off = align_up(off + (size_t)c->rx_total * c->rx_stride, VSK_PAGE);
     ev_off = off;
     off = align_up(off + (size_t)c->ev_count * VSK_EVENT_STRIDE, 64);
     hdr_off = off;
@@ -871,8 +947,12 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
     c->tx_hdr_free = calloc(c->tx_hdr_count, sizeof(*c->tx_hdr_free));
     c->tx_hdr_data = calloc(c->tx_hdr_count, sizeof(*c->tx_hdr_data));
     c->tx_data_free = calloc(c->tx_data_count, sizeof(*c->tx_data_free));
-    if (c->tx_hdr_free == NULL || c->tx_hdr_data == NULL || c->tx_data_free == NULL)
+    c->rx_free = calloc(c->rx_total, sizeof(*c->rx_free));
+    if (c->tx_hdr_free == NULL || c->tx_hdr_data == NULL || c->tx_data_free == NULL ||
+        c->rx_free == NULL)
         return -ENOMEM;
+    for (unsigned int i = c->rx_count; i < c->rx_total; i++)
+        c->rx_free[c->rx_nfree++] = i;
     for (unsigned int i = 0; i < c->tx_hdr_count; i++) {
         c->tx_hdr_free[i] = (uint16_t)(c->tx_hdr_count - 1 - i);
         c->tx_hdr_data[i] = -1;
@@ -1015,6 +1095,7 @@ void vsk_core_destroy(struct vsk_core *c)
     free(c->tx_hdr_free);
     free(c->tx_hdr_data);
     free(c->tx_data_free);
+    free(c->rx_free);
     free(c); /* DMA memory belongs to the bus */
 }
 
@@ -1041,6 +1122,7 @@ unsigned int vsk_core_queue_size(const struct vsk_core *c, unsigned int q)
 void vsk_core_get_stats(const struct vsk_core *c, struct vsk_core_stats *st)
 {
     *st = c->st;
+    st->rx_spares_free = c->rx_nfree;
     st->rx_bad_id = 0;
     for (unsigned int q = 0; q < VSK_NQ; q++) {
         if (c->qsize[q] == 0)
@@ -1072,7 +1154,7 @@ int vsk_socket(struct vsk_core *c, int type)
     }
     if (c->lost)
         return -ENETDOWN;
-    s = vsk_sock_new(&c->tab, type);
+    s = core_sock_new(c, type);
     if (s == NULL)
         return -ENOMEM;
     s->buf_alloc = c->cfg.buf_alloc;
@@ -1244,13 +1326,14 @@ int vsk_connect_result(struct vsk_core *c, int h)
     return rc;
 }
 
-/* Tells the peer about consumed bytes once enough have piled up that its view of our
- * buffer is noticeably stale; Linux does it lazily, we must not rely on it. */
+/* Tells the peer about consumed bytes once a quarter of the buffer was consumed unreported
+ * (its view of our buffer is then noticeably stale, yet it still has three quarters to
+ * send meanwhile); Linux does it lazily, we must not rely on it. Every update costs the
+ * device a wakeup, so not more often: a bigger buf_alloc means fewer of them. */
 static void maybe_credit_update(struct vsk_core *c, struct vsk_sock *s)
 {
     uint32_t unreported = s->fwd_cnt - s->last_fwd_cnt;
-    uint32_t threshold = s->buf_alloc / 4 < VSOCK_MAX_PKT_PAYLOAD ? s->buf_alloc / 4
-                                                                  : VSOCK_MAX_PKT_PAYLOAD;
+    uint32_t threshold = s->buf_alloc / 4;
 
     if (s->state != VSK_ESTABLISHED || (s->peer_shutdown & VSOCK_SHUTDOWN_SEND))
         return;

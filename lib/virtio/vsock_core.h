@@ -21,6 +21,10 @@ struct vsk_config {
     unsigned int event_queue_size;
     uint32_t rx_buf_size;          /* bytes per rx buffer, header included */
     unsigned int rx_bufs;          /* rx buffers posted (<= rx queue size) */
+    /* Extra rx buffers for zero-copy receive: a packet of at least VSK_RX_HOLD_MIN bytes
+     * stays in its buffer until the application read it (one copy instead of two) while
+     * a spare takes its place in the ring; with no spare left, packets are copied. */
+    unsigned int rx_spare_bufs;
     unsigned int tx_data_slots;    /* 64 KiB tx payload buffers */
     uint32_t buf_alloc;            /* receive buffer per connection, as advertised */
     unsigned int connect_timeout_ms;
@@ -53,6 +57,10 @@ void vsk_core_destroy(struct vsk_core *c);
  * sends what is pending. Call after an interrupt or when the deadline passed. Returns 0,
  * 1 if it stopped with work left (call again), or -ENETDOWN once the device is lost. */
 int vsk_core_process(struct vsk_core *c);
+/* A closing transport is about to wait for vsk_core_tx_idle(): from now on every tx
+ * completion interrupts (the core otherwise lets the device skip them while tx room is
+ * plentiful). */
+void vsk_core_drain_tx(struct vsk_core *c);
 /* 1 when nothing waits to be sent or for the device to consume it (tx queue empty, tx
  * ring idle) or the device is lost: what a closing transport waits for. */
 int vsk_core_tx_idle(const struct vsk_core *c);
@@ -79,6 +87,7 @@ struct vsk_core_stats {
     uint64_t rx_malformed;  /* short, truncated, oversized, bad used length */
     uint64_t rx_bad_id;     /* used ids out of range / not in flight, all queues */
     uint64_t rst_sent, rst_received, ctl_dropped, events;
+    uint64_t rx_spares_free; /* zero-copy receive: spare rx buffers neither posted nor held */
 };
 void vsk_core_get_stats(const struct vsk_core *c, struct vsk_core_stats *st);
 

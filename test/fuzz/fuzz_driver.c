@@ -278,6 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.tx_data_slots = 4;
     cfg.rx_buf_size = rx_buf_sizes[(setup >> 2) % 3];
     cfg.buf_alloc = (setup & 0x10) ? 4096 : 256u * 1024u;
+    cfg.rx_spare_bufs = (setup & 0x20) ? 4 : 0;   /* zero-copy receive (held buffers) */
     cfg.event_idx = (setup & 1) != 0;
     /* The model offers all the driver needs: a failed bring-up is a bug. */
     if (vsk_core_create(&r->dm.bus, &cfg, &hooks, &r->c, why, sizeof(why)) < 0)
