@@ -13,10 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <linux/vhost.h>
-#include <linux/vm_sockets_diag.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,56 +23,30 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TCP_LISTEN_STATE 10 /* include/net/tcp_states.h: TCP_LISTEN */
+#include "sockets.h"
 
 typedef void port_fn(uint32_t port, void *ctx);
 
-/* One SOCK_DIAG_BY_FAMILY dump of listening AF_VSOCK sockets; calls fn per socket. */
+struct listen_filter {
+    port_fn *fn;
+    void *ctx;
+};
+
+static int pass_listener(void *ctx, const struct sockets_row *row)
+{
+    const struct listen_filter *f = ctx;
+
+    if (row->state == SOCKETS_STATE_LISTEN)
+        f->fn(row->local.port, f->ctx);
+    return 0;
+}
+
+/* One vsock_diag dump (vsockctl's sockets_dump); calls fn per listening socket. */
 static int diag_listening(port_fn *fn, void *ctx)
 {
-    struct {
-        struct nlmsghdr nlh;
-        struct vsock_diag_req req;
-    } msg = {
-        .nlh = {.nlmsg_len = sizeof(msg), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-                .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
-        .req = {.sdiag_family = AF_VSOCK, .vdiag_states = 1u << TCP_LISTEN_STATE},
-    };
-    static char buf[16384];
-    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    struct listen_filter f = {fn, ctx};
 
-    if (fd < 0)
-        return -errno;
-    if (send(fd, &msg, sizeof(msg), 0) < 0)
-        goto fail;
-    for (;;) {
-        ssize_t n = recv(fd, buf, sizeof(buf), 0);
-        if (n < 0)
-            goto fail;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n);
-             h = NLMSG_NEXT(h, n)) {
-            if (h->nlmsg_type == NLMSG_DONE) {
-                close(fd);
-                return 0;
-            }
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                struct nlmsgerr *e = NLMSG_DATA(h);
-                close(fd);
-                return e->error ? e->error : -EIO;
-            }
-            if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct vsock_diag_msg))) {
-                struct vsock_diag_msg *m = NLMSG_DATA(h);
-                if (m->vdiag_state == TCP_LISTEN_STATE)
-                    fn(m->vdiag_src_port, ctx);
-            }
-        }
-    }
-fail:
-    {
-        int rc = -errno;
-        close(fd);
-        return rc;
-    }
+    return sockets_dump(pass_listener, &f);
 }
 
 struct port_search {

@@ -4,7 +4,10 @@
 # is cached in the build tree (test/guest/cache) and removed by `make distclean`.
 # VSOCK_SKIP_GUEST=1 skips it (scripts/test.sh sets it for distcheck).
 check_PROGRAMS += test/guest/guest-util
-test_guest_guest_util_SOURCES = test/guest/guest-util.c
+# The vsock_diag dump is vsockctl's own (sockets.c), not a second copy.
+test_guest_guest_util_SOURCES = test/guest/guest-util.c cmd/vsockctl/sockets.c \
+	cmd/vsockctl/sockets.h
+test_guest_guest_util_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockctl
 
 TESTS += test/guest/kernel.test
 EXTRA_DIST += test/guest/kernel.test test/guest/run-guest.sh test/guest/kernel-fetch.sh \
