@@ -12,7 +12,7 @@ load vsockcat-helpers
     [[ "$output" == "vsockcat: OPEN:/dev/full: write: No space left on device" ]]
 }
 
-@test "out of fds (ulimit -n 24): a fork server pauses accepting, then serves all 30 clients" {
+@test "out of fds (ulimit -n 24): a fork server pauses accepting or holds the accepted client, then serves all 30 clients" {
     local port
     port=$(free_tcp_port)
     echo_port=$(free_tcp_port)
@@ -52,8 +52,12 @@ print("\n".join(errors) or "all 30 ok")
 sys.exit(1 if errors else 0)
 PYEOF
     [ "$status" -eq 0 ] || { echo "$output"; cat "$T/relay.log"; false; }
-    # It ran out of descriptors on the way (or the test proves nothing) and said so.
-    grep -q "accept: Too many open files" "$T/relay.log" || { cat "$T/relay.log"; false; }
+    # It ran out of descriptors on the way (or the test proves nothing) and said so. Where
+    # depends on timing: the accept itself fails (the listener pauses), or the accept takes
+    # the last descriptor and the outgoing connect fails (the client is held; test 3 pins
+    # that path down).
+    grep -Eq "accept: Too many open files|connect: Too many open files; holding the accepted" \
+        "$T/relay.log" || { cat "$T/relay.log"; false; }
     kill -0 "$BG_PID"   # and it is still serving
 }
 
