@@ -8,12 +8,13 @@ import statistics
 import sys
 from collections import defaultdict
 
-RELAY_ORDER = ["direct", "socat", "socat-b128k", "ncat", "vsockcat", "vsockcat-nosplice",
-               "unix-pair", "vsockcat-vhost-user"]
+RELAY_ORDER = ["direct", "socat", "socat-b128k", "ncat", "vsockcat", "vsockcat-busypoll",
+               "vsockcat-nosplice", "unix-pair", "vsockcat-vhost-user",
+               "vsockcat-vhost-user-busypoll"]
 COLORS = {"direct": "#7f7f7f", "socat": "#d62728", "socat-b128k": "#ff9896",
           "ncat": "#9467bd", "vsockcat": "#1f77b4", "vsockcat-nosplice": "#aec7e8",
-          "unix-pair": "#7f7f7f",
-          "vsockcat-vhost-user": "#2ca02c"}
+          "vsockcat-busypoll": "#17becf", "unix-pair": "#7f7f7f",
+          "vsockcat-vhost-user": "#2ca02c", "vsockcat-vhost-user-busypoll": "#98df8a"}
 
 
 def size_label(size):
@@ -201,15 +202,18 @@ class Report:
             r = ratio(v, self.get("bulk", "tcp", "65536", ref, "MiBps"))
             self.verdict(f"bulk TCP->TCP 64 KiB >= {want}x {label}",
                          "-" if r is None else f"{r:.2f}x", None if r is None else r >= want)
-        for size in ("1", "4096"):
-            d = self.get("lat", "tcp", size, "direct", "p50_us")
-            s = self.get("lat", "tcp", size, "socat", "p50_us")
-            c = self.get("lat", "tcp", size, "vsockcat", "p50_us")
+        for kind, size, name in ((k, s, n) for n in ("vsockcat", "vsockcat-busypoll")
+                                 for k in ("tcp", "unix") for s in ("1", "4096")):
+            d = self.get("lat", kind, size, "direct", "p50_us")
+            s = self.get("lat", kind, size, "socat", "p50_us")
+            c = self.get("lat", kind, size, name, "p50_us")
+            label = f"added p50 latency, {kind.upper()} {size_label(size)}, {name} <= socat's"
             if None in (d, s, c):
-                self.verdict(f"added p50 latency ({size_label(size)}) <= socat's", "-", None)
+                self.verdict(label, "-", None)
             else:
-                self.verdict(f"added p50 latency ({size_label(size)}) <= socat's",
-                             f"vsockcat +{c - d:.1f} us, socat +{s - d:.1f} us", c - d <= s - d)
+                r = ratio(c - d, s - d)
+                self.verdict(label, f"{name} +{c - d:.1f} us, socat +{s - d:.1f} us" +
+                             ("" if r is None else f" ({r:.2f}x)"), c - d <= s - d)
         for name in ("vsockcat", "vsockcat-nosplice"):
             rss = self.get("idle", "tcp", "10000", name, "rss_MiB")
             procs = self.get("idle", "tcp", "10000", name, "procs")
@@ -298,7 +302,8 @@ def panel(svg, x0, y0, w, h, title, groups, series, value, unit, digits=0):
 
 
 def plot(rep, path):
-    relays = ordered({k[3] for k in rep.med} - {"unix-pair", "vsockcat-vhost-user"})
+    relays = ordered({k[3] for k in rep.med} - {"unix-pair", "vsockcat-vhost-user",
+                                                 "vsockcat-vhost-user-busypoll"})
     svg = []
     W, PH, gap = 1000, 200, 80
     y = 60

@@ -29,6 +29,9 @@ fi
 # its connection-rate and idle runs use at most NCAT_CONNS connections.
 ONLY=${BENCH_ONLY:-"bulk bidir lat conn idle vhost session"}
 SIZES="1024 65536 1048576"
+# vsockcat --busy-poll (and the back-end's) in the latency runs: the lowest latency a
+# relay gets for some CPU time; the plain vsockcat row is the default.
+BUSY_POLL_US=${BENCH_BUSY_POLL_US:-50}
 RELAYS="direct socat socat-b128k ncat vsockcat"
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -112,6 +115,7 @@ relay_cmd() {
         ncat) RELAY_CMD=(ncat -l 127.0.0.1 "$PORT" "${nk[@]}" --sh-exec "exec ncat 127.0.0.1 $cnt") ;;
         vsockcat) RELAY_CMD=("$VSOCKCAT" "TCP-LISTEN:$PORT,bind=127.0.0.1$vf" "TCP:127.0.0.1:$cnt") ;;
         vsockcat-nosplice) RELAY_CMD=(env VSOCKCAT_NO_SPLICE=1 "$VSOCKCAT" "TCP-LISTEN:$PORT,bind=127.0.0.1$vf" "TCP:127.0.0.1:$cnt") ;;
+        vsockcat-busypoll) RELAY_CMD=("$VSOCKCAT" --busy-poll "$BUSY_POLL_US" "TCP-LISTEN:$PORT,bind=127.0.0.1$vf" "TCP:127.0.0.1:$cnt") ;;
         esac
     else
         lsn=$TMPD/r$PORT.sock
@@ -122,6 +126,7 @@ relay_cmd() {
         socat-b128k) RELAY_CMD=(socat -b 131072 "UNIX-LISTEN:$lsn$sf" "UNIX-CONNECT:$cnt") ;;
         ncat) RELAY_CMD=(ncat -lU "$lsn" "${nk[@]}" --sh-exec "exec ncat -U $cnt") ;;
         vsockcat) RELAY_CMD=("$VSOCKCAT" "UNIX-LISTEN:$lsn$vf" "UNIX-CONNECT:$cnt") ;;
+        vsockcat-busypoll) RELAY_CMD=("$VSOCKCAT" --busy-poll "$BUSY_POLL_US" "UNIX-LISTEN:$lsn$vf" "UNIX-CONNECT:$cnt") ;;
         esac
     fi
 }
@@ -220,7 +225,7 @@ if want lat; then
         for size in 1 4096; do
             say "latency $kind ${size}-byte ping-pong, $PINGS round trips"
             for ((rep = 1; rep <= REPS; rep++)); do
-                for name in $RELAYS; do
+                for name in $RELAYS vsockcat-busypoll; do
                     session "$name" "$kind" echo 60 pingpong "$size" "$PINGS"
                     [ -n "$OUTPUT" ] || { say "latency $kind $size $name failed"; continue; }
                     set -- $OUTPUT
@@ -324,10 +329,11 @@ proc_cpu() {   # utime+stime of one process, seconds
 }
 # vhost_start SERVER: a fresh back-end and one "guest" vsockcat (the back-end serves one
 # front-end) relaying VSOCK-LISTEN:5000,fork to the Unix SERVER. Sets BPID, GPID, UDS.
-vhost_start() {
-    local vs="$TMPD/vhost-$1.sock" out i
-    UDS="$TMPD/uds-$1"
-    "${PIN_RELAY[@]}" "$VHOST_USER_VSOCK" --socket "$vs" --uds-path "$UDS" --guest-cid 3 \
+VHOST_BUSY=(); VHOST_BUSY_BE=()
+vhost_start() {   # SERVER [TAG]
+    local vs="$TMPD/vhost-$1${2:-}.sock" out i
+    UDS="$TMPD/uds-$1${2:-}"
+    "${PIN_RELAY[@]}" "$VHOST_USER_VSOCK" "${VHOST_BUSY_BE[@]}" --socket "$vs" --uds-path "$UDS" --guest-cid 3 \
         </dev/null >/dev/null 2>>"$TMPD/backend.err" &
     BPID=$!; BG="$BG $BPID"
     for ((i = 0; i < 100; i++)); do [ -S "$vs" ] && break; sleep 0.05; done
@@ -335,7 +341,7 @@ vhost_start() {
         VHOST_STATUS="skipped: vsockctl --transport=vhost-user:SOCK cid failed: ${out:-timeout}"
         return 1
     fi
-    "${PIN_RELAY[@]}" "$VSOCKCAT" --transport "vhost-user:$vs" VSOCK-LISTEN:5000,fork \
+    "${PIN_RELAY[@]}" "$VSOCKCAT" "${VHOST_BUSY[@]}" --transport "vhost-user:$vs" VSOCK-LISTEN:5000,fork \
         "UNIX-CONNECT:$TMPD/$1.sock" </dev/null >/dev/null 2>>"$TMPD/guest.err" &
     GPID=$!; BG="$BG $GPID"
     sleep 0.5
@@ -347,7 +353,7 @@ vhost_stop() {
 }
 vhost_cpu() { awk -v a="$(proc_cpu "$BPID")" -v b="$(proc_cpu "$GPID")" 'BEGIN{print a+b}'; }
 vhost_path() {
-    local rep size out c0 c1
+    local rep size out c0 c1 name uds
     VHOST_STATUS="skipped: $VHOST_USER_VSOCK is not built"
     [ -x "$VHOST_USER_VSOCK" ] || return
     vhost_start sink || return
@@ -403,21 +409,34 @@ vhost_path() {
     done
     kill "$G2H_SINK" 2>/dev/null
     vhost_stop
+    # Latency: two back-end + guest pairs at once, the second with --busy-poll on both, so
+    # the runs interleave.
     vhost_start echo || return
+    local plain_uds=$UDS plain_pids="$BPID $GPID" busy_uds=""
+    VHOST_BUSY_BE=(--busy-poll "$BUSY_POLL_US")
+    vhost_start echo -busy && busy_uds=$UDS
+    VHOST_BUSY_BE=()
     for size in 1 4096; do
-        say "vhost-user path: ${size}-byte ping-pong"
+        say "vhost-user path: ${size}-byte ping-pong (plain and --busy-poll $BUSY_POLL_US)"
         for ((rep = 1; rep <= REPS; rep++)); do
             out=$(timeout 60 "${PIN_END[@]}" "$LOADGEN" pingpong "$(target unix echo)" "$size" "$PINGS")
             [ -n "$out" ] && set -- $out && record lat vhost-user "$size" unix-pair "$rep" p50_us "$1" &&
                 record lat vhost-user "$size" unix-pair "$rep" p99_us "$2"
-            out=$(timeout 60 "${PIN_END[@]}" "$LOADGEN" pingpong "hybrid:$UDS:5000" "$size" "$PINGS" 2>>"$TMPD/client.err")
-            [ -n "$out" ] || { say "vhost-user ping-pong $size failed"; break; }
-            set -- $out
-            record lat vhost-user "$size" vsockcat-vhost-user "$rep" p50_us "$1"
-            record lat vhost-user "$size" vsockcat-vhost-user "$rep" p99_us "$2"
+            for name in vsockcat-vhost-user vsockcat-vhost-user-busypoll; do
+                uds=$plain_uds
+                [ "$name" = vsockcat-vhost-user ] || uds=$busy_uds
+                [ -n "$uds" ] || continue
+                out=$(timeout 60 "${PIN_END[@]}" "$LOADGEN" pingpong "hybrid:$uds:5000" "$size" "$PINGS" 2>>"$TMPD/client.err")
+                [ -n "$out" ] || { say "$name ping-pong $size failed"; continue; }
+                set -- $out
+                record lat vhost-user "$size" "$name" "$rep" p50_us "$1"
+                record lat vhost-user "$size" "$name" "$rep" p99_us "$2"
+            done
         done
     done
     vhost_stop
+    kill $plain_pids 2>/dev/null
+    wait $plain_pids 2>/dev/null
 }
 if want vhost; then
     vhost_path

@@ -321,6 +321,10 @@ run_frontend() {
     one_usage_line "--queue-size: 65536"
     run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --tx-buffer-size 100
     one_usage_line "--tx-buffer-size: 100"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --busy-poll 1000001
+    one_usage_line "--busy-poll: 1000001: not a number of microseconds"
+    run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --busy-poll 5us
+    one_usage_line "--busy-poll: 5us: not a number of microseconds"
     run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 --bogus
     one_usage_line "--bogus: unknown option"
     run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid
@@ -453,6 +457,30 @@ run_frontend() {
     tail -c +"$(( $(head -1 "$TMPD/reply" | wc -c) + 1 ))" "$TMPD/reply" > "$TMPD/out"
     [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ] ||
         { ls -l "$TMPD"; cat "$TMPD/guest.err" "$TMPD/backend.log"; false; }
+}
+
+# CPU milliseconds (user + system) the process PID has used so far.
+cpu_ms() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$1/stat"
+}
+
+@test "--busy-poll: data passes intact; the backend polls right after events, then sleeps" {
+    local a b c d
+    make_payload "$TMPD/in" 4
+    start_backend --busy-poll 400000
+    guest_vsockcat -t 30 VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
+    wait_log 'device running'
+    sleep 0.2
+    { printf 'connect 6100\n'; cat "$TMPD/in"; } |
+        timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
+    a=$(cpu_ms "$BACKEND_PID"); sleep 0.2; b=$(cpu_ms "$BACKEND_PID")
+    sleep 0.8
+    c=$(cpu_ms "$BACKEND_PID"); sleep 0.5; d=$(cpu_ms "$BACKEND_PID")
+    echo "backend CPU: $((b - a)) ms in the 0.2 s after the data, $((d - c)) ms in 0.5 s idle"
+    tail -c +"$(( $(head -1 "$TMPD/reply" | wc -c) + 1 ))" "$TMPD/reply" > "$TMPD/out"
+    [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ]
+    [ $((b - a)) -ge 30 ]
+    [ $((d - c)) -le 20 ]
 }
 
 @test "guest half-close: the host reads to EOF, then answers; the guest gets it and EOF" {

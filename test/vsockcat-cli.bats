@@ -185,6 +185,13 @@ usage_fails() {
     done
 }
 
+@test "bad --busy-poll values are usage errors" {
+    for u in -1 x 1000001 10us 1e3 '' ' 5'; do
+        usage_fails --busy-poll "$u" - TCP:127.0.0.1:1
+        [ "$stderr" = "vsockcat: --busy-poll: bad number of microseconds '$u' (0 to 1000000) (see vsockcat --help)" ]
+    done
+}
+
 @test "address types and option names are case-insensitive" {
     local port
     port=$(free_tcp_port)

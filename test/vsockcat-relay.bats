@@ -276,3 +276,49 @@ c.close()' "$port"
     [ "$output" = "exit 0" ]
     [ "$(sha "$T/out")" = "$(sha "$T/file")" ]
 }
+
+# cpu_probe UNIX-PATH PID: through the relay at UNIX-PATH (vsockcat PID) to an echo peer,
+# 1 MiB comes back sha256-intact; then prints the relay's CPU milliseconds during the
+# 0.2 s right after the data and during 0.5 s starting 1 s later (connection still open).
+cpu_probe() {
+    timeout 20 python3 - "$1" "$2" <<'PYEOF'
+import hashlib, os, socket, sys, time
+path, pid = sys.argv[1], int(sys.argv[2])
+def cpu_ms():
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) * 1000 // os.sysconf("SC_CLK_TCK")
+data = os.urandom(1 << 20)
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+s.sendall(data)
+got = bytearray()
+while len(got) < len(data):
+    c = s.recv(65536)
+    if not c:
+        break
+    got += c
+if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
+    sys.exit("%d of %d bytes came back intact" % (len(got), len(data)))
+a = cpu_ms(); time.sleep(0.2); b = cpu_ms()
+time.sleep(0.8)
+c = cpu_ms(); time.sleep(0.5); d = cpu_ms()
+print(b - a, d - c)
+PYEOF
+}
+
+@test "--busy-poll: relays intact, polls (uses CPU) only right after data moved, idle costs nothing" {
+    local out after idle
+    peer echo "unix:$T/echo.sock"
+    vc_listen "$T/busy.log" --busy-poll 400000 "UNIX-LISTEN:$T/busy.sock" "UNIX-CONNECT:$T/echo.sock"
+    out=$(cpu_probe "$T/busy.sock" "$(pgrep -P "$VC_PID")")
+    read -r after idle <<<"$out"
+    echo "busy-poll 400 ms: ${after} ms CPU in the 0.2 s after data, ${idle} ms in 0.5 s idle"
+    [ "$after" -ge 30 ]   # it polled (about 200 ms if it has a CPU to itself)
+    [ "$idle" -le 20 ]    # and stopped once 400 ms passed without data
+    # The same relay without --busy-poll sleeps right after the data.
+    vc_listen "$T/plain.log" "UNIX-LISTEN:$T/plain.sock" "UNIX-CONNECT:$T/echo.sock"
+    out=$(cpu_probe "$T/plain.sock" "$(pgrep -P "$VC_PID")")
+    read -r after idle <<<"$out"
+    echo "no busy-poll: ${after} ms CPU in the 0.2 s after data"
+    [ "$after" -le 20 ]
+}

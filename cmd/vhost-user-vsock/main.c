@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -34,9 +35,10 @@ struct options {
     uint64_t guest_cid;
     unsigned int queue_size;
     uint32_t tx_buffer_size;
+    unsigned int busy_poll_us;
 };
 
-enum opt_id { OPT_SOCKET = 256, OPT_UDS, OPT_CID, OPT_QSIZE, OPT_TXBUF, OPT_VERSION };
+enum opt_id { OPT_SOCKET = 256, OPT_UDS, OPT_CID, OPT_QSIZE, OPT_TXBUF, OPT_BUSY, OPT_VERSION };
 
 static const struct opt_desc {
     struct option opt;
@@ -53,6 +55,8 @@ static const struct opt_desc {
      "largest ring size accepted, a power of two (default 1024)"},
     {{"tx-buffer-size", required_argument, NULL, OPT_TXBUF}, "BYTES",
      "buffer per connection for guest data (default 262144)"},
+    {{"busy-poll", required_argument, NULL, OPT_BUSY}, "USEC",
+     "after an event, poll without sleeping for USEC (default 0: off)"},
     {{"verbose", no_argument, NULL, 'v'}, NULL, "log every message and connection"},
     {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
     {{"version", no_argument, NULL, OPT_VERSION}, NULL, "show the version"},
@@ -155,6 +159,11 @@ static void parse_options(int argc, char **argv, struct options *o)
                 usage_error("--tx-buffer-size: %s: not a byte count in 4096..67108864", optarg);
             o->tx_buffer_size = (uint32_t)v;
             break;
+        case OPT_BUSY:
+            if (parse_number(optarg, 0, 1000000, &v) < 0)
+                usage_error("--busy-poll: %s: not a number of microseconds in 0..1000000", optarg);
+            o->busy_poll_us = (unsigned int)v;
+            break;
         case 'v':
             vhu_log_verbose = 1;
             break;
@@ -193,6 +202,14 @@ static struct {
 } srv;
 
 static volatile sig_atomic_t stop_signal;
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 static void on_signal(int sig)
 {
@@ -261,6 +278,7 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     struct options o = {0};
     const char *why = "";
+    uint64_t busy_until = 0;
     int vfd, hfd;
 
     parse_options(argc, argv, &o);
@@ -297,12 +315,20 @@ int main(int argc, char **argv)
         int64_t now = hs_now_ms();
         int t1 = hs_expire(now), t2 = vsk_device_expire(srv.dev, now);
         int timeout = t1 < 0 ? t2 : (t2 < 0 || t1 < t2 ? t1 : t2);
+        int events;
 
         vsk_device_flush(srv.dev);
-        if (ev_loop_run_once(timeout) < 0) {
+        /* --busy-poll: right after events, look again without sleeping, so the next kick
+         * or host packet costs no wake-up. */
+        if (o.busy_poll_us > 0 && now_us() < busy_until)
+            timeout = 0;
+        events = ev_loop_run_once(timeout);
+        if (events < 0) {
             fprintf(stderr, "vhost-user-vsock: epoll_wait: %s\n", strerror(errno));
             return 1;
         }
+        if (events > 0 && o.busy_poll_us > 0)
+            busy_until = now_us() + o.busy_poll_us;
         vsk_device_flush(srv.dev);
     }
     vhu_log("%s: exiting", strsignal(stop_signal));

@@ -20,7 +20,9 @@
 #define DEFAULT_BUFSIZE (128 * 1024)
 #define MAX_BUFSIZE (64u * 1024 * 1024)
 
-enum { OPT_TRANSPORT = 256, OPT_VERSION };
+#define MAX_BUSY_POLL_US 1000000u
+
+enum { OPT_TRANSPORT = 256, OPT_BUSY_POLL, OPT_VERSION };
 
 struct cli_option {
     int key;             /* short letter or OPT_* */
@@ -39,6 +41,8 @@ static const struct cli_option cli_options[] = {
     {'x', NULL, NULL, "dump relayed data as hex on stderr"},
     {'d', NULL, NULL, "diagnostics on stderr; repeat for more"},
     {'l', NULL, "PORT", "shorthand: VSOCK-LISTEN:PORT STDIO"},
+    {OPT_BUSY_POLL, "busy-poll", "USEC", "after data moves, poll without sleeping for USEC "
+                                         "(lower latency for CPU; default 0: off)"},
     {OPT_TRANSPORT, "transport", "SPEC", "vsock transport (listed below; default: "
                                          "$VSOCK_TRANSPORT, else auto)"},
     {'h', "help", NULL, "this help"},
@@ -97,6 +101,22 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     va_end(ap);
     fputs(" (see vsockcat --help)\n", stderr);
     return VC_EXIT_USAGE;
+}
+
+/* A whole decimal number of microseconds, 0 to MAX_BUSY_POLL_US. */
+static int parse_usec(const char *text, unsigned *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (*text < '0' || *text > '9')
+        return -1;
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (errno || *end || v > MAX_BUSY_POLL_US)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
 }
 
 /* Builds getopt's tables from cli_options. */
@@ -162,6 +182,11 @@ int main(int argc, char **argv)
             break;
         case 'l':
             listen_port = optarg;
+            break;
+        case OPT_BUSY_POLL:
+            if (parse_usec(optarg, &options.busy_poll_us) < 0)
+                return usage_error("--busy-poll: bad number of microseconds '%s' (0 to %u)",
+                                   optarg, MAX_BUSY_POLL_US);
             break;
         case OPT_TRANSPORT:
             options.transport = optarg;

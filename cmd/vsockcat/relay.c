@@ -50,6 +50,13 @@ struct vc_relay {
 
 static void update_interest(struct vc_relay *r);
 
+static unsigned long long bytes_moved;   /* all relays of the process */
+
+unsigned long long vc_relay_bytes_moved(void)
+{
+    return bytes_moved;
+}
+
 /* Empty splice pipes kept for the next burst: an idle connection holds no pipe (2 fds
  * instead of 6), and a busy one reuses a pipe without a syscall. */
 #define PIPE_POOL_MAX 64
@@ -211,6 +218,7 @@ static bool splice_read(struct vc_relay *r, struct direction *d)
         } else {
             d->inpipe += (size_t)n;
             d->bytes += (unsigned long long)n;
+            bytes_moved += (unsigned long long)n;
             r->last_activity = uv_now(r->loop);
         }
         if (!splice_write(r, d))
@@ -279,6 +287,7 @@ static bool pump_read(struct vc_relay *r, struct direction *d)
                         d->buf + d->tail, (size_t)n, r->opts->dump_hex);
             d->tail += (size_t)n;
             d->bytes += (unsigned long long)n;
+            bytes_moved += (unsigned long long)n;
             r->last_activity = uv_now(r->loop);
         }
         if (!pump_write(r, d))

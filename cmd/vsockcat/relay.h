@@ -23,4 +23,7 @@ struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_
  * pipes it closed. */
 int vc_relay_drop_spare_pipes(void);
 
+/* Bytes moved by every relay of this process so far: the busy-poll loop watches it. */
+unsigned long long vc_relay_bytes_moved(void);
+
 #endif

@@ -18,6 +18,7 @@ struct vc_opts {
     double half_close_wait;  /* -t: after one direction ends, how long the other may idle */
     double idle_timeout;     /* -T: whole relay idle limit; 0 = none */
     size_t bufsize;          /* -b */
+    unsigned busy_poll_us;   /* --busy-poll: poll without sleeping this long after data moved */
     bool dump_text;          /* -v */
     bool dump_hex;           /* -x */
     int debug;               /* -d count */
