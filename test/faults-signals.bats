@@ -37,28 +37,6 @@ teardown() {
     fi
 }
 
-# bg LOG CMD...: CMD in the background, stdin /dev/null, stdout+stderr to LOG, under a
-# 60 s limit; its pid in BG_PID (and BG_PIDS, which teardown ends).
-bg() {
-    local log=$1
-    shift
-    timeout --kill-after=2 60 "$@" </dev/null >"$log" 2>&1 &
-    BG_PID=$!
-    BG_PIDS+=("$BG_PID")
-}
-
-# wait_log FILE REGEX: waits (max 10 s) until a line of FILE matches.
-wait_log() {
-    local i
-    for i in $(seq 1 200); do
-        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    printf '%s never showed /%s/; it has:\n' "$1" "$2" >&2
-    cat "$1" >&2 2>/dev/null
-    return 1
-}
-
 # wait_exit PID [SECS]: waits until the background job PID ends (max SECS, default 30);
 # its exit status in EXIT_STATUS.
 wait_exit() {

@@ -56,18 +56,8 @@ start_backend() {
     wait_unix_socket "$SOCK"
 }
 
-# Waits until FILE holds a line matching the regex (max ~10 s).
-wait_line() {
-    local file=$1 re=$2 i
-    for i in $(seq 1 200); do
-        grep -Eq -- "$re" "$file" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "no /$re/ in $file: $(cat "$file" 2>/dev/null)" >&2
-    return 1
-}
-
-bg() {
+# reap_at_end PID: teardown ends PID.
+reap_at_end() {
     BG_PIDS="${BG_PIDS:-} $1"
 }
 
@@ -81,8 +71,8 @@ host_listen() {
     timeout 60 python3 "$HYBRID" "$@" listen "${UDS}_$port" <>"$in" >"$out" \
         2>"$TMPD/host.err" &
     HOST_PID=$!
-    bg "$HOST_PID"
-    wait_line "$TMPD/host.err" "^listening "
+    reap_at_end "$HOST_PID"
+    wait_log "$TMPD/host.err" "^listening "
 }
 
 # The driver side as one long-lived process: vsockcat relays every client of the Unix
@@ -93,8 +83,8 @@ gateway() {
     timeout 60 "$VSOCKCAT" -d UNIX-LISTEN:"$TMPD/front",fork \
         VSOCK-CONNECT:2:"$port""${2:-}" 2>"$TMPD/gw.err" &
     GW_PID=$!
-    bg "$GW_PID"
-    wait_line "$TMPD/gw.err" "listening on $TMPD/front"
+    reap_at_end "$GW_PID"
+    wait_log "$TMPD/gw.err" "listening on $TMPD/front"
 }
 
 # One client of the gateway: IN to it, its answer to OUT.
@@ -169,7 +159,7 @@ wait_size() {
     timeout 30 "$VSOCKCAT" -d -T 2 VSOCK-CONNECT:2:5000 STDIO <"$TMPD/in" \
         2>"$TMPD/cat.err" &
     pid=$!
-    bg "$pid"
+    reap_at_end "$pid"
     sleep 1
     # blocked, not buffering: it took at most its relay buffer plus the 64 KiB of credit
     pos=$(awk '/^pos:/ {print $2}' "/proc/$pid/fdinfo/0")
@@ -201,8 +191,8 @@ echo_many() {
     # not under timeout(1), so SIGSTOP reaches it; teardown kills it, waits are bounded
     "$XFER" echo-server 7100 "$n" 2>"$TMPD/guest.err" &
     GUEST_PID=$!
-    bg "$GUEST_PID"
-    wait_line "$TMPD/guest.err" "^listening 7100"
+    reap_at_end "$GUEST_PID"
+    wait_log "$TMPD/guest.err" "^listening 7100"
     for i in $(seq 1 "$n"); do
         timeout 60 socat -t 10 - UNIX-CONNECT:"$UDS" <"$TMPD/in.connect" >"$TMPD/got.$i" &
         pids="$pids $!"
@@ -213,7 +203,7 @@ echo_many() {
             kill -CONT "$GUEST_PID" 2>/dev/null
             sleep 0.05
         done &
-        bg $!
+        reap_at_end $!
     fi
     for pid in $pids; do
         wait "$pid"
@@ -266,16 +256,16 @@ while True:
         break
     os.write(1, b)
     time.sleep(0.005)' <"$TMPD/gpipe" >"$TMPD/out" &
-    bg $!
+    reap_at_end $!
     # not under timeout(1): SIGSTOP must reach vsock_xfer itself (teardown kills it, and
     # every wait for it below is bounded)
     "$XFER" listen 6000 </dev/null >"$TMPD/gpipe" 2>"$TMPD/guest.err" &
     GUEST_PID=$!
-    bg "$GUEST_PID"
-    wait_line "$TMPD/guest.err" "^listening 6000"
+    reap_at_end "$GUEST_PID"
+    wait_log "$TMPD/guest.err" "^listening 6000"
     timeout 60 python3 "$HYBRID" connect "$UDS" 6000 <"$TMPD/in" 2>"$TMPD/host.err" &
     HOST_PID=$!
-    bg "$HOST_PID"
+    reap_at_end "$HOST_PID"
     sleep 0.3
     kill -STOP "$GUEST_PID"     # its driver thread too: no rx buffer comes back
     sleep 0.3
@@ -303,7 +293,7 @@ while True:
     timeout 30 "$VSOCKCAT" -d -T 2 VSOCK-CONNECT:2:5000 STDIO <"$TMPD/in" \
         2>"$TMPD/cat.err" &
     pid=$!
-    bg "$pid"
+    reap_at_end "$pid"
     sleep 0.5
     kill -STOP "$BACKEND_PID"
     start=$SECONDS
@@ -355,7 +345,7 @@ while True:
     start=$SECONDS
     client "$TMPD/small" /dev/null || true
     (( SECONDS - start <= 8 ))
-    wait_line "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000,connect-timeout=2: connect: Connection timed out$"
+    wait_log "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000,connect-timeout=2: connect: Connection timed out$"
     kill -CONT "$BACKEND_PID"
     assert_next_connection_works 5000
     kill -0 "$GW_PID"
@@ -371,7 +361,7 @@ while True:
     make_payload "$TMPD/in" 1
     gateway 5000
     client "$TMPD/in" /dev/null || true
-    wait_line "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: connect: Connection reset by peer$"
+    wait_log "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: connect: Connection reset by peer$"
     grep -q "fault rst-after-request: injected" "$TMPD/backend.err"
     assert_next_connection_works 5000
 }
@@ -382,7 +372,7 @@ while True:
     gateway 5000
     host_listen 5000 "$TMPD/hold" "$TMPD/out"
     client "$TMPD/in" /dev/null || true
-    wait_line "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: write: Broken pipe$"
+    wait_log "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: write: Broken pipe$"
     grep -q "fault rst-after-response: injected" "$TMPD/backend.err"
     wait_stable "$TMPD/out"
     [ "$(stat -c %s "$TMPD/out")" -eq 0 ]
@@ -395,7 +385,7 @@ while True:
     gateway 5000
     host_listen 5000 "$TMPD/hold" "$TMPD/out"
     client "$TMPD/in" /dev/null || true
-    wait_line "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: write: Broken pipe$"
+    wait_log "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: write: Broken pipe$"
     wait_stable "$TMPD/out"
     [ "$(stat -c %s "$TMPD/out")" -le 1000000 ]
     [ "$(stat -c %s "$TMPD/out")" -gt 0 ]
@@ -440,7 +430,7 @@ while True:
     gateway 5000
     host_listen 5000 /dev/null "$TMPD/out"
     client "$TMPD/in" /dev/null || true
-    wait_line "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: write: Broken pipe$"
+    wait_log "$TMPD/gw.err" "^vsockcat: VSOCK-CONNECT:2:5000: write: Broken pipe$"
     grep -q "fault rst-after-eof: injected" "$TMPD/backend.err"
     timeout 10 tail --pid="$HOST_PID" -f /dev/null
     [ "$(stat -c %s "$TMPD/out")" -lt $(( 8 * 1024 * 1024 )) ]
@@ -475,7 +465,7 @@ while True:
     host_listen 5000 "$TMPD/hold" "$TMPD/out"
     client "$TMPD/small" /dev/null
     # the relay ends (-t 0.5 after the client's EOF) and closes: SHUTDOWN both ways, no RST
-    wait_line "$TMPD/gw.err" "relay of .* done"
+    wait_log "$TMPD/gw.err" "relay of .* done"
     closed=$SECONDS
     port=$(sed -n 's/^vhost-user-vsock: guest port \([0-9]*\) -> host port 5000: connected$/\1/p' \
         "$TMPD/backend.err" | head -n 1)
@@ -485,7 +475,7 @@ while True:
     assert_next_connection_works 5000
     run grep "guest port $port: RST" "$TMPD/backend.err"
     assert_failure     # still lingering
-    wait_line "$TMPD/backend.err" "guest port $port: RST$"
+    wait_log "$TMPD/backend.err" "guest port $port: RST$"
     (( SECONDS - closed >= 6 ))
     kill -0 "$GW_PID"
 }

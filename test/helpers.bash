@@ -53,3 +53,34 @@ run_limited() {
     local secs=$1; shift
     run timeout --kill-after=2 "$secs" "$@"
 }
+
+# bg LOG CMD...: runs CMD in the background (stdin /dev/null, stdout+stderr to LOG)
+# under a 60 s limit; its pid goes to BG_PIDS and $BG_PID.
+bg() {
+    local log=$1
+    shift
+    timeout --kill-after=2 60 "$@" < /dev/null > "$log" 2>&1 3>&- &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")   # the caller's teardown ends these
+}
+
+# bg_in IN LOG CMD...: the same with stdin from IN.
+bg_in() {
+    local in=$1 log=$2
+    shift 2
+    timeout --kill-after=2 60 "$@" < "$in" > "$log" 2>&1 3>&- &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")   # the caller's teardown ends these
+}
+
+# wait_log FILE REGEX: waits (max 10 s) until a line of FILE matches the extended regex.
+wait_log() {
+    local i
+    for i in $(seq 1 200); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    printf '%s never showed /%s/; it has:\n' "$1" "$2" >&2
+    cat "$1" >&2 2>/dev/null
+    return 1
+}

@@ -37,31 +37,20 @@ teardown() {
     true
 }
 
-# Waits until FILE holds a line matching the regex (max ~10 s).
-wait_line() {
-    local file=$1 re=$2 i
-    for i in $(seq 1 200); do
-        grep -Eq -- "$re" "$file" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "no /$re/ in $file: $(cat "$file" 2>/dev/null)" >&2
-    return 1
-}
-
 # Starts a host-side listener on the hybrid socket for guest port PORT; stdout to OUT;
 # HOST_DELAY seconds before it starts reading, slowly if HOST_SLOW is set, hanging up after
 # HOST_MAX bytes if that is set.
 host_listen() {
     local port=$1 in=$2 out=$3
     # Emptied here, not by the background job's redirection: that one runs later, and
-    # wait_line could still see the previous listener's "listening" line.
+    # wait_log could still see the previous listener's "listening" line.
     : >"$TMPD/host.err"
     timeout 120 python3 "$HYBRID" --delay "${HOST_DELAY:-0}" ${HOST_SLOW:+--slow} \
         ${HOST_MAX:+--max "$HOST_MAX"} listen "${UDS}_$port" <"$in" >"$out" \
         2>"$TMPD/host.err" &
     HOST_PID=$!
     BG_PIDS="${BG_PIDS:-} $HOST_PID"
-    wait_line "$TMPD/host.err" "^listening "
+    wait_log "$TMPD/host.err" "^listening "
 }
 
 # Starts a guest-side listener (vsock_xfer) on PORT; stdout to OUT.
@@ -71,7 +60,7 @@ guest_listen() {
     timeout 120 "$XFER" listen "$port" <"$in" >"$out" 2>"$TMPD/guest.err" &
     GUEST_PID=$!
     BG_PIDS="${BG_PIDS:-} $GUEST_PID"
-    wait_line "$TMPD/guest.err" "^listening $port"
+    wait_log "$TMPD/guest.err" "^listening $port"
 }
 
 @test "vsockctl cid prints the guest CID the back-end was given" {
@@ -169,7 +158,7 @@ guest_listen() {
     timeout 60 python3 "$HYBRID" echo "${UDS}_7000" 50 2>"$TMPD/host.err" &
     HOST_PID=$!
     BG_PIDS="$HOST_PID"
-    wait_line "$TMPD/host.err" "^listening "
+    wait_log "$TMPD/host.err" "^listening "
     run_limited 60 "$XFER" echo-clients 50 2 7000 1048576
     assert_success
     assert_output "50 connections, 1048576 bytes each way each: ok"
@@ -183,7 +172,7 @@ guest_listen() {
     timeout 60 "$XFER" echo-server 7100 50 2>"$TMPD/guest.err" &
     GUEST_PID=$!
     BG_PIDS="$GUEST_PID"
-    wait_line "$TMPD/guest.err" "^listening 7100"
+    wait_log "$TMPD/guest.err" "^listening 7100"
     pids=
     for i in $(seq 1 50); do
         timeout 60 socat -t 10 - UNIX-CONNECT:"$UDS" <"$TMPD/in.connect" >"$TMPD/got.$i" &

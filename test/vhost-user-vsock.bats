@@ -43,16 +43,9 @@ guest_vsockcat() {
     exec timeout --kill-after=2 60 "$VSOCKCAT" --transport "vhost-user:$VHU" "$@"
 }
 
-# Waits until a line matching the regex shows in the backend log (max ~5 s).
-wait_log() {
-    local i
-    for i in $(seq 1 100); do
-        grep -Eq -- "$1" "$TMPD/backend.log" && return 0
-        sleep 0.05
-    done
-    echo "backend log never showed /$1/:" >&2
-    cat "$TMPD/backend.log" >&2
-    return 1
+# wait_backend_log REGEX: waits until a line of the backend log matches.
+wait_backend_log() {
+    wait_log "$TMPD/backend.log" "$1"
 }
 
 # Fails unless the output is exactly one line "vhost-user-vsock: ..." matching $1.
@@ -406,13 +399,13 @@ run_frontend() {
     start_backend
     guest_vsockcat -u VSOCK-LISTEN:7000 STDIO > /dev/null 2>"$TMPD/listener.err" &
     local listener=$!
-    wait_log 'device running'
+    wait_backend_log 'device running'
     run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
     [ "$status" -ne 0 ]
     grep -q 'second front-end refused' "$TMPD/backend.log"
     kill "$listener"
     wait "$listener" || true
-    wait_log 'device stopped'
+    wait_backend_log 'device stopped'
     run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid
     [ "$status" -eq 0 ]
     [ "$output" = 42 ]
@@ -435,7 +428,7 @@ run_frontend() {
     start_backend
     guest_vsockcat -u VSOCK-LISTEN:6000 STDIO > "$TMPD/out" 2>"$TMPD/guest.err" &
     local guest=$!
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     { printf 'CONNECT 6000\n'; cat "$TMPD/in"; } |
         timeout 60 socat -t 10 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
@@ -448,7 +441,7 @@ run_frontend() {
     make_payload "$TMPD/in" 16
     start_backend
     guest_vsockcat -t 30 VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     # The host half-closes after sending (socat -t waits for the echo to finish).
     { printf 'connect 6100\n'; cat "$TMPD/in"; } |
@@ -469,7 +462,7 @@ cpu_ms() {
     make_payload "$TMPD/in" 4
     start_backend --busy-poll 400000
     guest_vsockcat -t 30 VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     { printf 'connect 6100\n'; cat "$TMPD/in"; } |
         timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
@@ -497,7 +490,7 @@ cpu_ms() {
     make_payload "$TMPD/in" 8
     start_backend
     guest_vsockcat -t 30 VSOCK-LISTEN:6600 EXEC:sha256sum 2>"$TMPD/guest.err" &
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     { printf 'CONNECT 6600\n'; cat "$TMPD/in"; } |
         timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
@@ -509,7 +502,7 @@ cpu_ms() {
 @test "50 concurrent host connections to one guest echo service, each 1 MiB intact" {
     start_backend
     guest_vsockcat -t 30 VSOCK-LISTEN:6500,fork EXEC:cat 2>"$TMPD/guest.err" &
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     run_limited 120 python3 - "$UDS" <<'PYEOF'
 import hashlib, os, socket, sys, threading
@@ -566,7 +559,7 @@ PYEOF
     # Host to guest, the guest reader asleep for 2 s: the backend must stop reading.
     guest_vsockcat -u VSOCK-LISTEN:6700 SYSTEM:"sleep 2; cat > '$TMPD/out2'" &
     local guest=$!
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     { printf 'CONNECT 6700\n'; cat "$TMPD/in"; } |
         timeout 60 socat -u - UNIX-CONNECT:"$UDS"
@@ -590,7 +583,7 @@ PYEOF
 @test "host CONNECT to a guest port nobody listens on: closed without OK" {
     start_backend
     guest_vsockcat -u VSOCK-LISTEN:6200 STDIO > /dev/null 2>&1 &
-    wait_log 'device running'
+    wait_backend_log 'device running'
     run_limited 20 bash -c "printf 'CONNECT 6201\n' | socat -t 10 - UNIX-CONNECT:'$UDS'"
     [ -z "$output" ]
     grep -q 'guest port 6201: RST' "$TMPD/backend.log"
@@ -599,7 +592,7 @@ PYEOF
 @test "malformed CONNECT lines are refused and the backend keeps serving" {
     start_backend
     guest_vsockcat -u VSOCK-LISTEN:6300 STDIO > "$TMPD/out" 2>&1 &
-    wait_log 'device running'
+    wait_backend_log 'device running'
     local line
     for line in 'CONNECT -5\n' 'CONNECT 65x\n' 'HELLO 1\n' "CONNECT $(printf '1%.0s' $(seq 1 40))\n"; do
         run_limited 20 bash -c "printf '$line' | socat -t 10 - UNIX-CONNECT:'$UDS'"
@@ -632,15 +625,15 @@ PYEOF
     # No timeout wrapper: SIGKILL must hit the front-end process itself.
     "$VSOCKCAT" --transport "vhost-user:$VHU" -u VSOCK-LISTEN:6400 STDIO > /dev/null 2>&1 &
     local guest=$!
-    wait_log 'device running'
+    wait_backend_log 'device running'
     sleep 0.2
     # An endless host stream, cut when the front-end dies.
     { printf 'CONNECT 6400\n'; cat /dev/zero; } | timeout 30 socat -u - UNIX-CONNECT:"$UDS" 2>/dev/null &
     local host=$!
-    wait_log 'host port [0-9]+ -> guest port 6400: connected'
+    wait_backend_log 'host port [0-9]+ -> guest port 6400: connected'
     sleep 0.3
     kill -9 "$guest"
-    wait_log 'device stopped; 1 connection'
+    wait_backend_log 'device stopped; 1 connection'
     local rc=0
     wait "$host" || rc=$?
     [ "$rc" -ne 124 ] # ended by the reset, not by its timeout

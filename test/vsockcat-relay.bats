@@ -282,7 +282,7 @@ c.close()' "$port"
 # 0.2 s right after the data and during 0.5 s starting 1 s later (connection still open).
 cpu_probe() {
     timeout 20 python3 - "$1" "$2" <<'PYEOF'
-import hashlib, os, socket, sys, time
+import hashlib, os, socket, sys, threading, time
 path, pid = sys.argv[1], int(sys.argv[2])
 def cpu_ms():
     f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
@@ -290,13 +290,17 @@ def cpu_ms():
 data = os.urandom(1 << 20)
 s = socket.socket(socket.AF_UNIX)
 s.connect(path)
-s.sendall(data)
+# Sent from a thread: the echo comes back meanwhile, and 1 MiB is more than the buffers
+# along the way hold.
+sender = threading.Thread(target=s.sendall, args=(data,))
+sender.start()
 got = bytearray()
 while len(got) < len(data):
     c = s.recv(65536)
     if not c:
         break
     got += c
+sender.join()
 if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
     sys.exit("%d of %d bytes came back intact" % (len(got), len(data)))
 a = cpu_ms(); time.sleep(0.2); b = cpu_ms()

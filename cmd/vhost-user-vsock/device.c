@@ -475,7 +475,13 @@ static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uin
 /* ---- host -> guest data ------------------------------------------------------------ */
 
 /* One packet from the Unix socket into one guest rx buffer (data, or SHUTDOWN on EOF). */
-static void conn_to_guest(struct vsk_conn *c)
+/* What reading one packet from a host socket left: another may follow, stop for now, or
+ * the connection is gone (freed). */
+enum host_read { HOST_READ_MORE, HOST_READ_STOP, HOST_READ_GONE };
+
+/* Host socket data (or its EOF) into one rx buffer as one packet, within the guest's
+ * credit. */
+static enum host_read conn_read_packet(struct vsk_conn *c)
 {
     struct vsk_device *dev = c->dev;
     struct iovec iov[VRING_MAX_SEGS];
@@ -487,15 +493,15 @@ static void conn_to_guest(struct vsk_conn *c)
 
     if (fault_rst_due(FAULT_RST_AFTER_BYTES_TO_GUEST, c->tx_cnt)) {
         conn_reset(c);
-        return;
+        return HOST_READ_GONE;
     }
     limit = fault_clip(FAULT_RST_AFTER_BYTES_TO_GUEST, c->tx_cnt, limit);
     if (limit == 0)
-        return;
+        return HOST_READ_STOP;
     if (dev->rx_starved || dev_send_control(dev) < 0 || !rx_take(dev, &ch)) {
         dev->rx_starved = 1;
         dev_update_all_interests(dev);
-        return;
+        return HOST_READ_STOP;
     }
     if (limit > VSOCK_MAX_PKT_PAYLOAD)
         limit = VSOCK_MAX_PKT_PAYLOAD;
@@ -510,8 +516,9 @@ static void conn_to_guest(struct vsk_conn *c)
         if (errno != EAGAIN) {
             vhu_debug("host port %u: read: %s; resetting", c->host_port, strerror(errno));
             conn_reset(c);
+            return HOST_READ_GONE;
         }
-        return;
+        return HOST_READ_STOP;
     }
     if (n == 0) {
         conn_hdr(c, &h, VSOCK_OP_SHUTDOWN);
@@ -520,18 +527,33 @@ static void conn_to_guest(struct vsk_conn *c)
         c->host_eof = 1;
         vhu_debug("host port %u: EOF, SHUTDOWN(SEND) to guest port %u", c->host_port,
                   c->guest_port);
-        if (conn_check_done(c))
+        return conn_check_done(c) ? HOST_READ_GONE : HOST_READ_STOP;
+    }
+    conn_hdr(c, &h, VSOCK_OP_RW);
+    h.len = (uint32_t)n;
+    rx_put(dev, &ch, &h);
+    c->tx_cnt += (uint32_t)n;
+    /* Out of credit: ask once, in case the guest only updates when asked. */
+    if (conn_peer_credit(c) == 0 && !c->credit_requested) {
+        c->credit_requested = 1;
+        conn_want(c, PEND_CREDIT_REQUEST);
+    }
+    /* A read that filled its buffer may have left more behind: read on, saving an
+     * epoll_wait per packet. */
+    return (uint32_t)n == limit ? HOST_READ_MORE : HOST_READ_STOP;
+}
+
+/* Packets per readiness event of one host socket; then the others get their turn. */
+#define HOST_READS_PER_EVENT 8
+
+static void conn_to_guest(struct vsk_conn *c)
+{
+    for (int i = 0; i < HOST_READS_PER_EVENT; i++) {
+        enum host_read r = conn_read_packet(c);
+        if (r == HOST_READ_GONE)
             return;
-    } else {
-        conn_hdr(c, &h, VSOCK_OP_RW);
-        h.len = (uint32_t)n;
-        rx_put(dev, &ch, &h);
-        c->tx_cnt += (uint32_t)n;
-        /* Out of credit: ask once, in case the guest only updates when asked. */
-        if (conn_peer_credit(c) == 0 && !c->credit_requested) {
-            c->credit_requested = 1;
-            conn_want(c, PEND_CREDIT_REQUEST);
-        }
+        if (r == HOST_READ_STOP)
+            break;
     }
     conn_update_interest(c);
 }
