@@ -632,6 +632,8 @@ def main():
         procs.stop()
     if stats.failures:
         log("FAILED: %d failure(s); logs in %s" % (len(stats.failures), tmp))
+        for f in stats.failures:   # again at the end, where a tail of the output shows them
+            log("  FAIL " + f)
         return 1
     log("ok (bounds: anonymous RSS <= warm-up peak + %d kB; descriptors at rest <= before "
         "+ %d, pipes <= %d)" % (RSS_SLACK_KB, FD_SLACK, PIPE_MAX))
