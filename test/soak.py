@@ -432,6 +432,24 @@ def tcp_connect(port):
     return lambda: socket.create_connection(("127.0.0.1", port), timeout=HANG_S)
 
 
+def dump_stacks(pid, path):
+    """What a hung process was doing, for the log directory: each thread's kernel wait
+    channel and, where gdb is installed, its user-space backtrace."""
+    with open(path, "w") as out:
+        for tid in sorted(os.listdir("/proc/%d/task" % pid)):
+            try:
+                wchan = open("/proc/%d/task/%s/wchan" % (pid, tid)).read()
+            except OSError:
+                wchan = "?"
+            out.write("thread %s: wchan %s\n" % (tid, wchan))
+        out.flush()
+        try:
+            subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "thread apply all bt"],
+                           stdout=out, stderr=subprocess.STDOUT, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            out.write("gdb: %s\n" % e)
+
+
 def xfer_transfer(stats, rng, args, tmp, mode):
     size = pick_size(rng)
     data = make_payload(rng, mode, size)
@@ -452,9 +470,10 @@ def xfer_transfer(stats, rng, args, tmp, mode):
         try:
             _, err = p.communicate(timeout=HANG_S)
         except subprocess.TimeoutExpired:
+            dump_stacks(p.pid, os.path.join(tmp, "xfer-hang.txt"))
             p.kill()
             p.communicate()
-            stats.fail("%s: vsock_xfer hangs" % what)
+            stats.fail("%s: vsock_xfer hangs (its threads' stacks in xfer-hang.txt)" % what)
             return
     with open(fout, "rb") as f:
         got = f.read()
