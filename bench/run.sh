@@ -329,11 +329,11 @@ proc_cpu() {   # utime+stime of one process, seconds
 }
 # vhost_start SERVER: a fresh back-end and one "guest" vsockcat (the back-end serves one
 # front-end) relaying VSOCK-LISTEN:5000,fork to the Unix SERVER. Sets BPID, GPID, UDS.
-VHOST_BUSY=(); VHOST_BUSY_BE=()
+VHOST_BUSY=()   # extra back-end options (--busy-poll for the latency pair)
 vhost_start() {   # SERVER [TAG]
     local vs="$TMPD/vhost-$1${2:-}.sock" out i
     UDS="$TMPD/uds-$1${2:-}"
-    "${PIN_RELAY[@]}" "$VHOST_USER_VSOCK" "${VHOST_BUSY_BE[@]}" --socket "$vs" --uds-path "$UDS" --guest-cid 3 \
+    "${PIN_RELAY[@]}" "$VHOST_USER_VSOCK" "${VHOST_BUSY[@]}" --socket "$vs" --uds-path "$UDS" --guest-cid 3 \
         </dev/null >/dev/null 2>>"$TMPD/backend.err" &
     BPID=$!; BG="$BG $BPID"
     for ((i = 0; i < 100; i++)); do [ -S "$vs" ] && break; sleep 0.05; done
@@ -341,7 +341,7 @@ vhost_start() {   # SERVER [TAG]
         VHOST_STATUS="skipped: vsockctl --transport=vhost-user:SOCK cid failed: ${out:-timeout}"
         return 1
     fi
-    "${PIN_RELAY[@]}" "$VSOCKCAT" "${VHOST_BUSY[@]}" --transport "vhost-user:$vs" VSOCK-LISTEN:5000,fork \
+    "${PIN_RELAY[@]}" "$VSOCKCAT" --transport "vhost-user:$vs" VSOCK-LISTEN:5000,fork \
         "UNIX-CONNECT:$TMPD/$1.sock" </dev/null >/dev/null 2>>"$TMPD/guest.err" &
     GPID=$!; BG="$BG $GPID"
     sleep 0.5
@@ -409,13 +409,13 @@ vhost_path() {
     done
     kill "$G2H_SINK" 2>/dev/null
     vhost_stop
-    # Latency: two back-end + guest pairs at once, the second with --busy-poll on both, so
-    # the runs interleave.
+    # Latency: two back-end + guest pairs at once, the second's back-end with --busy-poll
+    # (not its guest: two pollers on one CPU only take turns), so the runs interleave.
     vhost_start echo || return
     local plain_uds=$UDS plain_pids="$BPID $GPID" busy_uds=""
-    VHOST_BUSY_BE=(--busy-poll "$BUSY_POLL_US")
+    VHOST_BUSY=(--busy-poll "$BUSY_POLL_US")
     vhost_start echo -busy && busy_uds=$UDS
-    VHOST_BUSY_BE=()
+    VHOST_BUSY=()
     for size in 1 4096; do
         say "vhost-user path: ${size}-byte ping-pong (plain and --busy-poll $BUSY_POLL_US)"
         for ((rep = 1; rep <= REPS; rep++)); do

@@ -103,22 +103,6 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     return VC_EXIT_USAGE;
 }
 
-/* A whole decimal number of microseconds, 0 to MAX_BUSY_POLL_US. */
-static int parse_usec(const char *text, unsigned *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (*text < '0' || *text > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(text, &end, 10);
-    if (errno || *end || v > MAX_BUSY_POLL_US)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 /* Builds getopt's tables from cli_options. */
 static void build_getopt(char *shorts, size_t size, struct option *longs)
 {
@@ -183,11 +167,14 @@ int main(int argc, char **argv)
         case 'l':
             listen_port = optarg;
             break;
-        case OPT_BUSY_POLL:
-            if (parse_usec(optarg, &options.busy_poll_us) < 0)
+        case OPT_BUSY_POLL: {
+            unsigned long usec;
+            if (vc_parse_uint(optarg, MAX_BUSY_POLL_US, 10, &usec) < 0)
                 return usage_error("--busy-poll: bad number of microseconds '%s' (0 to %u)",
                                    optarg, MAX_BUSY_POLL_US);
+            options.busy_poll_us = (unsigned)usec;
             break;
+        }
         case OPT_TRANSPORT:
             options.transport = optarg;
             break;

@@ -76,7 +76,7 @@ int vc_parse_seconds(const char *text, double *out)
     return 0;
 }
 
-static int parse_uint(const char *text, unsigned long max, int base, unsigned long *out)
+int vc_parse_uint(const char *text, unsigned long max, int base, unsigned long *out)
 {
     char *end;
     unsigned long v;
@@ -287,7 +287,7 @@ static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, 
             *(bool *)field = true;
         break;
     case VAL_UINT:
-        if (!value || parse_uint(value, 1000000, 10, &u) < 0) {
+        if (!value || vc_parse_uint(value, 1000000, 10, &u) < 0) {
             snprintf(err, errsize, "option '%s' needs a number (%s=N)", def->name, def->name);
             return -1;
         }
@@ -297,7 +297,7 @@ static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, 
             *(unsigned *)field = (unsigned)u;
         break;
     case VAL_OCTAL:
-        if (!value || parse_uint(value, 07777, 8, &u) < 0) {
+        if (!value || vc_parse_uint(value, 07777, 8, &u) < 0) {
             snprintf(err, errsize, "option '%s' needs an octal mode (%s=0600)", def->name, def->name);
             return -1;
         }

@@ -19,6 +19,8 @@ char **vc_split_words(const char *text, char *err, size_t errsize);
 
 /* "0.5", "2", "1.25" -> seconds. Returns 0 or -1. */
 int vc_parse_seconds(const char *text, double *out);
+/* Digits only (no sign, space or suffix) in base, at most max. Returns 0 or -1. */
+int vc_parse_uint(const char *text, unsigned long max, int base, unsigned long *out);
 /* "131072", "128k", "1M" -> bytes (k = 1024). Returns 0 or -1. */
 int vc_parse_size(const char *text, size_t *out);
 
