@@ -389,6 +389,7 @@ run_frontend() {
     [ "$status" -eq 0 ]
     grep -Eq '^protocol_features: .*CONFIG' <<<"$output"
     grep -Eq '^backend_features: .*PROTOCOL_FEATURES' <<<"$output"
+    grep -Eq '^features: .*EVENT_IDX' <<<"$output"
     grep -Eq '^local_cid: +1234567$' <<<"$output"
     # Each vsockctl was a front-end that came and went; the backend waited for the next.
     [ "$(grep -c 'front-end connected' "$TMPD/backend.log")" -eq 2 ]
@@ -447,6 +448,23 @@ run_frontend() {
     { printf 'connect 6100\n'; cat "$TMPD/in"; } |
         timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
     head -1 "$TMPD/reply" | grep -Eqx 'OK [0-9]+'
+    tail -c +"$(( $(head -1 "$TMPD/reply" | wc -c) + 1 ))" "$TMPD/reply" > "$TMPD/out"
+    [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ] ||
+        { ls -l "$TMPD"; cat "$TMPD/guest.err" "$TMPD/backend.log"; false; }
+}
+
+@test "--no-event-idx: EVENT_IDX is not offered, the rings notify by flags, 16 MiB echo intact" {
+    make_payload "$TMPD/in" 16
+    start_backend --no-event-idx
+    run_limited 20 "$VSOCKCTL" --transport="vhost-user:$VHU" info
+    [ "$status" -eq 0 ]
+    grep -Eq '^backend_features: +0x140000000 ' <<<"$output"
+    ! grep -Eq '^features: .*EVENT_IDX' <<<"$output"
+    guest_vsockcat -t 30 VSOCK-LISTEN:6100 EXEC:cat 2>"$TMPD/guest.err" &
+    wait_backend_log 'device running'
+    sleep 0.2
+    { printf 'connect 6100\n'; cat "$TMPD/in"; } |
+        timeout 60 socat -t 30 - UNIX-CONNECT:"$UDS" > "$TMPD/reply"
     tail -c +"$(( $(head -1 "$TMPD/reply" | wc -c) + 1 ))" "$TMPD/reply" > "$TMPD/out"
     [ "$(sha "$TMPD/out")" = "$(sha "$TMPD/in")" ] ||
         { ls -l "$TMPD"; cat "$TMPD/guest.err" "$TMPD/backend.log"; false; }
@@ -667,7 +685,7 @@ fe.settimeout(10)
 req, flags, size = struct.unpack("=III", fe.recv(12))
 assert (req, size) == (1, 8), (req, size)
 feat = struct.unpack("=Q", fe.recv(8))[0]
-assert feat == (1 << 32) | (1 << 30), hex(feat)
+assert feat == (1 << 32) | (1 << 30) | (1 << 29), hex(feat)
 print("host client answered in %.2f s; trickled GET_FEATURES answered" % took)
 PYEOF
     [ "$status" -eq 0 ] || { echo "$output"; cat "$TMPD/backend.log"; false; }
@@ -687,7 +705,7 @@ def reply():
     return s.recv(size) if size else b""
 msg(1)                                      # GET_FEATURES
 feat = struct.unpack("=Q", reply())[0]
-assert feat == (1 << 32) | (1 << 30), hex(feat)
+assert feat == (1 << 32) | (1 << 30) | (1 << 29), hex(feat)
 msg(15)                                     # GET_PROTOCOL_FEATURES
 pf = struct.unpack("=Q", reply())[0]
 assert pf & (1 << 9), "CONFIG"
@@ -703,7 +721,7 @@ for req, payload in [
         (5, struct.pack("=II", 200, 0)),             # 200 regions
         (12, struct.pack("=Q", 1 | 1 << 8)),         # kick NOFD (polling) refused
         (25, struct.pack("=III", 0, 8, 0) + b"\0" * 8),  # SET_CONFIG
-        (2, struct.pack("=Q", 1 << 29))]:            # EVENT_IDX not offered
+        (2, struct.pack("=Q", 1 << 28))]:            # INDIRECT_DESC not offered
     msg(req, payload, NEED)
     status = struct.unpack("=Q", reply())[0]
     assert status != 0, "request %d accepted" % req

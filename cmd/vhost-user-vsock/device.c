@@ -827,6 +827,7 @@ static void dev_kick(struct ev_watch *w, uint32_t events)
 
     (void)events;
     (void)!read(w->fd, &count, sizeof(count));
+    dev->vhu->q[w == &dev->kick[TXQ] ? TXQ : RXQ].kicks++;
     if (w == &dev->kick[TXQ]) {
         dev_process_tx(dev);
         return;

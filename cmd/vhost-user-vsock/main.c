@@ -36,9 +36,10 @@ struct options {
     unsigned int queue_size;
     uint32_t tx_buffer_size;
     unsigned int busy_poll_us;
+    int no_event_idx;
 };
 
-enum opt_id { OPT_SOCKET = 256, OPT_UDS, OPT_CID, OPT_QSIZE, OPT_TXBUF, OPT_BUSY, OPT_VERSION };
+enum opt_id { OPT_SOCKET = 256, OPT_UDS, OPT_CID, OPT_QSIZE, OPT_TXBUF, OPT_BUSY, OPT_NO_EVENT_IDX, OPT_VERSION };
 
 static const struct opt_desc {
     struct option opt;
@@ -57,6 +58,8 @@ static const struct opt_desc {
      "buffer per connection for guest data (default 262144)"},
     {{"busy-poll", required_argument, NULL, OPT_BUSY}, "USEC",
      "after an event, poll without sleeping for USEC (default 0: off)"},
+    {{"no-event-idx", no_argument, NULL, OPT_NO_EVENT_IDX}, NULL,
+     "do not offer VIRTIO_RING_F_EVENT_IDX (notify by ring flags)"},
     {{"verbose", no_argument, NULL, 'v'}, NULL, "log every message and connection"},
     {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
     {{"version", no_argument, NULL, OPT_VERSION}, NULL, "show the version"},
@@ -164,6 +167,9 @@ static void parse_options(int argc, char **argv, struct options *o)
                 usage_error("--busy-poll: %s: not a number of microseconds in 0..1000000", optarg);
             o->busy_poll_us = (unsigned int)v;
             break;
+        case OPT_NO_EVENT_IDX:
+            o->no_event_idx = 1;
+            break;
         case 'v':
             vhu_log_verbose = 1;
             break;
@@ -218,7 +224,14 @@ static void on_signal(int sig)
 
 static void frontend_drop(const char *why)
 {
+    const struct vhu_queue *q = srv.backend.q;
+
     vhu_log("front-end disconnected (%s); resetting, waiting for the next one", why);
+    vhu_debug("notifications (EVENT_IDX %s): rx %llu kicks, %llu interrupts; "
+              "tx %llu kicks, %llu interrupts",
+              q[0].ring.event_idx ? "on" : "off", (unsigned long long)q[0].kicks,
+              (unsigned long long)q[0].calls, (unsigned long long)q[1].kicks,
+              (unsigned long long)q[1].calls);
     ev_watch_set(&srv.frontend, 0);
     close(srv.frontend.fd);
     srv.frontend.fd = -1;
@@ -294,6 +307,7 @@ int main(int argc, char **argv)
     vfd = listen_or_die("--socket", o.socket_path);
     hfd = listen_or_die("--uds-path", o.uds_path);
     vhu_backend_init(&srv.backend, o.guest_cid, o.queue_size);
+    srv.backend.no_event_idx = o.no_event_idx;
     srv.dev = vsk_device_new(&srv.backend, o.uds_path, o.tx_buffer_size);
     if (srv.dev == NULL) {
         fprintf(stderr, "vhost-user-vsock: %s\n", strerror(ENOMEM));

@@ -15,10 +15,13 @@
 
 #define BIT(n) (1ull << (n))
 
-/* What we offer. No EVENT_IDX, INDIRECT_DESC or SEQPACKET: not implemented. */
-uint64_t vhu_offered_features(void)
+/* What we offer. No INDIRECT_DESC or SEQPACKET: not implemented. EVENT_IDX unless the
+ * back-end was told not to (to compare, or for a driver that mishandles it). */
+uint64_t vhu_offered_features(const struct vhu_backend *b)
 {
-    return BIT(VIRTIO_F_VERSION_1) | BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+    uint64_t f = BIT(VIRTIO_F_VERSION_1) | BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+
+    return b->no_event_idx ? f : f | BIT(VIRTIO_RING_F_EVENT_IDX);
 }
 
 uint64_t vhu_offered_protocol_features(void)
@@ -181,18 +184,19 @@ static void reply_u64(struct vhu_msg *reply, uint64_t v)
 
 static int h_get_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
 {
-    (void)b;
     (void)m;
-    reply_u64(reply, vhu_offered_features());
+    reply_u64(reply, vhu_offered_features(b));
     return 0;
 }
 
 static int h_set_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
 {
     (void)reply;
-    if (m->payload.u64 & ~vhu_offered_features())
+    if (m->payload.u64 & ~vhu_offered_features(b))
         return -EINVAL;
     b->acked_features = m->payload.u64;
+    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+        b->q[i].ring.event_idx = (b->acked_features & BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
     return 0;
 }
 
@@ -379,6 +383,8 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
     take_vring_fd(m, &q->kick_fd);
     q->kick_gen++;
     q->started = 1;
+    q->ring.event_idx = (b->acked_features & BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
+    q->ring.signalled_valid = 0; /* a (re)started ring: the first call is not skipped */
     return 0;
 }
 
@@ -472,8 +478,10 @@ void vhu_backend_init(struct vhu_backend *b, uint64_t guest_cid, unsigned int qu
 
 void vhu_backend_reset(struct vhu_backend *b)
 {
-    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++) {
         queue_reset(&b->q[i]);
+        b->q[i].kicks = b->q[i].calls = 0;
+    }
     mem_table_unmap(&b->mem);
     vhu_reader_reset(&b->rx);
     b->acked_features = b->acked_protocol = 0;
@@ -496,8 +504,10 @@ void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
     if (!q->ring.need_call || q->ring.desc == NULL)
         return;
     q->ring.need_call = 0;
-    if (q->call_fd >= 0 && vring_wants_interrupt(&q->ring))
+    if (q->call_fd >= 0 && vring_wants_interrupt(&q->ring)) {
         (void)!write(q->call_fd, &one, sizeof(one)); /* EAGAIN: already signalled */
+        q->calls++;
+    }
 }
 
 int vhu_handle(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply, int *has_reply)

@@ -20,6 +20,7 @@ struct vhu_queue {
     unsigned int kick_gen;        /* bumped whenever kick_fd changes (fd numbers recycle) */
     int started;                  /* kick fd received, not stopped by GET_VRING_BASE */
     int enabled;                  /* SET_VRING_ENABLE */
+    uint64_t kicks, calls;        /* wake-ups by the kick fd, interrupts sent (for -v) */
 };
 
 struct vhu_msg {
@@ -45,6 +46,7 @@ struct vhu_reader {
 struct vhu_backend {
     uint64_t guest_cid;
     unsigned int queue_size_max;
+    int no_event_idx;             /* do not offer VIRTIO_RING_F_EVENT_IDX */
     uint64_t acked_features, acked_protocol;
     int owner;
     struct mem_table mem;
@@ -55,7 +57,7 @@ struct vhu_backend {
     struct vhu_msg reply;
 };
 
-uint64_t vhu_offered_features(void);
+uint64_t vhu_offered_features(const struct vhu_backend *b);
 uint64_t vhu_offered_protocol_features(void);
 const char *vhu_request_name(uint32_t request);
 

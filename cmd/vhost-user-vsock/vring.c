@@ -104,25 +104,42 @@ static int vring_walk(const struct vring *vr, const struct mem_table *mem, uint1
     return 0;
 }
 
-/* Kicks on (NO_NOTIFY clear) when the ring is found empty, off while it has entries:
- * a busy device then takes what the driver adds without a kick (and a wakeup) each.
- * Returns the avail index to use: re-read after kicks were enabled (store, full
- * barrier, load, as the driver's publish does the mirror image), so an entry added
- * just before the driver saw the flag still set is not missed. */
+/* The word after the other side's ring (virtio 1.2 section 2.7.10): used_event trails
+ * the avail ring, avail_event the used ring. */
+static uint8_t *vring_used_event(const struct vring *vr)
+{
+    return vr->avail + VIRTQ_AVAIL_RING + 2 * (size_t)vr->size;
+}
+
+static uint8_t *vring_avail_event(const struct vring *vr)
+{
+    return vr->used + VIRTQ_USED_RING + (size_t)VIRTQ_USED_ELEM_SIZE * vr->size;
+}
+
+/* Kicks on when the ring is found empty, off while it has entries: a busy device then
+ * takes what the driver adds without a kick (and a wakeup) each. Without EVENT_IDX that
+ * is the NO_NOTIFY flag; with it, avail_event = the next entry we will take, and left
+ * alone while busy (the driver kicks only when its index crosses that value, so a stale
+ * one means no kicks). Returns the avail index to use: re-read after kicks were enabled
+ * (store, full barrier, load, the mirror image of the driver's publish), so an entry
+ * added just before the driver saw the old setting is not missed. */
 static uint16_t vring_avail_idx(struct vring *vr)
 {
     uint16_t avail_idx = shared_le16_acquire(vr->avail + VIRTQ_AVAIL_IDX);
 
     if (avail_idx != vr->last_avail) {
-        if (!vr->no_notify) {
+        if (!vr->no_notify && !vr->event_idx) {
             shared_le16_release(vr->used + VIRTQ_USED_FLAGS, VIRTQ_USED_F_NO_NOTIFY);
             vr->no_notify = 1;
         }
         return avail_idx;
     }
-    /* Always stored when empty (not only on a change we remember): the flag must be
-     * clear whenever we go to sleep on this ring, whatever the memory held before. */
-    shared_le16_release(vr->used + VIRTQ_USED_FLAGS, 0);
+    /* Always stored when empty (not only on a change we remember): kicks must be on
+     * whenever we go to sleep on this ring, whatever the memory held before. */
+    if (vr->event_idx)
+        shared_le16_release(vring_avail_event(vr), vr->last_avail);
+    else
+        shared_le16_release(vr->used + VIRTQ_USED_FLAGS, 0);
     vr->no_notify = 0;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return shared_le16_acquire(vr->avail + VIRTQ_AVAIL_IDX);
@@ -172,10 +189,27 @@ void vring_push(struct vring *vr, uint16_t head, uint32_t len)
     vr->need_call = 1;
 }
 
-int vring_wants_interrupt(const struct vring *vr)
+/* virtio 1.2 section 2.7.10: an interrupt is due iff used_event lies in [old, new). */
+static int vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+int vring_wants_interrupt(struct vring *vr)
+{
+    uint16_t old = vr->signalled_used;
+    int valid = vr->signalled_valid;
+
+    /* The used index (pushed with release) before the driver's setting: store -> load. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    return !(le16_get(vr->avail + VIRTQ_AVAIL_FLAGS) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+    if (!vr->event_idx)
+        return !(shared_le16_acquire(vr->avail + VIRTQ_AVAIL_FLAGS) &
+                 VIRTQ_AVAIL_F_NO_INTERRUPT);
+    vr->signalled_used = vr->used_idx;
+    vr->signalled_valid = 1;
+    /* The first decision of a (re)started ring has no window to test: interrupt. */
+    return !valid || vring_need_event(shared_le16_acquire(vring_used_event(vr)), vr->used_idx,
+                                      old);
 }
 
 static size_t vring_copy(const struct vring_chain *c, int writable, size_t off, uint8_t *flat,

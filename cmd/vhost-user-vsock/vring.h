@@ -35,6 +35,9 @@ struct vring {
     int broken;                     /* avail->idx ran away: stop until reconfigured */
     int need_call;                  /* used entries added since the last interrupt */
     int no_notify;                  /* we set VIRTQ_USED_F_NO_NOTIFY (our last store) */
+    int event_idx;                  /* VIRTIO_RING_F_EVENT_IDX negotiated */
+    uint16_t signalled_used;        /* used_idx at the last interrupt decision */
+    int signalled_valid;            /* 0 until the first decision since the ring started */
 };
 
 /* Translates the three ring addresses through mem (front-end virtual addresses) and
@@ -44,9 +47,11 @@ int vring_translate(struct vring *vr, const struct mem_table *mem);
 /* Takes the next available chain: 1 and *c filled, 0 if none, negative errno if the
  * chain is malformed (-EPROTO bad index/loop/order, -EFAULT bad address, -E2BIG too
  * long). A malformed chain with a valid head is consumed and returned with used.len 0.
- * Kick suppression (virtio 1.2 section 2.7.7): while the ring has entries we take, the
- * driver is told not to kick (VIRTQ_USED_F_NO_NOTIFY); a 0 return re-enables kicks
- * first and re-checks, so "none" always means the next new entry will be kicked. */
+ * Kick suppression (virtio 1.2 sections 2.7.7, 2.7.10): while the ring has entries we
+ * take, the driver is told not to kick (VIRTQ_USED_F_NO_NOTIFY, or with EVENT_IDX an
+ * avail_event left behind); a 0 return re-enables kicks first (flag cleared, or
+ * avail_event set to the next entry) and re-checks, so "none" always means the next new
+ * entry will be kicked. */
 int vring_pop(struct vring *vr, const struct mem_table *mem, struct vring_chain *c);
 
 /* Gives back the chain vring_pop just returned, untouched (nothing to put in it yet). */
@@ -55,8 +60,10 @@ void vring_unpop(struct vring *vr);
 /* Returns a chain to the driver with len bytes written. */
 void vring_push(struct vring *vr, uint16_t head, uint32_t len);
 
-/* 1 if the driver wants an interrupt for the used entries pushed (no EVENT_IDX). */
-int vring_wants_interrupt(const struct vring *vr);
+/* 1 if the driver wants an interrupt for the used entries pushed since the last call:
+ * VIRTQ_AVAIL_F_NO_INTERRUPT clear or, with EVENT_IDX, used_event among those entries.
+ * Records the decision point, so call it once per interrupt considered. */
+int vring_wants_interrupt(struct vring *vr);
 
 /* Copies between a chain's segments and a flat buffer, from byte offset off within the
  * readable (copy_out) or writable (copy_in) part. Return the bytes copied. */

@@ -166,13 +166,28 @@ int vq_publish(struct virtq *vq)
     return need;
 }
 
+/* used_event (EVENT_IDX): the word after the avail ring, where the driver says at which
+ * used entry it next wants an interrupt. */
+static void vq_arm_used_event(struct virtq *vq)
+{
+    ring_store_u16(vq->avail + VIRTQ_AVAIL_RING + 2 * (size_t)vq->size, vq->last_used,
+                   __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the store before the caller's re-read */
+}
+
 void vq_set_interrupts(struct virtq *vq, int on)
 {
-    if (vq->event_idx || vq->broken || vq->irq_off == !on)
+    if (vq->broken || vq->irq_off == !on)
         return;
+    vq->irq_off = !on;
+    if (vq->event_idx) {
+        /* Off: used_event is simply left behind (at most one more interrupt). */
+        if (on)
+            vq_arm_used_event(vq);
+        return;
+    }
     ring_store_u16(vq->avail + VIRTQ_AVAIL_FLAGS, on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT,
                    __ATOMIC_RELAXED);
-    vq->irq_off = !on;
     if (on)
         __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flag before the caller's re-read */
 }
@@ -204,13 +219,11 @@ int vq_next_used(struct virtq *vq, uint32_t *token, uint32_t *len)
             return -EIO;
         used_idx = ring_load_u16(vq->used + VIRTQ_USED_IDX, __ATOMIC_ACQUIRE);
         if (used_idx == vq->last_used) {
-            if (!vq->event_idx)
+            if (!vq->event_idx || vq->irq_off)
                 return VQ_USED_NONE;
             /* Ask for an interrupt at the next entry, then re-check: the device may
              * have added one before it saw the new used_event. */
-            ring_store_u16(vq->avail + VIRTQ_AVAIL_RING + 2 * (size_t)vq->size, vq->last_used,
-                           __ATOMIC_RELAXED);
-            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            vq_arm_used_event(vq);
             if (ring_load_u16(vq->used + VIRTQ_USED_IDX, __ATOMIC_ACQUIRE) == vq->last_used)
                 return VQ_USED_NONE;
             continue;

@@ -46,7 +46,7 @@ struct virtq {
     uint16_t kicked_idx; /* avail index the device was last told about */
     uint16_t last_used;  /* next used index to harvest */
     int event_idx;       /* VIRTIO_RING_F_EVENT_IDX negotiated */
-    int irq_off;         /* we set VIRTQ_AVAIL_F_NO_INTERRUPT */
+    int irq_off;         /* interrupts asked off (flag set, or used_event not re-armed) */
     int broken;          /* device wrote an impossible used index; queue unusable */
     struct vq_stats stats;
 };
@@ -72,10 +72,12 @@ int vq_add(struct virtq *vq, const struct vq_seg *segs, unsigned int nseg, uint3
 int vq_publish(struct virtq *vq);
 
 /* Asks the device not to interrupt for this queue's used entries (on = 0), or to do it
- * again (on = 1): VIRTQ_AVAIL_F_NO_INTERRUPT, a hint a device may ignore (virtio 1.2
- * section 2.7.7). Switching back on ends with a full barrier: the caller then harvests,
- * since entries the device added meanwhile brought no interrupt. With EVENT_IDX the flag
- * is not used (the spec wants it 0 then) and this does nothing. */
+ * again (on = 1), a hint a device may ignore (virtio 1.2 section 2.7.7). Without
+ * EVENT_IDX that is VIRTQ_AVAIL_F_NO_INTERRUPT. With it (the flag must stay 0), off
+ * stops re-arming used_event when the ring is found empty, so at most one interrupt
+ * follows, and on arms it at the next entry. Switching back on ends with a full barrier:
+ * the caller then harvests, since entries the device added meanwhile brought no
+ * interrupt. */
 void vq_set_interrupts(struct virtq *vq, int on);
 
 enum vq_used_result {

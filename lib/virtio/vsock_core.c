@@ -94,7 +94,7 @@ void vsk_config_default(struct vsk_config *cfg)
     cfg->buf_alloc = 256u * 1024u;
     cfg->connect_timeout_ms = 2000;
     cfg->close_timeout_ms = 8000;
-    cfg->event_idx = 0;
+    cfg->event_idx = 1;
 }
 
 static size_t align_up(size_t v, size_t a)

@@ -357,6 +357,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         vq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         vq->call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         vq->started = vq->enabled = 1;
+        vq->ring.event_idx = (setup & 0x40) != 0; /* the event words are the driver's too */
     }
     r->dev = vsk_device_new(&r->b, uds_path, setup & 0x80 ? 4096 : 65536);
     if (r->dev == NULL)

@@ -152,13 +152,22 @@ static void test_handlers(void)
     TAP_IS_INT(le32_get(reply.payload.bytes + 12), 0, "upper 32 bits of guest_cid are 0");
 
     msg(VHOST_USER_SET_FEATURES, 8);
+    m.payload.u64 = 1ull << VIRTIO_RING_F_INDIRECT_DESC;
+    TAP_IS_INT(handle(), -EINVAL, "SET_FEATURES with INDIRECT_DESC (not offered) refused");
+    b.no_event_idx = 1;
+    msg(VHOST_USER_SET_FEATURES, 8);
     m.payload.u64 = 1ull << VIRTIO_RING_F_EVENT_IDX;
-    TAP_IS_INT(handle(), -EINVAL, "SET_FEATURES with EVENT_IDX (not offered) refused");
+    TAP_IS_INT(handle(), -EINVAL, "SET_FEATURES with EVENT_IDX refused when not offered");
+    b.no_event_idx = 0;
+    msg(VHOST_USER_SET_FEATURES, 8);
+    m.payload.u64 = 1ull << VIRTIO_RING_F_EVENT_IDX;
+    TAP_IS_INT(handle(), 0, "SET_FEATURES with EVENT_IDX accepted when offered");
+    tap_ok(b.q[0].ring.event_idx && b.q[1].ring.event_idx, "and the rings use it");
     msg(VHOST_USER_SET_VRING_ENABLE, 8);
     m.payload.state.num = 1;
     TAP_IS_INT(handle(), -EINVAL, "SET_VRING_ENABLE before PROTOCOL_FEATURES refused");
     msg(VHOST_USER_SET_FEATURES, 8);
-    m.payload.u64 = vhu_offered_features();
+    m.payload.u64 = vhu_offered_features(&b);
     TAP_IS_INT(handle(), 0, "SET_FEATURES with what was offered accepted");
     msg(VHOST_USER_SET_VRING_ENABLE, 8);
     m.payload.state.num = 2;
@@ -271,7 +280,9 @@ static void test_socket(void)
     tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && h.request == VHOST_USER_GET_FEATURES &&
                h.size == 8,
            "GET_FEATURES reply of 8 bytes");
-    TAP_IS_INT(v, vhu_offered_features(), "offers exactly VERSION_1 | PROTOCOL_FEATURES");
+    TAP_IS_INT(v, (1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
+                      (1ull << VIRTIO_RING_F_EVENT_IDX),
+               "offers exactly VERSION_1 | PROTOCOL_FEATURES | EVENT_IDX");
     tap_ok(v & (1ull << VHOST_USER_F_PROTOCOL_FEATURES), "bit 30 (PROTOCOL_FEATURES) offered");
 
     /* Without REPLY_ACK negotiated, a failing request gets no answer. */
@@ -393,7 +404,7 @@ static void test_trickle(void)
     /* The same front-end then sends a whole message: served as usual. */
     send_msg(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
     TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "GET_FEATURES after the trickle served");
-    tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && v == vhu_offered_features(),
+    tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && v == vhu_offered_features(&b),
            "and answered");
     close(efd);
     close(sv[0]);

@@ -124,6 +124,82 @@ static void test_good_chains(void)
     tap_ok(!vring_wants_interrupt(&vr), "NO_INTERRUPT respected");
 }
 
+static uint16_t avail_event(void)
+{
+    return le16_get(ram + USED_OFF + VIRTQ_USED_RING + vr.size * VIRTQ_USED_ELEM_SIZE);
+}
+
+static void set_used_event(uint16_t v)
+{
+    le16_put(ram + AVAIL_OFF + VIRTQ_AVAIL_RING + 2 * vr.size, v);
+}
+
+/* The driver's rule (virtio 1.2 section 2.7.10): kick iff avail_event in [old, new). */
+static int driver_kicks(uint16_t old, uint16_t new_idx)
+{
+    return (uint16_t)(new_idx - avail_event() - 1) < (uint16_t)(new_idx - old);
+}
+
+/* VIRTIO_RING_F_EVENT_IDX: avail_event set to the next entry only when the ring is found
+ * empty (so a busy device gets no kicks), the flags never written, and an interrupt only
+ * when the pushed entries cross used_event; across the 16-bit wrap too. */
+static void test_event_idx(void)
+{
+    struct vring_chain c;
+    unsigned int kicks = 0, irqs = 0;
+
+    ring_setup(8);
+    vr.event_idx = 1;
+    desc(0, DATA(0), 64, VIRTQ_DESC_F_WRITE, 0);
+    TAP_IS_INT(vring_pop(&vr, &mem, &c), 0, "empty ring: nothing to take");
+    TAP_IS_INT(avail_event(), 0, "avail_event asks for a kick at entry 0");
+    TAP_IS_INT(le16_get(ram + USED_OFF + VIRTQ_USED_FLAGS), 0, "used flags left alone");
+    make_avail(0);
+    tap_ok(driver_kicks(0, 1), "so adding entry 0 kicks");
+    TAP_IS_INT(vring_pop(&vr, &mem, &c), 1, "entry 0 taken");
+    make_avail(0);
+    make_avail(0);
+    tap_ok(!driver_kicks(1, 3), "entries added while the device is busy do not kick");
+    TAP_IS_INT(le16_get(ram + USED_OFF + VIRTQ_USED_FLAGS), 0, "and no NO_NOTIFY is written");
+    vring_push(&vr, c.head, 1);
+    TAP_IS_INT(vring_wants_interrupt(&vr), 1, "the first push of a started ring interrupts");
+    set_used_event(5);
+    while (vring_pop(&vr, &mem, &c) == 1) {
+        vring_push(&vr, c.head, 1);
+        TAP_IS_INT(vring_wants_interrupt(&vr), 0, "used_event 5 not reached: no interrupt");
+    }
+    TAP_IS_INT(avail_event(), 3, "found empty at 3: avail_event 3");
+    tap_ok(driver_kicks(3, 4), "the next entry kicks again");
+
+    /* Run the indexes across 65535 -> 0 with the driver re-arming at every entry, as a
+     * driver waiting for each completion does: one kick and one interrupt per entry. */
+    vr.last_avail = vr.used_idx = 65530;
+    avail_idx = 65530;
+    le16_put(ram + AVAIL_OFF + VIRTQ_AVAIL_IDX, avail_idx);
+    le16_put(ram + USED_OFF + VIRTQ_USED_IDX, 65530);
+    vr.signalled_valid = 0;
+    for (unsigned int i = 0; i < 12; i++) {
+        uint16_t before = avail_idx;
+
+        TAP_IS_INT(vring_pop(&vr, &mem, &c), 0, "empty before entry %u", i);
+        make_avail(0);
+        kicks += (unsigned int)driver_kicks(before, avail_idx);
+        TAP_IS_INT(vring_pop(&vr, &mem, &c), 1, "entry %u taken", i);
+        set_used_event(vr.used_idx);
+        vring_push(&vr, c.head, 1);
+        irqs += (unsigned int)vring_wants_interrupt(&vr);
+    }
+    TAP_IS_INT(kicks, 12, "12 kicks across the wrap");
+    TAP_IS_INT(irqs, 12, "12 interrupts across the wrap");
+    /* A driver that stops re-arming (interrupts off) gets none. */
+    for (unsigned int i = 0; i < 4; i++) {
+        make_avail(0);
+        TAP_IS_INT(vring_pop(&vr, &mem, &c), 1, "entry taken with used_event stale");
+        vring_push(&vr, c.head, 1);
+        TAP_IS_INT(vring_wants_interrupt(&vr), 0, "stale used_event: no interrupt");
+    }
+}
+
 static void test_index_wrap(void)
 {
     struct vring_chain c;
@@ -262,6 +338,7 @@ int main(void)
     memset(&mem, 0, sizeof(mem));
     mem_table_add(&mem, GPA_BASE, MEM_SIZE, UVA_BASE, ram);
     test_good_chains();
+    test_event_idx();
     test_index_wrap();
     test_hostile_chains();
     test_translate();

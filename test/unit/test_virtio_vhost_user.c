@@ -317,8 +317,10 @@ static void test_good(void)
         if (i >= f.nlog || f.log[i] != want_prefix[i])
             seq_ok = 0;
     TAP_IS_INT(seq_ok, 1, "good: message order GET_FEATURES .. SET_VRING_CALL as QEMU sends it");
-    TAP_IS_INT(f.features_set, (1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES),
-               "good: SET_FEATURES = VERSION_1 + PROTOCOL_FEATURES");
+    TAP_IS_INT(f.features_set,
+               (1ull << VIRTIO_F_VERSION_1) | (1ull << VHOST_USER_F_PROTOCOL_FEATURES) |
+                   (1ull << VIRTIO_RING_F_EVENT_IDX),
+               "good: SET_FEATURES = VERSION_1 + PROTOCOL_FEATURES + EVENT_IDX (offered)");
     TAP_IS_INT(f.protocol_set,
                (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) | (1ull << VHOST_USER_PROTOCOL_F_CONFIG),
                "good: protocol features CONFIG + REPLY_ACK, unknown bits not acked");

@@ -224,6 +224,18 @@ static void test_notify_suppression(void)
     vq_next_used(&r.vq, &token, &len);
     TAP_IS_INT(le16_get(r.vq.avail + VIRTQ_AVAIL_RING + 2 * 8), 1,
                "event_idx: used_event asks for the next used entry");
+    /* Interrupts off: used_event stays behind when the ring is found empty, and the
+     * avail flags are never written; on again: armed at the next entry. */
+    vq_set_interrupts(&r.vq, 0);
+    dev_used(&r, 1, 8);
+    vq_next_used(&r.vq, &token, &len);
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_NONE, "event_idx off: ring empty");
+    TAP_IS_INT(le16_get(r.vq.avail + VIRTQ_AVAIL_RING + 2 * 8), 1,
+               "event_idx off: used_event not re-armed");
+    TAP_IS_INT(le16_get(r.vq.avail + VIRTQ_AVAIL_FLAGS), 0, "event_idx off: flags stay 0");
+    vq_set_interrupts(&r.vq, 1);
+    TAP_IS_INT(le16_get(r.vq.avail + VIRTQ_AVAIL_RING + 2 * 8), 2,
+               "event_idx on: used_event armed at the next entry");
     ring_close(&r);
 }
 

@@ -231,8 +231,22 @@ c_cid() {
     [ "$out" = "$GUEST_CID" ] || fail "vsockctl cid: '$out', want $GUEST_CID"
     note "CID $out read from our back-end through Linux's driver"
 }
-plan $P/guest-cid vsockctl/devices-virtio-pci vsockctl/bind-refused-in-use
+plan $P/guest-cid $P/event-idx vsockctl/devices-virtio-pci vsockctl/bind-refused-in-use
 check $P/guest-cid c_cid
+
+# Linux's driver takes VIRTIO_RING_F_EVENT_IDX (bit 29) from our back-end, so every
+# data check of this phase runs with event-index notification on both sides.
+c_event_idx() {
+    for d in /sys/bus/virtio/devices/*; do
+        [ "$(cat $d/device)" = 0x0013 ] || continue
+        f=$(cat $d/features)
+        [ "$(echo "$f" | cut -c30)" = 1 ] || fail "features $f: bit 29 (EVENT_IDX) not set"
+        note "virtio-vsock features $f"
+        return 0
+    done
+    fail "no virtio device 0x0013 in /sys/bus/virtio/devices"
+}
+check $P/event-idx c_event_idx
 
 c_devices_virtio() {
     out=$(timeout 10 vsockctl devices) || fail "exit $?: $out"
@@ -311,6 +325,7 @@ c_info() {
     grep -q '^dma_memory: *reserved RAM 0x30000000' /tmp/info || fail "$(cat /tmp/info)"
     grep -q '^bar_mapping: .*via /dev/mem' /tmp/info || fail "$(cat /tmp/info)"
     grep -q '^local_cid: *'"$GUEST_CID"'$' /tmp/info || fail "$(cat /tmp/info)"
+    grep -q '^features: .*EVENT_IDX' /tmp/info || fail "EVENT_IDX not negotiated: $(cat /tmp/info)"
     note "$(grep -E '^(pci_device|bar_mapping):' /tmp/info | tr -s ' ' | tr '\n' ';')"
 }
 check uio-driver/info c_info
