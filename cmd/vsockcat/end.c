@@ -159,6 +159,11 @@ struct vc_end *vc_end_new_fd(int rfd, int wfd, int flags, const char *label)
     if (!e)
         return NULL;
     e->flags = flags;
+    if (flags & VC_END_SOCKET) {
+        e->splice_rfd = rfd;
+        e->splice_wfd = wfd;
+        return e;
+    }
     e->splice_rfd = spliceable(rfd) ? rfd : -1;
     e->splice_wfd = spliceable(wfd) ? wfd : -1;
     vc_fd_nonblock(rfd);

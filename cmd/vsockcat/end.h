@@ -52,7 +52,9 @@ enum {
 };
 
 /* An end over plain fds (read(2)/write(2)); rfd or wfd may be -1. Sets O_NONBLOCK on
- * fds that are not terminals. The label is copied. */
+ * fds that are not terminals. With VC_END_SOCKET the fds must be sockets we opened
+ * non-blocking: nothing is asked of the kernel (three to five syscalls per connection
+ * saved). The label is copied. */
 struct vc_end *vc_end_new_fd(int rfd, int wfd, int flags, const char *label);
 /* An end with custom operations; rfd/wfd are readiness sources only. */
 struct vc_end *vc_end_new(const struct vc_end_ops *ops, int rfd, int wfd, void *priv,
