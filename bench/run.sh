@@ -7,6 +7,7 @@
 # Environment: BENCH_QUICK=1 (3 runs of 64 MiB, 1,000 idle connections: < 2 min),
 # BENCH_REPS, BENCH_BYTES, BENCH_IDLE ("1000 10000"), BENCH_ONLY (space-separated
 # workloads: bulk bidir lat conn idle vhost session), BENCH_OUT (results directory),
+# BENCH_VHOST_OPTS (extra vhost-user-vsock options for every back-end, e.g. --no-event-idx),
 # LOADGEN, VSOCKCAT, VSOCKCTL, VHOST_USER_VSOCK (programs; `make bench` sets them).
 # Kernel AF_VSOCK is never connected: the vsock path runs over vhost-user only.
 set -u
@@ -32,6 +33,7 @@ SIZES="1024 65536 1048576"
 # vsockcat --busy-poll (and the back-end's) in the latency runs: the lowest latency a
 # relay gets for some CPU time; the plain vsockcat row is the default.
 BUSY_POLL_US=${BENCH_BUSY_POLL_US:-50}
+read -r -a VHOST_OPTS <<<"${BENCH_VHOST_OPTS:-}"
 RELAYS="direct socat socat-b128k ncat vsockcat"
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -333,7 +335,7 @@ VHOST_BUSY=()   # extra back-end options (--busy-poll for the latency pair)
 vhost_start() {   # SERVER [TAG]
     local vs="$TMPD/vhost-$1${2:-}.sock" out i
     UDS="$TMPD/uds-$1${2:-}"
-    "${PIN_RELAY[@]}" "$VHOST_USER_VSOCK" "${VHOST_BUSY[@]}" --socket "$vs" --uds-path "$UDS" --guest-cid 3 \
+    "${PIN_RELAY[@]}" "$VHOST_USER_VSOCK" "${VHOST_OPTS[@]}" "${VHOST_BUSY[@]}" --socket "$vs" --uds-path "$UDS" --guest-cid 3 \
         </dev/null >/dev/null 2>>"$TMPD/backend.err" &
     BPID=$!; BG="$BG $BPID"
     for ((i = 0; i < 100; i++)); do [ -S "$vs" ] && break; sleep 0.05; done
@@ -471,6 +473,7 @@ cp "$TMPD/client.err" "$OUT/client.err" 2>/dev/null
     echo "socat: $(socat -V 2>/dev/null | awk '/socat version/ {print $3}')"
     echo "ncat: $(ncat --version 2>&1 | awk '{print $3}')"
     echo "mode: reps=$REPS bytes=$BYTES idle=$IDLE pings=$PINGS conns=$CONNS"
+    [ ${#VHOST_OPTS[@]} -eq 0 ] || echo "back-end options: ${VHOST_OPTS[*]}"
     echo "pinning: endpoints ${PIN_END[*]:-none}, relays ${PIN_RELAY[*]:-none}"
     echo "vsockcat: $VSOCKCAT built $(date -u -r "$VSOCKCAT" +%Y-%m-%dT%H:%M:%SZ)"
 } >"$OUT/machine.txt"
