@@ -870,7 +870,7 @@ void vsk_device_reset(struct vsk_device *dev)
 
         if (c->orphan || (c->state == CONN_ESTABLISHED && c->buf_len > 0)) {
             if (!c->orphan)
-                c->deadline_ms = hs_now_ms() + ORPHAN_FLUSH_MS;
+                c->deadline_ms = ev_now_ms() + ORPHAN_FLUSH_MS;
             c->orphan = 1;
             c->pending = 0;
             pend_unlink(dev, c);
@@ -997,7 +997,7 @@ int vsk_device_host_connect(struct vsk_device *dev, int fd, uint32_t port)
     c = conn_new(dev, fd, host_port, port, CONN_HOST_CONNECTING);
     if (c == NULL)
         return -EMFILE;
-    c->deadline_ms = hs_now_ms() + HS_CONNECT_TIMEOUT_MS;
+    c->deadline_ms = ev_now_ms() + HS_CONNECT_TIMEOUT_MS;
     vhu_debug("host port %u -> guest port %u: REQUEST", host_port, port);
     conn_want(c, PEND_REQUEST);
     dev_pump_rx(dev);

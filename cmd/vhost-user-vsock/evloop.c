@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "evloop.h"
@@ -73,4 +74,17 @@ int ev_loop_run_once(int timeout_ms)
         if (++done == EV_BATCH)
             return done;
     }
+}
+
+int64_t ev_now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t ev_now_ms(void)
+{
+    return ev_now_us() / 1000;
 }

@@ -24,4 +24,8 @@ int ev_watch_set(struct ev_watch *w, uint32_t events);
  * by its own wait, so a callback may free any watch. */
 int ev_loop_run_once(int timeout_ms);
 
+/* The monotonic clock every deadline and poll window of the backend is measured on. */
+int64_t ev_now_us(void);
+int64_t ev_now_ms(void);
+
 #endif

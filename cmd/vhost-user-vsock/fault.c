@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "evloop.h"
 #include "fault.h"
 #include "log.h"
 
@@ -45,14 +45,6 @@ static struct {
     unsigned int rx_taken, windows;
     int64_t window_end_ms; /* 0: rx buffers are not withheld */
 } flt;
-
-static int64_t fault_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* "unknown fault (a, b[=N], c=N)" from the table, so the message cannot drift. */
 static const char *fault_known_list(void)
@@ -184,7 +176,7 @@ int fault_rx_withheld(void)
         return 1;
     if (++flt.rx_taken % RX_WITHHOLD_EVERY != 0)
         return 0;
-    flt.window_end_ms = fault_now_ms() + flt.arg;
+    flt.window_end_ms = ev_now_ms() + flt.arg;
     flt.windows++;
     vhu_debug("fault rx-withhold: no rx buffer taken for %u ms (window %u)", flt.arg,
               flt.windows);

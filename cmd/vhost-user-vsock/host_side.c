@@ -20,14 +20,6 @@
 #include "host_side.h"
 #include "log.h"
 
-int64_t hs_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- socket files ----------------------------------------------------------------------- */
 
 static int fill_sun(struct sockaddr_un *sa, const char *path)
@@ -238,7 +230,7 @@ static void hs_accept(struct ev_watch *w, uint32_t events)
             continue;
         }
         ev_watch_init(&cl->w, fd, hs_client_readable, cl);
-        cl->deadline_ms = hs_now_ms() + HS_CONNECT_TIMEOUT_MS;
+        cl->deadline_ms = ev_now_ms() + HS_CONNECT_TIMEOUT_MS;
         cl->next = hs.clients;
         hs.clients = cl;
         hs.nclients++;

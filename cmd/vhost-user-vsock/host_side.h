@@ -29,6 +29,4 @@ int hs_expire(int64_t now_ms);
 /* Drops every client still waiting for its CONNECT line (front-end gone). */
 void hs_drop_pending(void);
 
-int64_t hs_now_ms(void);
-
 #endif

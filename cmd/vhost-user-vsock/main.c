@@ -209,14 +209,6 @@ static struct {
 
 static volatile sig_atomic_t stop_signal;
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 static void on_signal(int sig)
 {
     stop_signal = sig;
@@ -291,7 +283,7 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     struct options o = {0};
     const char *why = "";
-    uint64_t busy_until = 0;
+    int64_t busy_until = 0;
     int vfd, hfd;
 
     parse_options(argc, argv, &o);
@@ -326,7 +318,7 @@ int main(int argc, char **argv)
     vhu_log("guest CID %llu; waiting for a front-end on %s; host side %s",
             (unsigned long long)o.guest_cid, o.socket_path, o.uds_path);
     while (!stop_signal) {
-        int64_t now = hs_now_ms();
+        int64_t now = ev_now_ms();
         int t1 = hs_expire(now), t2 = vsk_device_expire(srv.dev, now);
         int timeout = t1 < 0 ? t2 : (t2 < 0 || t1 < t2 ? t1 : t2);
         int events;
@@ -334,7 +326,7 @@ int main(int argc, char **argv)
         vsk_device_flush(srv.dev);
         /* --busy-poll: right after events, look again without sleeping, so the next kick
          * or host packet costs no wake-up. */
-        if (o.busy_poll_us > 0 && now_us() < busy_until)
+        if (o.busy_poll_us > 0 && ev_now_us() < busy_until)
             timeout = 0;
         events = ev_loop_run_once(timeout);
         if (events < 0) {
@@ -342,7 +334,7 @@ int main(int argc, char **argv)
             return 1;
         }
         if (events > 0 && o.busy_poll_us > 0)
-            busy_until = now_us() + o.busy_poll_us;
+            busy_until = ev_now_us() + o.busy_poll_us;
         vsk_device_flush(srv.dev);
     }
     vhu_log("%s: exiting", strsignal(stop_signal));

@@ -313,7 +313,7 @@ static void driver_step(struct fuzz_in *in, struct run *r)
         break;
     }
     case 6: {
-        int64_t later = hs_now_ms() + fuzz_u16(in) * 16;
+        int64_t later = ev_now_ms() + fuzz_u16(in) * 16;
 
         vsk_device_expire(r->dev, later);
         hs_expire(later);
