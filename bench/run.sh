@@ -36,7 +36,7 @@ BUSY_POLL_US=${BENCH_BUSY_POLL_US:-50}
 read -r -a VHOST_OPTS <<<"${BENCH_VHOST_OPTS:-}"
 RELAYS="direct socat socat-b128k ncat vsockcat"
 
-say() { printf 'bench: %s\n' "$*" >&2; }
+say() { printf 'bench [%d:%02d]: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }   # elapsed min:s
 die() { say "$*"; exit 1; }
 want() { case " $ONLY " in *" $1 "*) return 0 ;; esac; return 1; }
 
