@@ -95,6 +95,18 @@ usage_fails() {
     [[ $stderr == *"option 'history' does not apply to TCP" ]]
     usage_fails - 'OPEN:/tmp/x,unlink-early'
     [[ $stderr == *"option 'unlink-early' does not apply to OPEN" ]]
+    usage_fails - 'EXEC:cat,rcvbuf=4k'
+    [[ $stderr == *"option 'rcvbuf' does not apply to EXEC" ]]
+}
+
+@test "rcvbuf= and sndbuf= need a byte count in 1..512M" {
+    local v
+    for v in 0 abc 1x 513M 1G -1 ''; do
+        usage_fails - "TCP:127.0.0.1:1,rcvbuf=$v"
+        [ "$stderr" = "vsockcat: address 2 'TCP:127.0.0.1:1,rcvbuf=$v': option 'rcvbuf' needs a byte count in 1..512M (rcvbuf=256k)" ]
+    done
+    usage_fails "UNIX-LISTEN:/tmp/x,sndbuf=2G" -
+    [[ $stderr == *"option 'sndbuf' needs a byte count in 1..512M (sndbuf=256k)" ]]
 }
 
 @test "an unknown address option, or a bad option value, is a usage error" {

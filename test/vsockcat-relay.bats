@@ -226,6 +226,69 @@ c.close()' "$port"
     [ "$GONE_STATUS" -eq 0 ]
 }
 
+# The relay's sockets as ss(8) reports their buffers: "rb<N> tb<N>" for each socket line
+# matching the filter, in ss's order.
+relay_bufs() {
+    ss -Hmn "$@" | grep -o 'rb[0-9]*,t[0-9]*,tb[0-9]*' | sed 's/,t[0-9]*,/ /' | sort
+}
+
+@test "rcvbuf= and sndbuf= set the relay's socket buffers (accepted sockets inherit them); data intact" {
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    peer echo "tcp:$port"
+    vc_listen "$T/vc.log" "TCP-LISTEN:$lport,rcvbuf=64k,sndbuf=96k" "TCP:127.0.0.1:$port,sndbuf=40000"
+    # A client that holds its connection open until told, then sends 4 MiB through.
+    coproc CLIENT { python3 -c '
+import hashlib, socket, sys, threading
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+print("connected", flush=True)
+sys.stdin.readline()
+data = bytes(range(256)) * 16384
+threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR))).start()
+got = bytearray()
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    got += b
+print("echo", hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(), len(got), flush=True)
+' "$lport"; }
+    read -r -t 10 line <&"${CLIENT[0]}"
+    [ "$line" = connected ]
+    sleep 0.2
+    # The kernel doubles the values it is given.
+    [ "$(relay_bufs -t state established "( sport = :$lport )")" = "rb131072 tb196608" ]
+    [[ "$(relay_bufs -t state established "( dport = :$port )")" == *" tb80000" ]]
+    echo go >&"${CLIENT[1]}"
+    read -r -t 30 line <&"${CLIENT[0]}"
+    [ "$line" = "echo True 4194304" ]
+}
+
+@test "rcvbuf= and sndbuf= on UNIX-LISTEN and UNIX-CONNECT" {
+    peer echo "unix:$T/echo.sock"
+    vc_listen "$T/vc.log" "UNIX-LISTEN:$T/relay.sock,sndbuf=48k" "UNIX-CONNECT:$T/echo.sock,sndbuf=56k"
+    coproc CLIENT { python3 -c '
+import socket, sys
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+print("connected", flush=True)
+sys.stdin.readline()
+c.sendall(b"ping")
+c.shutdown(socket.SHUT_WR)
+print(c.recv(10).decode(), flush=True)
+' "$T/relay.sock"; }
+    read -r -t 10 line <&"${CLIENT[0]}"
+    [ "$line" = connected ]
+    sleep 0.2
+    relay_bufs -x | tee "$T/bufs"
+    grep -q ' tb98304$' "$T/bufs"
+    grep -q ' tb114688$' "$T/bufs"
+    echo go >&"${CLIENT[1]}"
+    read -r -t 10 line <&"${CLIENT[0]}"
+    [ "$line" = ping ]
+}
+
 @test "STDIO both ways at once: 8 MiB in, 8 MiB echoed out, sha256-checked" {
     local port
     port=$(free_tcp_port)

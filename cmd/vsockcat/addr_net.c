@@ -164,6 +164,7 @@ static void tcp_try_next(struct vc_open_req *req)
         tcp_try_next(req);
         return;
     }
+    vc_sock_buffers(fd, &req->spec->o);
     if (req->spec->o.set & VC_OPT_BIND) {
         rc = bind_local(fd, req->spec->o.bind, ai->ai_family);
         if (rc < 0) {
@@ -239,7 +240,7 @@ const struct vc_addr_type vc_type_tcp_connect = {
     .nargs = 2,
     .synopsis = "TCP:host:port",
     .kind = VC_KIND_CONNECT,
-    .opts = VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT,
+    .opts = VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT | VC_OPT_RCVBUF | VC_OPT_SNDBUF,
     .check = tcp_connect_check,
     .open = tcp_connect_open,
 };
@@ -276,6 +277,7 @@ static int tcp_listen(const struct vc_addr_spec *spec, struct vc_listener **out,
     }
     if (spec->o.reuseaddr)
         (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    vc_sock_buffers(fd, &spec->o);
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         rc = -errno;
         snprintf(err, errsize, "bind: %s", strerror(errno));
@@ -286,7 +288,7 @@ static int tcp_listen(const struct vc_addr_spec *spec, struct vc_listener **out,
         snprintf(err, errsize, "listen: %s", strerror(errno));
         goto fail_fd;
     }
-    *out = vc_fd_listener_new(fd, spec->text, NULL);
+    *out = vc_fd_listener_new(fd, spec->text, NULL, &spec->o);
     if (!*out) {
         rc = -ENOMEM;
         snprintf(err, errsize, "out of memory");
@@ -306,7 +308,8 @@ const struct vc_addr_type vc_type_tcp_listen = {
     .nargs = 1,
     .synopsis = "TCP-LISTEN:port",
     .kind = VC_KIND_LISTEN,
-    .opts = VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BIND | VC_OPT_REUSEADDR | VC_OPT_BACKLOG,
+    .opts = VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BIND | VC_OPT_REUSEADDR | VC_OPT_BACKLOG |
+            VC_OPT_RCVBUF | VC_OPT_SNDBUF,
     .check = tcp_listen_check,
     .listen = tcp_listen,
 };
@@ -350,6 +353,7 @@ int vc_unix_connect_start(struct vc_open_req *req, const char *path, vc_connecte
 
     if (fd < 0)
         return -errno;
+    vc_sock_buffers(fd, &req->spec->o);
     if (req->spec->o.set & VC_OPT_BIND) {
         if (vc_unix_sockaddr(req->spec->o.bind, &sun, &len) < 0 ||
             bind(fd, (struct sockaddr *)&sun, len) < 0) {
@@ -380,7 +384,7 @@ const struct vc_addr_type vc_type_unix_connect = {
     .nargs = 1,
     .synopsis = "UNIX-CONNECT:path",
     .kind = VC_KIND_CONNECT,
-    .opts = VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT,
+    .opts = VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT | VC_OPT_RCVBUF | VC_OPT_SNDBUF,
     .check = unix_check,
     .open = unix_connect_open,
 };
@@ -398,6 +402,7 @@ static int unix_listen(const struct vc_addr_spec *spec, struct vc_listener **out
         snprintf(err, errsize, "socket: %s", strerror(errno));
         return -errno;
     }
+    vc_sock_buffers(fd, &spec->o);
     if (spec->o.set & VC_OPT_UNLINK_EARLY)
         (void)unlink(spec->args[0]);
     if (bind(fd, (struct sockaddr *)&sun, len) < 0) {
@@ -417,7 +422,7 @@ static int unix_listen(const struct vc_addr_spec *spec, struct vc_listener **out
         snprintf(err, errsize, "listen: %s", strerror(errno));
         goto fail;
     }
-    *out = vc_fd_listener_new(fd, spec->text, spec->args[0]);
+    *out = vc_fd_listener_new(fd, spec->text, spec->args[0], &spec->o);
     if (!*out) {
         rc = -ENOMEM;
         snprintf(err, errsize, "out of memory");
@@ -435,7 +440,8 @@ const struct vc_addr_type vc_type_unix_listen = {
     .nargs = 1,
     .synopsis = "UNIX-LISTEN:path",
     .kind = VC_KIND_LISTEN,
-    .opts = VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BACKLOG | VC_OPT_UNLINK_EARLY | VC_OPT_PERM,
+    .opts = VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BACKLOG | VC_OPT_UNLINK_EARLY | VC_OPT_PERM |
+            VC_OPT_RCVBUF | VC_OPT_SNDBUF,
     .check = unix_check,
     .listen = unix_listen,
 };

@@ -151,6 +151,23 @@ void vc_sock_connect(struct vc_open_req *req, int fd, const struct sockaddr *sa,
     try_connect(c);
 }
 
+void vc_sock_buffers(int fd, const struct vc_addr_opts *o)
+{
+    static const struct {
+        unsigned bit;
+        int name;
+        size_t offset;
+    } bufs[] = {
+        {VC_OPT_RCVBUF, SO_RCVBUF, offsetof(struct vc_addr_opts, rcvbuf)},
+        {VC_OPT_SNDBUF, SO_SNDBUF, offsetof(struct vc_addr_opts, sndbuf)},
+    };
+
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        if (o->set & bufs[i].bit)
+            (void)setsockopt(fd, SOL_SOCKET, bufs[i].name,
+                             (const char *)o + bufs[i].offset, sizeof(int));
+}
+
 void vc_tcp_nodelay(int fd)
 {
     int one = 1;
@@ -229,6 +246,7 @@ struct fd_listener {
     struct vc_listener base;
     char *label;
     char *unlink_path;
+    struct vc_addr_opts bufs;     /* only the rcvbuf/sndbuf bits and values */
 };
 
 static int fd_listener_accept(struct vc_listener *l, struct vc_end **out)
@@ -246,6 +264,7 @@ static int fd_listener_accept(struct vc_listener *l, struct vc_end **out)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
         vc_tcp_nodelay(fd);
+    vc_sock_buffers(fd, &fl->bufs);
     vc_format_sockaddr((struct sockaddr *)&ss, len, peer, sizeof(peer));
     vc_log(1, "%s: accepted connection from %s", fl->label, peer);
     *out = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET, fl->label);
@@ -273,12 +292,16 @@ static const struct vc_listener_ops fd_listener_ops = {
     .release = fd_listener_release,
 };
 
-struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path)
+struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path,
+                                       const struct vc_addr_opts *o)
 {
     struct fd_listener *fl = calloc(1, sizeof(*fl));
 
     if (!fl)
         return NULL;
+    fl->bufs.set = o->set & (VC_OPT_RCVBUF | VC_OPT_SNDBUF);
+    fl->bufs.rcvbuf = o->rcvbuf;
+    fl->bufs.sndbuf = o->sndbuf;
     fl->label = strdup(label);
     fl->unlink_path = unlink_path ? strdup(unlink_path) : NULL;
     if (!fl->label || (unlink_path && !fl->unlink_path)) {

@@ -24,13 +24,19 @@ int vc_unix_connect_start(struct vc_open_req *req, const char *path, vc_connecte
 /* A relay forwards what it got at once: no Nagle delay on relayed TCP sockets (the
  * sender's own Nagle already coalesced what should be). */
 void vc_tcp_nodelay(int fd);
+/* Applies the rcvbuf= and sndbuf= options of o to a new socket, before it connects or
+ * listens (TCP scales its window by the buffer at that point; accepted sockets inherit
+ * the listener's). */
+void vc_sock_buffers(int fd, const struct vc_addr_opts *o);
 
 /* Fills a sockaddr_un; -ENAMETOOLONG if path does not fit. */
 int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len);
 
 /* A listener over a listening socket fd (accept4, non-blocking ends). unlink_path, if
- * not NULL, is removed when the listener is released. */
-struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path);
+ * not NULL, is removed when the listener is released. The rcvbuf=/sndbuf= options of o
+ * are applied to every accepted socket (a Unix socket does not inherit them). */
+struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path,
+                                       const struct vc_addr_opts *o);
 
 /* "1.2.3.4:80", "[::1]:80", "path" for messages. */
 void vc_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);

@@ -15,7 +15,7 @@
 #include "addrtypes.h"
 #include "spec.h"
 
-enum value_kind { VAL_FLAG, VAL_UINT, VAL_SECONDS, VAL_STRING, VAL_OCTAL };
+enum value_kind { VAL_FLAG, VAL_UINT, VAL_SECONDS, VAL_STRING, VAL_OCTAL, VAL_BYTES };
 
 struct option_def {
     const char *name;
@@ -48,6 +48,10 @@ static const struct option_def option_defs[] = {
     {"unlink-early", VC_OPT_UNLINK_EARLY, VAL_FLAG, 0,
      "UNIX-LISTEN: remove a stale socket file first"},
     {"perm", VC_OPT_PERM, VAL_OCTAL, OFF(perm), "mode of a created file or socket (octal)"},
+    {"rcvbuf", VC_OPT_RCVBUF, VAL_BYTES, OFF(rcvbuf),
+     "SO_RCVBUF in bytes, k/M suffixes (fixes the size: no autotuning)"},
+    {"sndbuf", VC_OPT_SNDBUF, VAL_BYTES, OFF(sndbuf),
+     "SO_SNDBUF in bytes, k/M suffixes (fixes the size: no autotuning)"},
 };
 #define N_OPTION_DEFS (sizeof(option_defs) / sizeof(option_defs[0]))
 
@@ -303,6 +307,19 @@ static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, 
         }
         *(unsigned *)field = (unsigned)u;
         break;
+    case VAL_BYTES: {
+        size_t bytes;
+
+        /* The kernel doubles what it is given, into an int (and caps it at
+         * net.core.rmem_max / wmem_max). */
+        if (!value || vc_parse_size(value, &bytes) < 0 || bytes == 0 || bytes > (512u << 20)) {
+            snprintf(err, errsize, "option '%s' needs a byte count in 1..512M (%s=256k)",
+                     def->name, def->name);
+            return -1;
+        }
+        *(int *)field = (int)bytes;
+        break;
+    }
     case VAL_SECONDS:
         if (!value || vc_parse_seconds(value, (double *)(void *)field) < 0) {
             snprintf(err, errsize, "option '%s' needs seconds (%s=1.5)", def->name, def->name);

@@ -43,6 +43,8 @@ enum vc_opt_bit {
     VC_OPT_WRONLY = 1u << 13,
     VC_OPT_UNLINK_EARLY = 1u << 14,
     VC_OPT_PERM = 1u << 15,
+    VC_OPT_RCVBUF = 1u << 16,
+    VC_OPT_SNDBUF = 1u << 17,
 };
 
 struct vc_addr_opts {
@@ -55,6 +57,7 @@ struct vc_addr_opts {
     char *history;
     char *prompt;
     unsigned perm;            /* file/socket mode for creat, UNIX-LISTEN */
+    int rcvbuf, sndbuf;       /* SO_RCVBUF, SO_SNDBUF in bytes */
 };
 
 struct vc_addr_type;

@@ -150,6 +150,10 @@ static const struct bad_case bad_cases[] = {
     {"TCP-LISTEN:1,max-children=x", "option 'max-children' needs a number (max-children=N)"},
     {"TCP-LISTEN:1,max-children=-1", "option 'max-children' needs a number (max-children=N)"},
     {"TCP-LISTEN:1,backlog=2000000", "option 'backlog' needs a number (backlog=N)"},
+    {"TCP:h:1,rcvbuf=0", "option 'rcvbuf' needs a byte count in 1..512M (rcvbuf=256k)"},
+    {"TCP:h:1,sndbuf=513M", "option 'sndbuf' needs a byte count in 1..512M (sndbuf=256k)"},
+    {"UNIX-LISTEN:/x,rcvbuf", "option 'rcvbuf' needs a byte count in 1..512M (rcvbuf=256k)"},
+    {"VSOCK-LISTEN:1,rcvbuf=4k", "option 'rcvbuf' does not apply to VSOCK-LISTEN"},
     {"TCP:h:1,connect-timeout", "option 'connect-timeout' needs seconds (connect-timeout=1.5)"},
     {"TCP:h:1,connect-timeout=-1", "option 'connect-timeout' needs seconds (connect-timeout=1.5)"},
     {"TCP:h:1,connect-timeout=nan", "option 'connect-timeout' needs seconds (connect-timeout=1.5)"},
@@ -198,6 +202,13 @@ static void test_options(void)
         TAP_IS_INT(s.o.backlog, 7, "backlog=7");
         TAP_IS_STR(s.o.bind, "127.0.0.1", "bind=127.0.0.1");
         TAP_IS_INT(s.o.reuseaddr, 1, "TCP-LISTEN: reuseaddr on by default");
+        vc_spec_free(&s);
+    }
+    if (tap_ok(parse("UNIX-CONNECT:/x,rcvbuf=64k,sndbuf=512M", &s) == 0,
+               "rcvbuf= and sndbuf= parse")) {
+        TAP_IS_INT(s.o.rcvbuf, 65536, "rcvbuf=64k is 65536 bytes");
+        TAP_IS_INT(s.o.sndbuf, 512 << 20, "sndbuf=512M, the largest");
+        TAP_IS_INT(s.o.set, VC_OPT_RCVBUF | VC_OPT_SNDBUF, "both bits set");
         vc_spec_free(&s);
     }
     if (tap_ok(parse("TCP-LISTEN:80,reuseaddr=0", &s) == 0, "reuseaddr=0 parses")) {
@@ -285,9 +296,12 @@ static void test_option_table(void)
     } want[] = {
         {"STDIO", 0},
         {"READLINE", VC_OPT_HISTORY | VC_OPT_PROMPT},
-        {"TCP", VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT},
-        {"TCP-LISTEN", VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BIND | VC_OPT_REUSEADDR | VC_OPT_BACKLOG},
-        {"UNIX-LISTEN", VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BACKLOG | VC_OPT_UNLINK_EARLY | VC_OPT_PERM},
+        {"TCP", VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT | VC_OPT_RCVBUF | VC_OPT_SNDBUF},
+        {"TCP-LISTEN", VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BIND | VC_OPT_REUSEADDR |
+                           VC_OPT_BACKLOG | VC_OPT_RCVBUF | VC_OPT_SNDBUF},
+        {"UNIX-CONNECT", VC_OPT_BIND | VC_OPT_CONNECT_TIMEOUT | VC_OPT_RCVBUF | VC_OPT_SNDBUF},
+        {"UNIX-LISTEN", VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BACKLOG | VC_OPT_UNLINK_EARLY |
+                            VC_OPT_PERM | VC_OPT_RCVBUF | VC_OPT_SNDBUF},
         {"VSOCK-LISTEN", VC_OPT_FORK | VC_OPT_MAX_CHILDREN | VC_OPT_BIND | VC_OPT_BACKLOG},
         {"EXEC", 0},
         {"SYSTEM", 0},
