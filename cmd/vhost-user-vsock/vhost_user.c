@@ -189,6 +189,12 @@ static int h_get_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_m
     return 0;
 }
 
+/* Whether the rings notify by event indexes: what the front-end acked, nothing else. */
+static int acked_event_idx(const struct vhu_backend *b)
+{
+    return (b->acked_features & BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
+}
+
 static int h_set_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
 {
     (void)reply;
@@ -196,7 +202,7 @@ static int h_set_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_m
         return -EINVAL;
     b->acked_features = m->payload.u64;
     for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
-        b->q[i].ring.event_idx = (b->acked_features & BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
+        b->q[i].ring.event_idx = acked_event_idx(b);
     return 0;
 }
 
@@ -383,7 +389,7 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
     take_vring_fd(m, &q->kick_fd);
     q->kick_gen++;
     q->started = 1;
-    q->ring.event_idx = (b->acked_features & BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
+    q->ring.event_idx = acked_event_idx(b);
     q->ring.signalled_valid = 0; /* a (re)started ring: the first call is not skipped */
     return 0;
 }
