@@ -264,7 +264,8 @@ static int fd_listener_accept(struct vc_listener *l, struct vc_end **out)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
         vc_tcp_nodelay(fd);
-    vc_sock_buffers(fd, &fl->bufs);
+    else if (ss.ss_family == AF_UNIX)
+        vc_sock_buffers(fd, &fl->bufs); /* TCP's accepted sockets inherit the listener's */
     vc_format_sockaddr((struct sockaddr *)&ss, len, peer, sizeof(peer));
     vc_log(1, "%s: accepted connection from %s", fl->label, peer);
     *out = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET, fl->label);

@@ -34,7 +34,8 @@ int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len);
 
 /* A listener over a listening socket fd (accept4, non-blocking ends). unlink_path, if
  * not NULL, is removed when the listener is released. The rcvbuf=/sndbuf= options of o
- * are applied to every accepted socket (a Unix socket does not inherit them). */
+ * are applied to accepted Unix sockets, which do not inherit them from the listener as
+ * TCP sockets do. */
 struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path,
                                        const struct vc_addr_opts *o);
 
