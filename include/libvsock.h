@@ -89,6 +89,21 @@ int vsock_accept(struct vsock_transport *t, int s, struct sockaddr_vm *peer, int
 int vsock_connect(struct vsock_transport *t, int s, const struct sockaddr_vm *addr);
 ssize_t vsock_read(struct vsock_transport *t, int s, void *buf, size_t len);
 ssize_t vsock_write(struct vsock_transport *t, int s, const void *buf, size_t len);
+/* Moves up to len received bytes of s to fd, a non-blocking socket or pipe, without a
+ * copy through a buffer of the caller's (a userspace transport writes straight from its
+ * receive buffers). Only what fd takes is consumed from s. Returns the bytes moved, 0 at
+ * EOF, or a negative errno of s (-EAGAIN: nothing to read); a blocking s waits for data
+ * as vsock_read() does. *fd_err is 0, or the negative errno of the write to fd, with
+ * nothing moved: -EAGAIN when fd is full, -EINVAL when fd is a blocking pipe or file.
+ * -EOPNOTSUPP: the transport cannot (the kernel's: splice(2) its socket instead). */
+ssize_t vsock_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
+/* The other way: sends up to len bytes read from fd, a non-blocking socket or pipe,
+ * reading them straight into the transport's send buffers, and only as many as s may
+ * send now. Returns the bytes moved, 0 at EOF of fd, or a negative errno of s (-EAGAIN:
+ * s cannot send now); a blocking s waits for room as vsock_write() does. *fd_err is 0,
+ * or the negative errno of the read from fd, with nothing moved: -EAGAIN when fd has no
+ * data, -EINVAL when fd is a blocking pipe or file. -EOPNOTSUPP as vsock_read_to_fd. */
+ssize_t vsock_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
 int vsock_shutdown(struct vsock_transport *t, int s, int how); /* SHUT_RD, SHUT_WR, SHUT_RDWR */
 int vsock_close(struct vsock_transport *t, int s);
 int vsock_getsockname(struct vsock_transport *t, int s, struct sockaddr_vm *addr);

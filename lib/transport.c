@@ -173,9 +173,33 @@ ssize_t vsock_read(struct vsock_transport *t, int s, void *buf, size_t len)
     return t->ops->read(t, s, buf, len);
 }
 
+ssize_t vsock_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+{
+    *fd_err = 0;
+    if (t->ops->read_to_fd == NULL)
+        return -EOPNOTSUPP;
+    if (fd < 0) {
+        *fd_err = -EBADF;
+        return 0;
+    }
+    return t->ops->read_to_fd(t, s, fd, len, fd_err);
+}
+
 ssize_t vsock_write(struct vsock_transport *t, int s, const void *buf, size_t len)
 {
     return t->ops->write(t, s, buf, len);
+}
+
+ssize_t vsock_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+{
+    *fd_err = 0;
+    if (t->ops->write_from_fd == NULL)
+        return -EOPNOTSUPP;
+    if (fd < 0) {
+        *fd_err = -EBADF;
+        return 0;
+    }
+    return t->ops->write_from_fd(t, s, fd, len, fd_err);
 }
 
 int vsock_shutdown(struct vsock_transport *t, int s, int how)

@@ -25,7 +25,11 @@ struct vsock_transport_ops {
     int (*accept)(struct vsock_transport *t, int s, struct sockaddr_vm *peer, int flags);
     int (*connect)(struct vsock_transport *t, int s, const struct sockaddr_vm *addr);
     ssize_t (*read)(struct vsock_transport *t, int s, void *buf, size_t len);
+    /* Optional (NULL: -EOPNOTSUPP); see vsock_read_to_fd(). */
+    ssize_t (*read_to_fd)(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
     ssize_t (*write)(struct vsock_transport *t, int s, const void *buf, size_t len);
+    /* Optional (NULL: -EOPNOTSUPP); see vsock_write_from_fd(). */
+    ssize_t (*write_from_fd)(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
     int (*shutdown)(struct vsock_transport *t, int s, int how);
     int (*close_socket)(struct vsock_transport *t, int s);
     int (*sockname)(struct vsock_transport *t, int s, struct sockaddr_vm *addr, int peer);

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -596,6 +598,131 @@ ssize_t vsk_glue_read(struct vsock_transport *t, int s, void *buf, size_t len)
             break;
         }
         rc = vsk_read(g->core, s, buf, len);
+        if (rc != -EAGAIN || gs->nonblock)
+            break;
+        pthread_cond_wait(&g->cond, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return rc;
+}
+
+/* Pieces per write to the fd: a full window of held 64 KiB buffers, and then some. */
+#define GLUE_FD_IOV 64
+
+/* One non-blocking write of iov to fd: never waits, never raises SIGPIPE on a socket. */
+static ssize_t write_fd_nowait(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int fl;
+
+    if (n >= 0)
+        return n;
+    if (errno != ENOTSOCK)
+        return -errno;
+    /* A pipe (or a file): only O_NONBLOCK keeps the write from holding the lock. */
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (!(fl & O_NONBLOCK))
+        return -EINVAL;
+    n = writev(fd, iov, iovcnt);
+    return n >= 0 ? n : -errno;
+}
+
+/* One non-blocking read from fd into iov: never waits. */
+static ssize_t read_fd_nowait(int fd, const struct iovec *iov, int iovcnt)
+{
+    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    int fl;
+
+    if (n >= 0)
+        return n;
+    if (errno != ENOTSOCK)
+        return -errno;
+    fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if (!(fl & O_NONBLOCK))
+        return -EINVAL;
+    n = readv(fd, iov, iovcnt);
+    return n >= 0 ? n : -errno;
+}
+
+/* Reads from fd straight into free tx buffers under the lock (the room it was given
+ * cannot be taken meanwhile), then sends what came as packets. */
+ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+{
+    struct glue *g = glue_of(t);
+    struct iovec iov[GLUE_FD_IOV];
+    ssize_t rc;
+
+    *fd_err = 0;
+    pthread_mutex_lock(&g->lock);
+    for (;;) {
+        struct glue_sock *gs = gsock(g, s);
+        int iovcnt = GLUE_FD_IOV;
+
+        if (gs == NULL) {
+            rc = -EBADF;
+            break;
+        }
+        rc = vsk_write_room(g->core, s, iov, &iovcnt, len);
+        if (rc > 0) {
+            ssize_t n = read_fd_nowait(fd, iov, iovcnt);
+
+            if (n < 0) {
+                *fd_err = (int)n;
+                rc = 0;
+            } else if (n > 0) {
+                int sent = vsk_write_commit(g->core, s, (size_t)n);
+                rc = sent < 0 ? sent : n;
+            } else {
+                rc = 0; /* EOF of fd */
+            }
+            break;
+        }
+        if (rc != -EAGAIN || gs->nonblock)
+            break;
+        pthread_cond_wait(&g->cond, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return rc;
+}
+
+/* Writes straight from the queued data to fd under the lock, so nothing the pieces point
+ * at can be recycled meanwhile; the fd is non-blocking, so the lock is held for one
+ * syscall at most. */
+ssize_t vsk_glue_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+{
+    struct glue *g = glue_of(t);
+    struct iovec iov[GLUE_FD_IOV];
+    ssize_t rc;
+
+    *fd_err = 0;
+    pthread_mutex_lock(&g->lock);
+    for (;;) {
+        struct glue_sock *gs = gsock(g, s);
+        int iovcnt = GLUE_FD_IOV;
+
+        if (gs == NULL) {
+            rc = -EBADF;
+            break;
+        }
+        rc = vsk_read_peek(g->core, s, iov, &iovcnt, len);
+        if (rc > 0) {
+            ssize_t n = write_fd_nowait(fd, iov, iovcnt);
+
+            if (n < 0) {
+                *fd_err = (int)n;
+                rc = 0;
+            } else {
+                vsk_read_consume(g->core, s, (size_t)n);
+                rc = n;
+            }
+            break;
+        }
         if (rc != -EAGAIN || gs->nonblock)
             break;
         pthread_cond_wait(&g->cond, &g->lock);

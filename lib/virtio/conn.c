@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,13 +239,15 @@ int vsk_rx_hold(struct vsk_sock *s, const uint8_t *data, uint32_t len, uint32_t 
     return 0;
 }
 
-/* Copies n bytes out of the ring (n <= ring_len). */
+/* Copies n bytes out of the ring (n <= ring_len); buf NULL only consumes them. */
 static void rx_ring_out(struct vsk_sock *s, uint8_t *buf, uint32_t n)
 {
     uint32_t first = s->buf_alloc - s->rx_rd < n ? s->buf_alloc - s->rx_rd : n;
 
-    memcpy(buf, s->rxbuf + s->rx_rd, first);
-    memcpy(buf + first, s->rxbuf, n - first);
+    if (buf != NULL) {
+        memcpy(buf, s->rxbuf + s->rx_rd, first);
+        memcpy(buf + first, s->rxbuf, n - first);
+    }
     s->rx_rd = (uint32_t)(((uint64_t)s->rx_rd + n) % s->buf_alloc);
     s->ring_len -= n;
 }
@@ -269,14 +272,15 @@ size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len)
 
         if (from_ring > 0) {
             n = from_ring < want - done ? from_ring : want - done;
-            rx_ring_out(s, buf + done, n);
+            rx_ring_out(s, buf != NULL ? buf + done : NULL, n);
             if (h != NULL)
                 h->ring_before -= n;
             else
                 s->ring_after_held -= n;
         } else if (h != NULL) {
             n = h->len - h->off < want - done ? h->len - h->off : want - done;
-            memcpy(buf + done, h->data + h->off, n);
+            if (buf != NULL)
+                memcpy(buf + done, h->data + h->off, n);
             h->off += n;
             if (h->off == h->len)
                 rx_held_drop_head(s);
@@ -286,6 +290,53 @@ size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len)
         done += n;
     }
     s->fwd_cnt += done;
+    return done;
+}
+
+/* One piece of queued data for vsk_rx_peek; false once iov is full. */
+static bool peek_add(struct iovec *iov, int *n, int max, const uint8_t *p, uint32_t len)
+{
+    if (*n == max)
+        return false;
+    iov[(*n)++] = (struct iovec){.iov_base = (void *)(uintptr_t)p, .iov_len = len};
+    return true;
+}
+
+size_t vsk_rx_peek(const struct vsk_sock *s, struct iovec *iov, int *iovcnt, size_t len)
+{
+    uint32_t queued = vsk_rx_queued(s), want = len < queued ? (uint32_t)len : queued;
+    uint32_t rd = s->rx_rd, done = 0;
+    int n = 0;
+
+    /* The same order vsk_rx_pop reads in: the ring bytes before each held buffer, the
+     * held buffer's unread part, and after the last one the rest of the ring. */
+    for (unsigned int i = 0; i <= s->held_count && done < want; i++) {
+        const struct vsk_rx_held *h =
+            i < s->held_count ? &s->held[(s->held_head + i) % s->held_cap] : NULL;
+        uint32_t ring = h != NULL ? h->ring_before
+                                  : (s->held_count > 0 ? s->ring_after_held : s->ring_len);
+
+        while (ring > 0 && done < want) {
+            uint32_t piece = s->buf_alloc - rd;
+
+            piece = piece < ring ? piece : ring;
+            piece = piece < want - done ? piece : want - done;
+            if (!peek_add(iov, &n, *iovcnt, s->rxbuf + rd, piece))
+                goto full;
+            rd = (uint32_t)(((uint64_t)rd + piece) % s->buf_alloc);
+            ring -= piece;
+            done += piece;
+        }
+        if (h != NULL && done < want) {
+            uint32_t piece = h->len - h->off < want - done ? h->len - h->off : want - done;
+
+            if (!peek_add(iov, &n, *iovcnt, h->data + h->off, piece))
+                goto full;
+            done += piece;
+        }
+    }
+full:
+    *iovcnt = n;
     return done;
 }
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* A received buffer kept instead of copied (zero-copy receive): len bytes at data, off
  * of them read; token names it to its owner, who gets it back through the socket's
@@ -123,8 +124,12 @@ int vsk_rx_push(struct vsk_sock *s, const uint8_t *data, uint32_t len);
  * rx_release(token) (needs rx_release set). -ENOBUFS as vsk_rx_push, -ENOMEM. */
 int vsk_rx_hold(struct vsk_sock *s, const uint8_t *data, uint32_t len, uint32_t token);
 /* Copies up to len queued bytes out and counts them consumed (fwd_cnt); held buffers
- * read to their end go back through rx_release. */
+ * read to their end go back through rx_release. buf NULL consumes without copying. */
 size_t vsk_rx_pop(struct vsk_sock *s, uint8_t *buf, size_t len);
+/* Describes up to len queued bytes in arrival order, in at most *iovcnt pieces, without
+ * consuming them; sets *iovcnt and returns the bytes described. The pointers stay valid
+ * until the socket's queue changes (the caller holds the core's lock meanwhile). */
+size_t vsk_rx_peek(const struct vsk_sock *s, struct iovec *iov, int *iovcnt, size_t len);
 /* Drops everything queued (counted consumed), releases held buffers, frees the ring. */
 void vsk_rx_discard(struct vsk_sock *s);
 

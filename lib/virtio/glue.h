@@ -32,7 +32,9 @@ int vsk_glue_listen(struct vsock_transport *t, int s, int backlog);
 int vsk_glue_accept(struct vsock_transport *t, int s, struct sockaddr_vm *peer, int flags);
 int vsk_glue_connect(struct vsock_transport *t, int s, const struct sockaddr_vm *addr);
 ssize_t vsk_glue_read(struct vsock_transport *t, int s, void *buf, size_t len);
+ssize_t vsk_glue_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
 ssize_t vsk_glue_write(struct vsock_transport *t, int s, const void *buf, size_t len);
+ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
 int vsk_glue_shutdown(struct vsock_transport *t, int s, int how);
 int vsk_glue_close_socket(struct vsock_transport *t, int s);
 int vsk_glue_sockname(struct vsock_transport *t, int s, struct sockaddr_vm *addr, int peer);
@@ -48,6 +50,7 @@ int vsk_glue_set_connect_timeout(struct vsock_transport *t, int s, unsigned int 
     .close = vsk_glue_close, .describe = vsk_glue_describe, .local_cid = vsk_glue_local_cid, \
     .socket = vsk_glue_socket, .bind = vsk_glue_bind, .listen = vsk_glue_listen,            \
     .accept = vsk_glue_accept, .connect = vsk_glue_connect, .read = vsk_glue_read,          \
+    .read_to_fd = vsk_glue_read_to_fd, .write_from_fd = vsk_glue_write_from_fd,             \
     .write = vsk_glue_write, .shutdown = vsk_glue_shutdown,                                 \
     .close_socket = vsk_glue_close_socket, .sockname = vsk_glue_sockname,                  \
     .set_nonblock = vsk_glue_set_nonblock, .socket_error = vsk_glue_socket_error,           \

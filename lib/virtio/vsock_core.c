@@ -76,6 +76,10 @@ struct vsk_core {
 
     struct vsk_txpkt *txq_head, *txq_tail;
     unsigned int txq_len;
+    /* vsk_write_room's answer while the ring is full: one packet's worth of memory that
+     * vsk_write_commit sends by copy, as vsk_write would (allocated on first need). */
+    uint8_t *tx_bounce;
+    int tx_room_bounced;
     int tx_irq_always;     /* draining before close: every tx completion interrupts */
 
     struct vsk_table tab;
@@ -171,7 +175,8 @@ static void tx_ring_put(struct vsk_core *c, const struct vsock_hdr *h, const uin
         unsigned int ds = c->tx_data_free[--c->tx_data_nfree];
         uint8_t *data = c->tx_data_mem + (size_t)ds * VSK_TX_DATA_SLOT;
 
-        memcpy(data, payload, h->len);
+        if (payload != data) /* vsk_write_commit filled the slot itself */
+            memcpy(data, payload, h->len);
         seg[1] = (struct vq_seg){.addr = dev_addr(c, data), .len = h->len, .write = 0};
         nseg = 2;
         c->tx_hdr_data[hs] = (int32_t)ds;
@@ -1096,6 +1101,7 @@ void vsk_core_destroy(struct vsk_core *c)
     free(c->tx_hdr_data);
     free(c->tx_data_free);
     free(c->rx_free);
+    free(c->tx_bounce);
     free(c); /* DMA memory belongs to the bus */
 }
 
@@ -1343,28 +1349,32 @@ static void maybe_credit_update(struct vsk_core *c, struct vsk_sock *s)
     kick_queues(c);
 }
 
-ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len)
+/* The socket a read of len bytes may take data from, or NULL with *rc what the read
+ * returns instead (an error, or 0 for EOF). */
+static struct vsk_sock *read_sock(struct vsk_core *c, int h, size_t len, ssize_t *rc)
 {
     struct vsk_sock *s = sock_get(c, h);
-    size_t n;
 
-    if (s == NULL)
-        return -EBADF;
+    *rc = 0;
+    if (s == NULL) {
+        *rc = -EBADF;
+        return NULL;
+    }
     if (s->state != VSK_ESTABLISHED) {
         if (s->err != 0 && s->state == VSK_CLOSE && s->ss != VSK_SS_UNCONNECTED)
-            return -s->err;
-        return s->done ? 0 : -ENOTCONN;
+            *rc = -s->err;
+        else
+            *rc = s->done ? 0 : -ENOTCONN;
+        return NULL;
     }
     if ((s->shutdown & VSOCK_SHUTDOWN_RCV) || len == 0)
-        return 0;
-    n = vsk_rx_pop(s, buf, len);
-    if (n > 0) {
-        if (vsk_rx_queued(s) == 0 && s->done)
-            s->state = VSK_CLOSING; /* the reset we postponed for the data */
-        maybe_credit_update(c, s);
-        sock_notify(c, s);
-        return (ssize_t)n;
-    }
+        return NULL;
+    return s;
+}
+
+/* What a read returns when nothing is queued. */
+static ssize_t read_nothing(const struct vsk_sock *s)
+{
     if (s->err != 0)
         return -s->err;
     if (s->peer_shutdown & VSOCK_SHUTDOWN_SEND)
@@ -1372,26 +1382,166 @@ ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len)
     return -EAGAIN;
 }
 
+/* After the application took data: a postponed reset, credit, readiness. */
+static void read_taken(struct vsk_core *c, struct vsk_sock *s)
+{
+    if (vsk_rx_queued(s) == 0 && s->done)
+        s->state = VSK_CLOSING; /* the reset we postponed for the data */
+    maybe_credit_update(c, s);
+    sock_notify(c, s);
+}
+
+ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len)
+{
+    ssize_t rc;
+    struct vsk_sock *s = read_sock(c, h, len, &rc);
+    size_t n;
+
+    if (s == NULL)
+        return rc;
+    n = vsk_rx_pop(s, buf, len);
+    if (n == 0)
+        return read_nothing(s);
+    read_taken(c, s);
+    return (ssize_t)n;
+}
+
+ssize_t vsk_read_peek(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt, size_t len)
+{
+    ssize_t rc;
+    struct vsk_sock *s = read_sock(c, h, len, &rc);
+    size_t n;
+
+    if (s == NULL) {
+        *iovcnt = 0;
+        return rc;
+    }
+    n = vsk_rx_peek(s, iov, iovcnt, len);
+    return n > 0 ? (ssize_t)n : read_nothing(s);
+}
+
+void vsk_read_consume(struct vsk_core *c, int h, size_t n)
+{
+    struct vsk_sock *s = sock_get(c, h);
+
+    if (s == NULL || n == 0)
+        return;
+    vsk_rx_pop(s, NULL, n);
+    read_taken(c, s);
+}
+
 static int sock_can_send(const struct vsk_sock *s)
 {
     return vsk_peer_free(s) > 0 && s->tx_unsent < VSK_SNDBUF;
 }
 
-ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
+/* The socket a write may send on, or NULL with *rc the error the write returns. */
+static struct vsk_sock *write_sock(struct vsk_core *c, int h, ssize_t *rc)
 {
     struct vsk_sock *s = sock_get(c, h);
+
+    *rc = 0;
+    if (s == NULL)
+        *rc = -EBADF;
+    else if ((s->shutdown & VSOCK_SHUTDOWN_SEND) || (s->peer_shutdown & VSOCK_SHUTDOWN_RCV))
+        *rc = -EPIPE;
+    else if (s->state != VSK_ESTABLISHED)
+        *rc = s->err != 0 && s->state == VSK_CLOSE && s->ss != VSK_SS_UNCONNECTED ? -s->err
+                                                                                  : -ENOTCONN;
+    return *rc < 0 ? NULL : s;
+}
+
+/* What a write that could send nothing returns. */
+static ssize_t write_nothing(const struct vsk_sock *s)
+{
+    return s->err != 0 ? -s->err : -EAGAIN;
+}
+
+ssize_t vsk_write_room(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt, size_t len)
+{
+    ssize_t rc;
+    struct vsk_sock *s = write_sock(c, h, &rc);
+    uint32_t room, done = 0, piece;
+    int n = 0;
+
+    if (s == NULL || len == 0) {
+        *iovcnt = 0;
+        return rc;
+    }
+    if (!sock_can_send(s) || c->lost) {
+        *iovcnt = 0;
+        return write_nothing(s);
+    }
+    room = vsk_peer_free(s);
+    room = room < len ? room : (uint32_t)len;
+    if (c->txq_head == NULL) {
+        /* Free tx slots, in the order tx_ring_put will take them. */
+        unsigned int pkts = vq_num_free(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) / 2;
+
+        pkts = pkts < c->tx_data_nfree ? pkts : c->tx_data_nfree;
+        pkts = pkts < c->tx_hdr_nfree ? pkts : c->tx_hdr_nfree;
+        for (unsigned int k = 0; k < pkts && done < room && n < *iovcnt; k++) {
+            unsigned int slot = c->tx_data_free[c->tx_data_nfree - 1 - k];
+
+            piece = room - done < VSK_TX_DATA_SLOT ? room - done : VSK_TX_DATA_SLOT;
+            iov[n++] = (struct iovec){.iov_base = c->tx_data_mem + (size_t)slot * VSK_TX_DATA_SLOT,
+                                      .iov_len = piece};
+            done += piece;
+        }
+    }
+    c->tx_room_bounced = done == 0;
+    if (done == 0) {
+        if (c->tx_bounce == NULL && (c->tx_bounce = malloc(VSK_TX_DATA_SLOT)) == NULL) {
+            *iovcnt = 0;
+            return -ENOMEM;
+        }
+        done = room < VSK_TX_DATA_SLOT ? room : VSK_TX_DATA_SLOT;
+        done = done < VSK_SNDBUF - s->tx_unsent ? done : VSK_SNDBUF - s->tx_unsent;
+        iov[n++] = (struct iovec){.iov_base = c->tx_bounce, .iov_len = done};
+    }
+    *iovcnt = n;
+    return (ssize_t)done;
+}
+
+int vsk_write_commit(struct vsk_core *c, int h, size_t n)
+{
+    ssize_t rc;
+    struct vsk_sock *s = write_sock(c, h, &rc);
+    size_t done = 0;
+
+    if (s == NULL || n == 0)
+        return (int)rc;
+    if (c->tx_room_bounced) {
+        rc = vsk_write(c, h, c->tx_bounce, n);
+        return rc == (ssize_t)n ? 0 : (rc < 0 ? (int)rc : -ENOMEM);
+    }
+    while (done < n) {
+        struct vsock_hdr hdr;
+        uint32_t chunk = n - done < VSK_TX_DATA_SLOT ? (uint32_t)(n - done) : VSK_TX_DATA_SLOT;
+        uint8_t *slot = c->tx_data_mem + (size_t)c->tx_data_free[c->tx_data_nfree - 1] * VSK_TX_DATA_SLOT;
+
+        if (!tx_room(c, chunk))
+            return -EIO; /* vsk_write_room promised the room: the caller broke the contract */
+        sock_hdr(c, s, &hdr, VSOCK_OP_RW, 0, chunk);
+        tx_ring_put(c, &hdr, slot);
+        s->tx_cnt += chunk;
+        done += chunk;
+    }
+    kick_queues(c);
+    if (!sock_can_send(s))
+        sock_notify(c, s);
+    return 0;
+}
+
+ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
+{
+    ssize_t rc;
+    struct vsk_sock *s = write_sock(c, h, &rc);
     const uint8_t *p = buf;
     size_t total = 0;
 
     if (s == NULL)
-        return -EBADF;
-    if ((s->shutdown & VSOCK_SHUTDOWN_SEND) || (s->peer_shutdown & VSOCK_SHUTDOWN_RCV))
-        return -EPIPE;
-    if (s->state != VSK_ESTABLISHED) {
-        if (s->err != 0 && s->state == VSK_CLOSE && s->ss != VSK_SS_UNCONNECTED)
-            return -s->err;
-        return -ENOTCONN;
-    }
+        return rc;
     if (len == 0)
         return 0;
     while (total < len && sock_can_send(s) && !c->lost) {
@@ -1411,11 +1561,7 @@ ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
     kick_queues(c);
     if (!sock_can_send(s))
         sock_notify(c, s);
-    if (total > 0)
-        return (ssize_t)total;
-    if (s->err != 0)
-        return -s->err;
-    return -EAGAIN;
+    return total > 0 ? (ssize_t)total : write_nothing(s);
 }
 
 int vsk_shutdown(struct vsk_core *c, int h, int how)

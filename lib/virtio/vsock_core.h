@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "libvsock.h"
 #include "virtio/bus.h"
@@ -111,7 +112,21 @@ int vsk_connect(struct vsk_core *c, int h, const struct sockaddr_vm *addr);
 int vsk_connect_result(struct vsk_core *c, int h);
 /* -EAGAIN when a blocking call would wait. */
 ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len);
+/* Zero-copy read in two steps: vsk_read_peek describes up to len queued bytes in at most
+ * *iovcnt pieces (sets *iovcnt) and returns their count, or what vsk_read returns when
+ * nothing is queued; vsk_read_consume then counts n <= that many bytes read. The pieces
+ * stay valid while the caller holds the core's lock. */
+ssize_t vsk_read_peek(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt, size_t len);
+void vsk_read_consume(struct vsk_core *c, int h, size_t n);
 ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len);
+/* Zero-copy write in two steps: vsk_write_room describes memory for up to len bytes the
+ * socket may send now (credit, ring room) in at most *iovcnt pieces (sets *iovcnt) and
+ * returns its size, or what vsk_write returns when it could send nothing (-EAGAIN). The
+ * caller fills the first n bytes and vsk_write_commit sends them: 0 or a negative errno.
+ * The pieces are free tx buffers (no copy), or while the ring is full one bounce buffer
+ * that commit copies as vsk_write does. Valid while the caller holds the core's lock. */
+ssize_t vsk_write_room(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt, size_t len);
+int vsk_write_commit(struct vsk_core *c, int h, size_t n);
 int vsk_shutdown(struct vsk_core *c, int h, int how); /* SHUT_RD, SHUT_WR, SHUT_RDWR */
 int vsk_close(struct vsk_core *c, int h);
 int vsk_sockname(struct vsk_core *c, int h, struct sockaddr_vm *addr, int peer);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "suite.h"
@@ -992,6 +993,167 @@ static enum case_result large_transfer(struct suite *s)
     return OK("16 MiB each way, every byte checked, %lld ms", took);
 }
 
+/* vsock_read_to_fd: 4 MiB from the peer go straight into a Unix socket and come out of
+ * it intact, then EOF. The kernel transport has no such path and must say -EOPNOTSUPP. */
+static enum case_result read_to_fd(struct suite *s)
+{
+    static unsigned char out[65536], in[65536];
+    const size_t total = 4u << 20;
+    struct stream gen, check;
+    size_t sent = 0, out_len = 0, out_off = 0, received = 0;
+    long long deadline = now_ms() + 60000;
+    int a, b, sp[2], rfd, wfd, fd_err, eof = 0, full = 0;
+    ssize_t n;
+    int rc = connected_pair(s, s->port, &a, &b);
+
+    if (rc < 0)
+        return FAIL("connecting: %s", err_text(rc));
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) < 0)
+        return FAIL("socketpair: %s", strerror(errno));
+    if (vsock_set_nonblock(s->t, a, 1) < 0 || s->peer->set_nonblock(s, b, 1) < 0 ||
+        vsock_poll_fds(s->t, a, &rfd, &wfd) < 0)
+        return FAIL("set_nonblock or poll fds failed");
+    n = vsock_read_to_fd(s->t, a, sp[0], total, &fd_err);
+    if (strcmp(vsock_transport_name(s->t), "kernel") == 0)
+        return n == -EOPNOTSUPP ? OK("the kernel transport has none: -EOPNOTSUPP")
+                                : FAIL("kernel transport: %zd, want -EOPNOTSUPP", n);
+    if (n != -EAGAIN || fd_err != 0)
+        return FAIL("nothing sent yet: %zd (fd_err %d), want -EAGAIN", n, fd_err);
+    stream_init(&gen, 0x3333);
+    stream_init(&check, 0x3333);
+    while (!eof) {
+        struct pollfd pfd[2] = {{.fd = rfd, .events = POLLIN}, {.fd = sp[1], .events = POLLIN}};
+
+        if (now_ms() > deadline)
+            return FAIL("stalled: sent %zu, received %zu of %zu", sent, received, total);
+        if (sent < total) {   /* the peer sends */
+            if (out_off == out_len) {
+                out_len = total - sent < sizeof(out) ? total - sent : sizeof(out);
+                for (size_t i = 0; i < out_len; i++)
+                    out[i] = stream_byte(&gen);
+                out_off = 0;
+            }
+            n = s->peer->write(s, b, out + out_off, out_len - out_off);
+            if (n < 0 && n != -EAGAIN)
+                return FAIL("peer write: %s", err_text((int)n));
+            if (n > 0) {
+                out_off += (size_t)n;
+                sent += (size_t)n;
+            }
+            if (sent == total && (rc = s->peer->shutdown(s, b, SHUT_WR)) < 0)
+                return FAIL("peer shutdown: %s", err_text(rc));
+        }
+        n = vsock_read_to_fd(s->t, a, sp[0], total, &fd_err);
+        if (fd_err == -EAGAIN)
+            full++;
+        else if (fd_err != 0)
+            return FAIL("fd side: %s", err_text(fd_err));
+        else if (n == 0)
+            eof = 1;
+        else if (n < 0 && n != -EAGAIN)
+            return FAIL("read_to_fd: %s", err_text((int)n));
+        while ((n = read(sp[1], in, sizeof(in))) > 0) {
+            for (ssize_t i = 0; i < n; i++)
+                if (in[i] != stream_byte(&check))
+                    return FAIL("wrong byte at offset %zu", received + (size_t)i);
+            received += (size_t)n;
+        }
+        if (!eof)
+            (void)poll(pfd, 2, 10);
+    }
+    vsock_close(s->t, a);
+    s->peer->close(s, b);
+    close(sp[0]);
+    close(sp[1]);
+    if (received != total)
+        return FAIL("EOF after %zu of %zu bytes", received, total);
+    return OK("4 MiB through a Unix socket, every byte checked, the fd full %d times", full);
+}
+
+/* vsock_write_from_fd: 4 MiB written into a Unix socket are sent from it to the peer,
+ * who gets them intact, then EOF once the Unix socket is shut down. Kernel: -EOPNOTSUPP. */
+static enum case_result write_from_fd(struct suite *s)
+{
+    static unsigned char out[65536], in[65536];
+    const size_t total = 4u << 20;
+    struct stream gen, check;
+    size_t fed = 0, out_len = 0, out_off = 0, received = 0;
+    long long deadline = now_ms() + 60000;
+    int a, b, sp[2], rfd, wfd, fd_err, eof = 0, shut = 0, empty = 0;
+    ssize_t n;
+    int rc = connected_pair(s, s->port, &a, &b);
+
+    if (rc < 0)
+        return FAIL("connecting: %s", err_text(rc));
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) < 0)
+        return FAIL("socketpair: %s", strerror(errno));
+    if (vsock_set_nonblock(s->t, a, 1) < 0 || s->peer->set_nonblock(s, b, 1) < 0 ||
+        s->peer->poll_fd(s, b, &rfd, &wfd) < 0)
+        return FAIL("set_nonblock or poll fds failed");
+    n = vsock_write_from_fd(s->t, a, sp[0], total, &fd_err);
+    if (strcmp(vsock_transport_name(s->t), "kernel") == 0)
+        return n == -EOPNOTSUPP ? OK("the kernel transport has none: -EOPNOTSUPP")
+                                : FAIL("kernel transport: %zd, want -EOPNOTSUPP", n);
+    if (n != 0 || fd_err != -EAGAIN)
+        return FAIL("empty fd: %zd (fd_err %d), want 0 with fd_err -EAGAIN", n, fd_err);
+    stream_init(&gen, 0x4444);
+    stream_init(&check, 0x4444);
+    while (!eof) {
+        struct pollfd pfd = {.fd = rfd, .events = POLLIN};
+
+        if (now_ms() > deadline)
+            return FAIL("stalled: fed %zu, received %zu of %zu", fed, received, total);
+        if (fed < total) {   /* into the Unix socket */
+            if (out_off == out_len) {
+                out_len = total - fed < sizeof(out) ? total - fed : sizeof(out);
+                for (size_t i = 0; i < out_len; i++)
+                    out[i] = stream_byte(&gen);
+                out_off = 0;
+            }
+            n = write(sp[1], out + out_off, out_len - out_off);
+            if (n > 0) {
+                out_off += (size_t)n;
+                fed += (size_t)n;
+            }
+        } else if (!shut) {
+            shutdown(sp[1], SHUT_WR);
+            shut = 1;
+        }
+        if (shut != 2) {
+            n = vsock_write_from_fd(s->t, a, sp[0], total, &fd_err);
+            if (fd_err == -EAGAIN)
+                empty++;
+            else if (fd_err != 0)
+                return FAIL("fd side: %s", err_text(fd_err));
+            else if (n == 0 && (rc = vsock_shutdown(s->t, a, SHUT_WR)) < 0)
+                return FAIL("shutdown after the fd's EOF: %s", err_text(rc));
+            else if (n == 0)
+                shut = 2;
+            else if (n < 0 && n != -EAGAIN)
+                return FAIL("write_from_fd: %s", err_text((int)n));
+        }
+        while ((n = s->peer->read(s, b, in, sizeof(in))) > 0) {
+            for (ssize_t i = 0; i < n; i++)
+                if (in[i] != stream_byte(&check))
+                    return FAIL("wrong byte at offset %zu", received + (size_t)i);
+            received += (size_t)n;
+        }
+        if (n == 0)
+            eof = 1;
+        else if (n != -EAGAIN)
+            return FAIL("peer read: %s", err_text((int)n));
+        else
+            (void)poll(&pfd, 1, 10);
+    }
+    vsock_close(s->t, a);
+    s->peer->close(s, b);
+    close(sp[0]);
+    close(sp[1]);
+    if (received != total)
+        return FAIL("EOF after %zu of %zu bytes", received, total);
+    return OK("4 MiB from a Unix socket, every byte checked, the fd empty %d times", empty);
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 const struct conformance_case conformance_cases[] = {
@@ -1030,5 +1192,9 @@ const struct conformance_case conformance_cases[] = {
     {"shutdown_both", 0, "SHUT_RDWR", shutdown_both},
     {"peer_close", 0, "peer closes: data, EOF, write -EPIPE", peer_close},
     {"large_transfer", 0, "16 MiB each way at once, checked", large_transfer},
+    {"read_to_fd", 0, "vsock_read_to_fd into a Unix socket, checked (kernel: -EOPNOTSUPP)",
+     read_to_fd},
+    {"write_from_fd", 0, "vsock_write_from_fd from a Unix socket, checked (kernel: -EOPNOTSUPP)",
+     write_from_fd},
 };
 const size_t conformance_case_count = sizeof(conformance_cases) / sizeof(conformance_cases[0]);

@@ -707,6 +707,80 @@ static void test_tx_full(void)
     h_close(&t);
 }
 
+/* The two-step write (vsock_write_from_fd's): room is free tx slots, filled in place and
+ * sent as packets of what was filled; while the ring is full it is one bounce buffer,
+ * sent after what waits; with no room at all it is -EAGAIN, after SHUT_WR -EPIPE. */
+static void test_write_room(void)
+{
+    static uint8_t pat[300000];
+    struct h t;
+    struct iovec iov[8];
+    int s, n = 8, bad = 0, nb, lens_ok;
+    size_t off = 0;
+    ssize_t room;
+
+    for (size_t i = 0; i < sizeof(pat); i++)
+        pat[i] = (uint8_t)(i * 7 + i / 1000);
+    h_open(&t);
+    t.host_buf = 64u << 20;
+    s = connect_to_host(&t, 5000);
+    room = vsk_write_room(t.c, s, iov, &n, 200000);
+    tap_ok(room == 200000 && n == 4 && iov[0].iov_len == 65536 && iov[3].iov_len == 200000 - 3 * 65536,
+           "write_room: 200000 bytes in 4 free tx slots (%zd in %d)", room, n);
+    for (int i = 0; i < n; i++) {   /* what a readv of 150000 bytes does */
+        size_t k = iov[i].iov_len < 150000 - off ? iov[i].iov_len : 150000 - off;
+        memcpy(iov[i].iov_base, pat + off, k);
+        off += k;
+    }
+    TAP_IS_INT(vsk_write_commit(t.c, s, 150000), 0, "write_commit: 150000 of them sent");
+    off = 0;
+    lens_ok = 1;
+    for (int i = 0; i < 3; i++) {
+        static const uint32_t want[3] = {65536, 65536, 150000 - 2 * 65536};
+        if (pop(&t) != VSOCK_OP_RW || t.last.len != want[i] ||
+            memcmp(t.payload, pat + off, t.last.len) != 0)
+            lens_ok = 0;
+        off += t.last.len;
+    }
+    TAP_IS_INT(lens_ok, 1, "write_commit: three RW packets (64 KiB, 64 KiB, the rest), intact");
+    TAP_IS_INT(pop(&t), -1, "write_commit: nothing more sent");
+
+    /* The device stops consuming: ring and unsent queue fill up. */
+    while (vsk_write(t.c, s, pat, 65536) > 0)
+        ;
+    n = 8;
+    room = vsk_write_room(t.c, s, iov, &n, 1 << 20);
+    TAP_IS_INT(room, -EAGAIN, "write_room: -EAGAIN once the socket cannot send");
+    drain(&t);
+    h_close(&t);
+
+    h_open(&t);
+    t.host_buf = 64u << 20;
+    s = connect_to_host(&t, 5000);
+    for (nb = 0; nb < 16; nb++)   /* 16 ring slots taken: the ring is full */
+        vsk_write(t.c, s, pat, 65536);
+    n = 8;
+    room = vsk_write_room(t.c, s, iov, &n, 1 << 20);
+    tap_ok(room == 65536 && n == 1, "write_room: ring full: one bounce piece of 64 KiB (%zd in %d)",
+           room, n);
+    if (room > 0)
+        memcpy(iov[0].iov_base, pat + 1000, 5000);
+    TAP_IS_INT(vsk_write_commit(t.c, s, 5000), 0, "write_commit: the bounce piece queued");
+    nb = 0;
+    while (pop(&t) == VSOCK_OP_RW) {
+        nb++;
+        if (nb == 17 && (t.last.len != 5000 || memcmp(t.payload, pat + 1000, 5000) != 0))
+            bad++;
+    }
+    TAP_IS_INT(nb, 17, "write_commit: sent after the 16 that waited");
+    TAP_IS_INT(bad, 0, "write_commit: the bounced bytes intact");
+    vsk_shutdown(t.c, s, SHUT_WR);
+    n = 8;
+    TAP_IS_INT(vsk_write_room(t.c, s, iov, &n, 100), -EPIPE, "write_room: -EPIPE after SHUT_WR");
+    TAP_IS_INT(n, 0, "write_room: ... and no pieces");
+    h_close(&t);
+}
+
 /* ---- shutdown, reset and close ------------------------------------------------------ */
 
 static void test_shutdown_close(void)
@@ -1165,6 +1239,78 @@ static void test_rx_hold_order(void)
     vsk_table_destroy(&tab);
 }
 
+/* Zero-copy reads describe the queue without consuming it: the pieces, gathered, are the
+ * bytes in arrival order (ring wrapping, held buffers between copied chunks); a second
+ * look sees the same; consuming fewer bytes than described (a short write to the fd)
+ * leaves the rest for the next look; held buffers go back only once consumed. */
+static void test_rx_peek(void)
+{
+    static uint8_t src[5][3000], want[20000], got[20000], junk[15000];
+    static const uint32_t lens[5] = {1500, 3000, 700, 2500, 900};
+    static const int held[5] = {0, 1, 0, 1, 0};
+    struct vsk_table tab;
+    struct vsk_sock *s;
+    struct iovec iov[3], again[3];
+    size_t total = 0, off = 0;
+    int bad = 0, step = 0;
+
+    vsk_table_init(&tab, 0);
+    s = vsk_sock_new(&tab, SOCK_STREAM);
+    s->buf_alloc = 16384;
+    s->rx_release = count_release;
+    nreleased = 0;
+    /* Move the ring's read offset near its end, so the copied chunks wrap. */
+    vsk_rx_push(s, junk, 15000);
+    vsk_rx_pop(s, NULL, 15000);
+    TAP_IS_INT(s->fwd_cnt, 15000, "peek: pop without a buffer consumes (fwd_cnt)");
+    for (int i = 0; i < 5; i++) {
+        for (uint32_t j = 0; j < lens[i]; j++)
+            src[i][j] = (uint8_t)(i * 51 + j * 7 + j / 256);
+        if ((held[i] ? vsk_rx_hold(s, src[i], lens[i], (uint32_t)(300 + i))
+                     : vsk_rx_push(s, src[i], lens[i])) != 0)
+            bad++;
+        memcpy(want + total, src[i], lens[i]);
+        total += lens[i];
+    }
+    TAP_IS_INT(bad, 0, "peek: 2 held and 3 copied chunks queued, the copied ones wrapping");
+    while (off < total && step < 100) {
+        int n = 3, n2 = 3;
+        size_t len = 2000, seen = vsk_rx_peek(s, iov, &n, len), seen2, k = 0;
+
+        seen2 = vsk_rx_peek(s, again, &n2, len);
+        if (seen == 0 || seen > len || n < 1 || n > 3 || seen2 != seen || n2 != n ||
+            memcmp(iov, again, sizeof(iov[0]) * (size_t)n) != 0)
+            bad++;
+        for (int i = 0; i < n && bad == 0; i++) {
+            memcpy(got + off + k, iov[i].iov_base, iov[i].iov_len);
+            k += iov[i].iov_len;
+        }
+        if (k != seen)
+            bad++;
+        /* Every other step a "short write": only part of what was described is taken. */
+        if (step % 2 == 1 && seen > 1)
+            seen = seen / 2;
+        vsk_rx_pop(s, NULL, seen);
+        off += seen;
+        step++;
+        if (bad)
+            break;
+    }
+    TAP_IS_INT(bad, 0, "peek: pieces within the iov and length limits, a second look alike");
+    TAP_IS_INT(off, total, "peek: the whole queue taken in pieces");
+    TAP_IS_INT(memcmp(got, want, total), 0, "peek: gathered pieces are the bytes in arrival order");
+    tap_ok(nreleased == 2 && released[0] == 301 && released[1] == 303,
+           "peek: held buffers released once consumed, in order");
+    TAP_IS_INT(s->fwd_cnt, 15000 + total, "peek: fwd_cnt counts what was consumed");
+    {
+        int n = 3;
+        TAP_IS_INT(vsk_rx_peek(s, iov, &n, 100), 0, "peek: an empty queue describes nothing");
+        TAP_IS_INT(n, 0, "peek: ... in no pieces");
+    }
+    vsk_sock_free(&tab, s);
+    vsk_table_destroy(&tab);
+}
+
 /* Through the whole core with spare rx buffers: big packets are held, small ones copied,
  * more packets than spares fall back to copying; data stays intact and in order, and a
  * socket closed with held data gives its buffers back (the ring keeps working). */
@@ -1224,6 +1370,34 @@ static void test_rx_hold_core(void)
     }
     TAP_IS_INT(bad, 0, "zero-copy: 3 rounds of mixed held and copied packets read intact, "
                        "every spare back after reading and after closing");
+    /* The two-step read (vsock_read_to_fd's): nothing, data in pieces, EOF. */
+    s = connect_to_host(&t, 5000);
+    {
+        struct iovec iov[4];
+        int n = 4;
+        ssize_t rc = vsk_read_peek(t.c, s, iov, &n, 1 << 20);
+
+        TAP_IS_INT(rc, -EAGAIN, "read_peek: -EAGAIN with nothing queued");
+        TAP_IS_INT(n, 0, "read_peek: ... and no pieces");
+        host_send(&t, 5000, t.last.src_port, VSOCK_OP_RW, 0, big, 100);
+        host_send(&t, 5000, t.last.src_port, VSOCK_OP_RW, 0, big + 100, 20000);
+        n = 4;
+        rc = vsk_read_peek(t.c, s, iov, &n, 1 << 20);
+        tap_ok(rc == 20100 && n == 2 && iov[0].iov_len == 100 &&
+                   memcmp(iov[0].iov_base, big, 100) == 0 && iov[1].iov_len == 20000 &&
+                   memcmp(iov[1].iov_base, big + 100, 20000) == 0,
+               "read_peek: a copied and a held packet, as two pieces");
+        vsk_read_consume(t.c, s, 20100);
+        vsk_core_get_stats(t.c, &st);
+        TAP_IS_INT(st.rx_spares_free, 4, "read_consume: the held buffer is a spare again");
+        host_send(&t, 5000, t.last.src_port, VSOCK_OP_SHUTDOWN, VSOCK_SHUTDOWN_SEND, NULL, 0);
+        n = 4;
+        TAP_IS_INT(vsk_read_peek(t.c, s, iov, &n, 1 << 20), 0, "read_peek: 0 at EOF");
+        vsk_close(t.c, s);
+        drain(&t);
+        host_send(&t, 5000, t.last.src_port, VSOCK_OP_RST, 0, NULL, 0);
+        drain(&t);
+    }
     vsk_core_get_stats(t.c, &st);
     TAP_IS_INT(st.rx_malformed, 0, "zero-copy: no packet misread");
     h_close(&t);
@@ -1239,9 +1413,11 @@ int main(void)
     test_data_credit();
     test_credit_wrap();
     test_rx_hold_order();
+    test_rx_peek();
     test_rx_hold_core();
     test_core_wrap();
     test_tx_full();
+    test_write_room();
     test_shutdown_close();
     test_reset_and_loss();
     test_reconnect_after_reset();

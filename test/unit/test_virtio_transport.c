@@ -408,6 +408,136 @@ static int echo_roundtrip(struct vsock_transport *t, int s, const uint8_t *out, 
     return got == len ? 0 : -6;
 }
 
+/* Drains the non-blocking fd into in + *got (at most len in all). */
+static void drain_fd(int fd, uint8_t *in, size_t *got, size_t len)
+{
+    ssize_t n;
+
+    while (*got < len && (n = read(fd, in + *got, len - *got)) > 0)
+        *got += (size_t)n;
+}
+
+/* Sends 10 bytes through the echo and waits until they are back in s's queue. */
+static void echo_ten(struct vsock_transport *t, int s, int rfd)
+{
+    (void)vsock_write(t, s, "0123456789", 10);
+    (void)wait_fd(rfd, POLLIN, 2000);
+}
+
+/* vsock_read_to_fd: the echo goes straight into a Unix socket whose small buffer fills
+ * again and again (EAGAIN on the fd side, data stays queued in s); bad destinations are
+ * reported through fd_err and lose nothing. */
+static void test_read_to_fd(struct vsock_transport *t, int s, const uint8_t *out, uint8_t *in,
+                            size_t len)
+{
+    size_t sent = 0, moved = 0, got = 0;
+    int sp[2], p[2], rfd, wfd, fd_err = 1, full = 0, bad = 0, spins = 0, small = 4096;
+    char ten[16];
+
+    vsock_set_nonblock(t, s, 1);
+    vsock_poll_fds(t, s, &rfd, &wfd);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) < 0 || pipe(p) < 0) {
+        tap_ok(0, "read_to_fd: socketpair and pipe");
+        return;
+    }
+    setsockopt(sp[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+    TAP_IS_INT(vsock_read_to_fd(t, s, sp[0], len, &fd_err), -EAGAIN,
+               "read_to_fd: -EAGAIN with nothing to read");
+    TAP_IS_INT(fd_err, 0, "read_to_fd: ... and no fd error");
+    while (got < len && spins++ < 200000 && !bad) {
+        ssize_t n;
+
+        if (sent < len && (n = vsock_write(t, s, out + sent, len - sent)) > 0)
+            sent += (size_t)n;
+        n = vsock_read_to_fd(t, s, sp[0], len, &fd_err);
+        if (fd_err == -EAGAIN) {
+            full++;
+            drain_fd(sp[1], in, &got, len);
+        } else if (fd_err != 0 || (n < 0 && n != -EAGAIN) || n == 0) {
+            bad++;
+        } else if (n > 0) {
+            moved += (size_t)n;
+        } else if (sent == len) {
+            drain_fd(sp[1], in, &got, len);
+            (void)wait_fd(rfd, POLLIN, 100);
+        }
+    }
+    drain_fd(sp[1], in, &got, len);
+    TAP_IS_INT(bad, 0, "read_to_fd: no error while moving");
+    tap_ok(got == len && moved == len && memcmp(out, in, len) == 0,
+           "read_to_fd: %zu bytes echoed straight into a socket, intact (%zu)", len, got);
+    tap_ok(full > 0, "read_to_fd: the fd filled up %d times and the data waited in the socket", full);
+
+    echo_ten(t, s, rfd);
+    TAP_IS_INT(vsock_read_to_fd(t, s, p[1], 100, &fd_err), 0, "read_to_fd: a blocking pipe: nothing moved");
+    TAP_IS_INT(fd_err, -EINVAL, "read_to_fd: ... fd_err EINVAL (it could hold the transport)");
+    TAP_IS_INT(vsock_read_to_fd(t, s, -1, 100, &fd_err), 0, "read_to_fd: fd -1: nothing moved");
+    TAP_IS_INT(fd_err, -EBADF, "read_to_fd: ... fd_err EBADF");
+    close(sp[1]);
+    TAP_IS_INT(vsock_read_to_fd(t, s, sp[0], 100, &fd_err), 0, "read_to_fd: peer of the fd gone: nothing moved");
+    TAP_IS_INT(fd_err, -EPIPE, "read_to_fd: ... fd_err EPIPE (and no SIGPIPE)");
+    tap_ok(vsock_read(t, s, ten, sizeof(ten)) == 10 && memcmp(ten, "0123456789", 10) == 0,
+           "read_to_fd: the refused bytes are still there for vsock_read");
+    close(sp[0]);
+    close(p[0]);
+    close(p[1]);
+}
+
+/* vsock_write_from_fd: bytes written into a Unix socket are read straight into the
+ * transport's send buffers and come back from the echo intact; an empty fd is -EAGAIN on
+ * the fd side, its EOF is 0, bad sources are reported through fd_err. */
+static void test_write_from_fd(struct vsock_transport *t, int s, const uint8_t *out,
+                               uint8_t *in, size_t len)
+{
+    size_t fed = 0, moved = 0, got = 0;
+    int sp[2], p[2], rfd, wfd, fd_err = 1, bad = 0, spins = 0, empty = 0;
+
+    vsock_set_nonblock(t, s, 1);
+    vsock_poll_fds(t, s, &rfd, &wfd);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) < 0 || pipe(p) < 0) {
+        tap_ok(0, "write_from_fd: socketpair and pipe");
+        return;
+    }
+    TAP_IS_INT(vsock_write_from_fd(t, s, sp[0], len, &fd_err), 0, "write_from_fd: empty fd: nothing moved");
+    TAP_IS_INT(fd_err, -EAGAIN, "write_from_fd: ... fd_err EAGAIN");
+    while (got < len && spins++ < 200000 && !bad) {
+        ssize_t n;
+
+        if (fed < len && (n = write(sp[1], out + fed, len - fed)) > 0)
+            fed += (size_t)n;
+        n = vsock_write_from_fd(t, s, sp[0], len, &fd_err);
+        if (fd_err == -EAGAIN)
+            empty++;
+        else if (fd_err != 0 || n == 0 || (n < 0 && n != -EAGAIN))
+            bad++;
+        else if (n > 0)
+            moved += (size_t)n;
+        n = vsock_read(t, s, in + got, len - got);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n != -EAGAIN)
+            bad++;
+        else if (moved == len)
+            (void)wait_fd(rfd, POLLIN, 100);
+    }
+    TAP_IS_INT(bad, 0, "write_from_fd: no error while moving");
+    tap_ok(moved == len && got == len && memcmp(out, in, len) == 0,
+           "write_from_fd: %zu bytes from a socket straight into the rings, echoed intact (%zu)",
+           len, got);
+    tap_ok(empty > 0, "write_from_fd: the fd ran dry %d times", empty);
+    shutdown(sp[1], SHUT_WR);
+    TAP_IS_INT(vsock_write_from_fd(t, s, sp[0], len, &fd_err), 0, "write_from_fd: fd at EOF: 0");
+    TAP_IS_INT(fd_err, 0, "write_from_fd: ... with no fd error");
+    TAP_IS_INT(vsock_write_from_fd(t, s, p[0], 100, &fd_err), 0, "write_from_fd: a blocking pipe: nothing moved");
+    TAP_IS_INT(fd_err, -EINVAL, "write_from_fd: ... fd_err EINVAL");
+    TAP_IS_INT(vsock_write_from_fd(t, s, -1, 100, &fd_err), 0, "write_from_fd: fd -1: nothing moved");
+    TAP_IS_INT(fd_err, -EBADF, "write_from_fd: ... fd_err EBADF");
+    close(sp[0]);
+    close(sp[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void)
 {
     static uint8_t out[3 << 20], in[3 << 20];
@@ -471,6 +601,8 @@ int main(void)
     vsock_set_nonblock(t, s, 0);
     TAP_IS_INT(vsock_write(t, s, "blocking", 8), 8, "write: blocking write");
     TAP_IS_INT(vsock_read(t, s, in, 8), 8, "read: blocking read gets the echo");
+    test_read_to_fd(t, s, out, in, 1 << 20);
+    test_write_from_fd(t, s, out, in, 1 << 20);
 
     /* the back-end dies: a clear error, no hang */
     dev_kill(d);
