@@ -590,6 +590,66 @@ PYEOF
     [ "$peak" -lt 32768 ] || { echo "backend peaked at $peak KiB" >&2; false; }
 }
 
+# direct_round PORT OUT [ENV...]: 32 MiB host -> guest vsockcat -> a Unix socket whose
+# reader sleeps 1 s first (the socket fills, the data must wait in the vsock connection).
+direct_round() {
+    local port=$1 out=$2 guest sink
+    shift 2
+    rm -f "$TMPD/sink.sock"
+    timeout 60 socat -u UNIX-LISTEN:"$TMPD/sink.sock" SYSTEM:"sleep 1; cat > '$out'" &
+    sink=$!
+    wait_unix_socket "$TMPD/sink.sock"
+    env "$@" timeout 60 "$VSOCKCAT" -d -d --transport "vhost-user:$VHU" -u VSOCK-LISTEN:"$port" \
+        UNIX-CONNECT:"$TMPD/sink.sock" 2>"$TMPD/guest-$port.err" &
+    guest=$!
+    wait_log "$TMPD/guest-$port.err" 'listening on vsock'
+    { printf 'CONNECT %s\n' "$port"; cat "$TMPD/in"; } | timeout 60 socat -u - UNIX-CONNECT:"$UDS"
+    wait "$guest" || { cat "$TMPD/guest-$port.err"; false; }
+    wait "$sink"
+}
+
+@test "host to guest into a Unix socket: written straight from the receive buffers, intact behind a slow reader; the copy path agrees" {
+    make_payload "$TMPD/in" 32
+    start_backend
+    direct_round 6800 "$TMPD/out1"
+    grep -q 'VSOCK-LISTEN:6800 -> UNIX-CONNECT:.*: direct from the source' "$TMPD/guest-6800.err" ||
+        { cat "$TMPD/guest-6800.err"; false; }
+    [ "$(sha "$TMPD/out1")" = "$(sha "$TMPD/in")" ]
+    direct_round 6801 "$TMPD/out2" VSOCKCAT_NO_SPLICE=1
+    grep -q ': copy$' "$TMPD/guest-6801.err" || { cat "$TMPD/guest-6801.err"; false; }
+    [ "$(sha "$TMPD/out2")" = "$(sha "$TMPD/in")" ]
+}
+
+# push_round PORT OUT [ENV...]: 32 MiB from a Unix client -> guest vsockcat -> the host
+# side at <uds-path>_PORT, whose reader sleeps 1 s first (the guest runs out of credit).
+push_round() {
+    local port=$1 out=$2 guest sink
+    shift 2
+    rm -f "$TMPD/src.sock"
+    timeout 60 socat -u UNIX-LISTEN:"${UDS}_$port" SYSTEM:"sleep 1; cat > '$out'" &
+    sink=$!
+    wait_unix_socket "${UDS}_$port"
+    env "$@" timeout 60 "$VSOCKCAT" -d -d --transport "vhost-user:$VHU" -u \
+        UNIX-LISTEN:"$TMPD/src.sock" VSOCK-CONNECT:2:"$port" 2>"$TMPD/guest-$port.err" &
+    guest=$!
+    wait_unix_socket "$TMPD/src.sock"
+    timeout 60 socat -u OPEN:"$TMPD/in" UNIX-CONNECT:"$TMPD/src.sock"
+    wait "$guest" || { cat "$TMPD/guest-$port.err"; false; }
+    wait "$sink"
+}
+
+@test "guest to host from a Unix socket: read straight into the send buffers, intact behind a slow reader; the copy path agrees" {
+    make_payload "$TMPD/in" 32
+    start_backend
+    push_round 5300 "$TMPD/out1"
+    grep -q 'UNIX-LISTEN:.* -> VSOCK-CONNECT:2:5300: direct into the destination' "$TMPD/guest-5300.err" ||
+        { cat "$TMPD/guest-5300.err"; false; }
+    [ "$(sha "$TMPD/out1")" = "$(sha "$TMPD/in")" ]
+    push_round 5301 "$TMPD/out2" VSOCKCAT_NO_SPLICE=1
+    grep -q ': copy$' "$TMPD/guest-5301.err" || { cat "$TMPD/guest-5301.err"; false; }
+    [ "$(sha "$TMPD/out2")" = "$(sha "$TMPD/in")" ]
+}
+
 @test "guest connect to a host port nobody listens on is reset (ECONNRESET)" {
     start_backend
     run guest_vsockcat -u STDIO VSOCK-CONNECT:2:5999 </dev/null

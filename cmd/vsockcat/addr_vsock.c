@@ -32,6 +32,16 @@ static ssize_t vsock_end_read(struct vc_end *e, void *buf, size_t len)
     return vsock_read(vc_transport(), handle_of(e), buf, len);
 }
 
+static ssize_t vsock_end_read_to_fd(struct vc_end *e, int fd, size_t len, int *fd_err)
+{
+    return vsock_read_to_fd(vc_transport(), handle_of(e), fd, len, fd_err);
+}
+
+static ssize_t vsock_end_write_from_fd(struct vc_end *e, int fd, size_t len, int *fd_err)
+{
+    return vsock_write_from_fd(vc_transport(), handle_of(e), fd, len, fd_err);
+}
+
 static ssize_t vsock_end_write(struct vc_end *e, const void *buf, size_t len)
 {
     return vsock_write(vc_transport(), handle_of(e), buf, len);
@@ -51,6 +61,8 @@ static void vsock_end_release(struct vc_end *e)
 
 static const struct vc_end_ops vsock_end_ops = {
     .read = vsock_end_read,
+    .read_to_fd = vsock_end_read_to_fd,
+    .write_from_fd = vsock_end_write_from_fd,
     .write = vsock_end_write,
     .shutdown_write = vsock_end_shutdown,
     .release = vsock_end_release,

@@ -15,6 +15,11 @@ struct vc_end_ops {
     /* >= 0 bytes (0 = EOF) or a negative errno (-EAGAIN: not now). */
     ssize_t (*read)(struct vc_end *e, void *buf, size_t len);
     ssize_t (*write)(struct vc_end *e, const void *buf, size_t len);
+    /* Optional: moves up to len bytes from this end straight to fd (vsock_read_to_fd
+     * semantics: *fd_err reports the fd's side; -EOPNOTSUPP: use read). */
+    ssize_t (*read_to_fd)(struct vc_end *e, int fd, size_t len, int *fd_err);
+    /* Optional: the other way (vsock_write_from_fd semantics). */
+    ssize_t (*write_from_fd)(struct vc_end *e, int fd, size_t len, int *fd_err);
     /* Half-close: the peer sees EOF. 0 or a negative errno. */
     int (*shutdown_write)(struct vc_end *e);
     /* Releases fds and private state (not the struct). */

@@ -1,9 +1,12 @@
 /* relay.c: the data path. Each direction owns one buffer of -b bytes, allocated once
- * (at its first read), or, when both ends are kernel sockets or pipes, a pipe that
- * splice(2) fills and drains without copying through user space:
- * reading stops while it is full (backpressure reaches the sender through the socket
- * buffers; nothing grows), writing is tried at once after every read (latency), and a
- * source's EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. */
+ * (at its first read); or, when both ends are kernel sockets or pipes, a pipe that
+ * splice(2) fills and drains without copying through user space; or no buffer at all
+ * when a vsock end on a userspace transport moves the data between its own buffers and
+ * the socket or pipe at the other end (vsock_read_to_fd, vsock_write_from_fd: data waits
+ * in the source). Reading stops while the buffer, the pipe or the destination is full
+ * (backpressure reaches the sender through the socket buffers or the vsock credit;
+ * nothing grows), writing is tried at once after every read (latency), and a source's
+ * EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. */
 #include "config.h"
 
 #include <errno.h>
@@ -28,6 +31,12 @@ struct direction {
     int pipe_r, pipe_w;    /* -1 until the first read */
     size_t inpipe, pipe_cap;
     bool pipe_stalled;     /* splice-in said EAGAIN with data queued: wait for a drain */
+    /* direct path: a vsock end on a userspace transport moves the data itself between
+     * its own buffers and the socket/pipe at the other end (pull: the source writes to
+     * the destination fd; push: the destination reads from the source fd); data waits
+     * in the source */
+    enum { DIRECT_NONE, DIRECT_PULL, DIRECT_PUSH } direct;
+    bool dst_full;         /* the destination cannot take more: wait until it is writable */
     bool active;           /* -u / -U switch one direction off */
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
@@ -229,11 +238,83 @@ static bool splice_read(struct vc_relay *r, struct direction *d)
     return true;
 }
 
+static bool pump_read(struct vc_relay *r, struct direction *d);
+
+/* One direct move, as seen from the direction whichever end does it. */
+enum move { MOVED, SRC_EMPTY, SRC_EOF, SRC_ERROR, DST_FULL, DST_ERROR, UNSUPPORTED };
+
+/* Pull: the vsock source writes to the destination fd; fd_err is the destination's. */
+static enum move direct_pull(struct direction *d, size_t len, ssize_t *n, int *err)
+{
+    *n = d->src->ops->read_to_fd(d->src, d->dst->splice_wfd, len, err);
+    if (*err != 0)
+        return *err == -EAGAIN ? DST_FULL : DST_ERROR;
+    if (*n > 0)
+        return MOVED;
+    *err = (int)*n;
+    return *n == 0 ? SRC_EOF : *n == -EAGAIN ? SRC_EMPTY : *n == -EOPNOTSUPP ? UNSUPPORTED : SRC_ERROR;
+}
+
+/* Push: the vsock destination reads from the source fd; fd_err is the source's. */
+static enum move direct_push(struct direction *d, size_t len, ssize_t *n, int *err)
+{
+    *n = d->dst->ops->write_from_fd(d->dst, d->src->splice_rfd, len, err);
+    if (*err != 0)
+        return *err == -EAGAIN ? SRC_EMPTY : SRC_ERROR;
+    if (*n > 0)
+        return MOVED;
+    *err = (int)*n;
+    return *n == 0 ? SRC_EOF : *n == -EAGAIN ? DST_FULL : *n == -EOPNOTSUPP ? UNSUPPORTED : DST_ERROR;
+}
+
+/* Source to destination without a buffer of ours; stops when either side would block. */
+static bool direct_move(struct vc_relay *r, struct direction *d)
+{
+    for (int i = 0; i < READS_PER_EVENT && !d->eof && !d->dst_full; i++) {
+        ssize_t n;
+        int err;
+        enum move m = d->direct == DIRECT_PULL ? direct_pull(d, r->bufsize, &n, &err)
+                                                : direct_push(d, r->bufsize, &n, &err);
+
+        switch (m) {
+        case MOVED:
+            d->bytes += (unsigned long long)n;
+            bytes_moved += (unsigned long long)n;
+            r->last_activity = uv_now(r->loop);
+            break;
+        case SRC_EMPTY:
+            return forward_eof(r, d);
+        case SRC_EOF:
+            d->eof = true;
+            break;
+        case DST_FULL:
+            d->dst_full = true;
+            break;
+        case SRC_ERROR:
+            fail(r, d->src, "read", err);
+            return false;
+        case DST_ERROR:
+            fail(r, d->dst, "write", err);
+            return false;
+        case UNSUPPORTED:
+            d->direct = DIRECT_NONE;  /* the transport cannot (kernel): copy from now on */
+            vc_log(2, "%s -> %s: copy (the transport moves no data to or from fds)",
+                   d->src->label, d->dst->label);
+            return pump_read(r, d);
+        }
+    }
+    return forward_eof(r, d);
+}
+
 /* Writes what is pending. Returns false if the relay ended. */
 static bool pump_write(struct vc_relay *r, struct direction *d)
 {
     if (d->splice)
         return splice_write(r, d);
+    if (d->direct) {
+        d->dst_full = false;
+        return direct_move(r, d);
+    }
     while (d->head < d->tail) {
         ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
         if (n == -EAGAIN)
@@ -252,6 +333,8 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
 /* Reads while there is room and data. Returns false if the relay ended. */
 static bool pump_read(struct vc_relay *r, struct direction *d)
 {
+    if (d->direct)
+        return direct_move(r, d);
     if (d->splice && d->pipe_r < 0 && !open_pipe(r, d))
         d->splice = false;
     if (d->splice)
@@ -364,11 +447,12 @@ static void update_interest(struct vc_relay *r)
             const struct direction *d = &r->dir[i];
             if (!d->active || d->done)
                 continue;
-            bool room = d->splice ? (d->pipe_r < 0 || (d->inpipe < d->pipe_cap && !d->pipe_stalled))
-                                  : !(d->tail == r->bufsize && d->head == 0);
+            bool room = d->splice   ? (d->pipe_r < 0 || (d->inpipe < d->pipe_cap && !d->pipe_stalled))
+                        : d->direct ? !d->dst_full
+                                    : !(d->tail == r->bufsize && d->head == 0);
             if (d->src == r->end[e] && !d->eof && room)
                 rd = true;
-            if (d->dst == r->end[e] && (d->head < d->tail || d->inpipe > 0))
+            if (d->dst == r->end[e] && (d->head < d->tail || d->inpipe > 0 || d->dst_full))
                 wr = true;
         }
         vc_end_want(r->end[e], rd, wr);
@@ -425,8 +509,19 @@ struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_
         d->dst = r->end[1 - i];
         d->active = opts->only_dir < 0 || opts->only_dir == i;
         d->pipe_r = d->pipe_w = -1;
-        d->splice = !opts->dump_text && !opts->dump_hex && !getenv("VSOCKCAT_NO_SPLICE") &&
-                    d->src->splice_rfd >= 0 && d->dst->splice_wfd >= 0;
+        /* VSOCKCAT_NO_SPLICE=1 keeps every direction on the copy path (benchmarks). */
+        bool zero_copy = !opts->dump_text && !opts->dump_hex && !getenv("VSOCKCAT_NO_SPLICE");
+        d->splice = zero_copy && d->src->splice_rfd >= 0 && d->dst->splice_wfd >= 0;
+        d->direct = !zero_copy || d->splice ? DIRECT_NONE
+                    : d->src->ops->read_to_fd && d->dst->splice_wfd >= 0 ? DIRECT_PULL
+                    : d->dst->ops->write_from_fd && d->src->splice_rfd >= 0 ? DIRECT_PUSH
+                                                                            : DIRECT_NONE;
+        if (d->active)
+            vc_log(2, "%s -> %s: %s", d->src->label, d->dst->label,
+                   d->splice                 ? "splice through a pipe"
+                   : d->direct == DIRECT_PULL ? "direct from the source"
+                   : d->direct == DIRECT_PUSH ? "direct into the destination"
+                                              : "copy");
     }
     if (vc_end_attach(end1, loop, on_ready, r) < 0 || vc_end_attach(end2, loop, on_ready, r) < 0)
         goto fail_bufs;
