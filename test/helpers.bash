@@ -24,6 +24,11 @@ sha() {
     sha256sum "$1" | cut -d' ' -f1
 }
 
+# CPU milliseconds (user + system) the process PID has used so far.
+cpu_ms() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$1/stat"
+}
+
 # Waits until a TCP port on 127.0.0.1 accepts connections (max ~5 s).
 wait_tcp_port() {
     local port=$1 i

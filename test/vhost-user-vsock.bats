@@ -470,11 +470,6 @@ run_frontend() {
         { ls -l "$TMPD"; cat "$TMPD/guest.err" "$TMPD/backend.log"; false; }
 }
 
-# CPU milliseconds (user + system) the process PID has used so far.
-cpu_ms() {
-    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); print int(($12 + $13) * 1000 / hz) }' "/proc/$1/stat"
-}
-
 @test "--busy-poll: data passes intact; the backend polls right after events, then sleeps" {
     local a b c d
     make_payload "$TMPD/in" 4
