@@ -104,6 +104,10 @@ ssize_t vsock_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, i
  * or the negative errno of the read from fd, with nothing moved: -EAGAIN when fd has no
  * data, -EINVAL when fd is a blocking pipe or file. -EOPNOTSUPP as vsock_read_to_fd. */
 ssize_t vsock_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
+/* The kernel file descriptor behind s that splice(2) moves data to and from (the kernel
+ * transport's socket itself), or -EOPNOTSUPP where there is none (userspace transports:
+ * use the two calls above). Valid until vsock_close(); do not close it. */
+int vsock_splice_fd(struct vsock_transport *t, int s);
 int vsock_shutdown(struct vsock_transport *t, int s, int how); /* SHUT_RD, SHUT_WR, SHUT_RDWR */
 int vsock_close(struct vsock_transport *t, int s);
 int vsock_getsockname(struct vsock_transport *t, int s, struct sockaddr_vm *addr);

@@ -224,6 +224,13 @@ static ssize_t kernel_write(struct vsock_transport *t, int s, const void *buf, s
     return n < 0 ? neg_errno() : n;
 }
 
+/* The handle is the socket itself: splice(2) takes it as it is. */
+static int kernel_splice_fd(struct vsock_transport *t, int s)
+{
+    (void)t;
+    return s >= 0 ? s : -EBADF;
+}
+
 static int kernel_shutdown(struct vsock_transport *t, int s, int how)
 {
     (void)t;
@@ -304,6 +311,7 @@ const struct vsock_transport_ops vsock_kernel_ops = {
     .connect = kernel_connect,
     .read = kernel_read,
     .write = kernel_write,
+    .splice_fd = kernel_splice_fd,
     .shutdown = kernel_shutdown,
     .close_socket = kernel_close_socket,
     .sockname = kernel_sockname,

@@ -190,6 +190,11 @@ ssize_t vsock_write(struct vsock_transport *t, int s, const void *buf, size_t le
     return t->ops->write(t, s, buf, len);
 }
 
+int vsock_splice_fd(struct vsock_transport *t, int s)
+{
+    return t->ops->splice_fd != NULL ? t->ops->splice_fd(t, s) : -EOPNOTSUPP;
+}
+
 ssize_t vsock_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
 {
     *fd_err = 0;

@@ -28,6 +28,8 @@ struct vsock_transport_ops {
     /* Optional (NULL: -EOPNOTSUPP); see vsock_read_to_fd(). */
     ssize_t (*read_to_fd)(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
     ssize_t (*write)(struct vsock_transport *t, int s, const void *buf, size_t len);
+    /* Optional (NULL: -EOPNOTSUPP); see vsock_splice_fd(). */
+    int (*splice_fd)(struct vsock_transport *t, int s);
     /* Optional (NULL: -EOPNOTSUPP); see vsock_write_from_fd(). */
     ssize_t (*write_from_fd)(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
     int (*shutdown)(struct vsock_transport *t, int s, int how);

@@ -70,11 +70,16 @@ static const struct vc_end_ops vsock_end_ops = {
 
 static struct vc_end *vsock_end_new(int s, const char *label)
 {
-    int rfd, wfd;
+    struct vc_end *e;
+    int rfd, wfd, kfd;
 
     if (vsock_poll_fds(vc_transport(), s, &rfd, &wfd) < 0)
         return NULL;
-    return vc_end_new(&vsock_end_ops, rfd, wfd, (void *)(intptr_t)s, label);
+    e = vc_end_new(&vsock_end_ops, rfd, wfd, (void *)(intptr_t)s, label);
+    /* A kernel socket: the relay may splice it like any other (one copy, in the kernel). */
+    if (e != NULL && (kfd = vsock_splice_fd(vc_transport(), s)) >= 0)
+        e->splice_rfd = e->splice_wfd = kfd;
+    return e;
 }
 
 /* bind=PORT or bind=CID:PORT */

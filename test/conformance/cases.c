@@ -1014,9 +1014,15 @@ static enum case_result read_to_fd(struct suite *s)
         vsock_poll_fds(s->t, a, &rfd, &wfd) < 0)
         return FAIL("set_nonblock or poll fds failed");
     n = vsock_read_to_fd(s->t, a, sp[0], total, &fd_err);
-    if (strcmp(vsock_transport_name(s->t), "kernel") == 0)
-        return n == -EOPNOTSUPP ? OK("the kernel transport has none: -EOPNOTSUPP")
+    rc = vsock_splice_fd(s->t, a);
+    if (strcmp(vsock_transport_name(s->t), "kernel") == 0) {
+        if (rc < 0)
+            return FAIL("kernel transport: vsock_splice_fd %s, want the socket", err_text(rc));
+        return n == -EOPNOTSUPP ? OK("the kernel transport has none: -EOPNOTSUPP, and splices fd %d", rc)
                                 : FAIL("kernel transport: %zd, want -EOPNOTSUPP", n);
+    }
+    if (rc != -EOPNOTSUPP)
+        return FAIL("vsock_splice_fd: %d, want -EOPNOTSUPP on a userspace transport", rc);
     if (n != -EAGAIN || fd_err != 0)
         return FAIL("nothing sent yet: %zd (fd_err %d), want -EAGAIN", n, fd_err);
     stream_init(&gen, 0x3333);
@@ -1192,7 +1198,7 @@ const struct conformance_case conformance_cases[] = {
     {"shutdown_both", 0, "SHUT_RDWR", shutdown_both},
     {"peer_close", 0, "peer closes: data, EOF, write -EPIPE", peer_close},
     {"large_transfer", 0, "16 MiB each way at once, checked", large_transfer},
-    {"read_to_fd", 0, "vsock_read_to_fd into a Unix socket, checked (kernel: -EOPNOTSUPP)",
+    {"read_to_fd", 0, "vsock_read_to_fd into a Unix socket, checked (kernel: -EOPNOTSUPP and a splice fd)",
      read_to_fd},
     {"write_from_fd", 0, "vsock_write_from_fd from a Unix socket, checked (kernel: -EOPNOTSUPP)",
      write_from_fd},
