@@ -79,7 +79,6 @@ struct vsk_core {
     /* vsk_write_room's answer while the ring is full: one packet's worth of memory that
      * vsk_write_commit sends by copy, as vsk_write would (allocated on first need). */
     uint8_t *tx_bounce;
-    int tx_room_bounced;
     int tx_irq_always;     /* draining before close: every tx completion interrupts */
 
     struct vsk_table tab;
@@ -159,6 +158,19 @@ static int tx_room(const struct vsk_core *c, uint32_t payload_len)
     return c->tx_data_nfree > 0 && vq_num_free(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) >= 2;
 }
 
+/* Whether a packet with payload_len bytes may go into the ring now: room, and nothing
+ * queued before it (packets keep their order). */
+static int tx_ring_takes(const struct vsk_core *c, uint32_t payload_len)
+{
+    return c->txq_head == NULL && tx_room(c, payload_len);
+}
+
+/* The memory of tx data slot i. */
+static uint8_t *tx_slot(const struct vsk_core *c, unsigned int i)
+{
+    return c->tx_data_mem + (size_t)i * VSK_TX_DATA_SLOT;
+}
+
 /* Puts one packet into the tx ring; tx_room() must have said yes. */
 static void tx_ring_put(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t *payload)
 {
@@ -173,7 +185,7 @@ static void tx_ring_put(struct vsk_core *c, const struct vsock_hdr *h, const uin
     c->tx_hdr_data[hs] = -1;
     if (h->len > 0) {
         unsigned int ds = c->tx_data_free[--c->tx_data_nfree];
-        uint8_t *data = c->tx_data_mem + (size_t)ds * VSK_TX_DATA_SLOT;
+        uint8_t *data = tx_slot(c, ds);
 
         if (payload != data) /* vsk_write_commit filled the slot itself */
             memcpy(data, payload, h->len);
@@ -207,7 +219,7 @@ static int tx_send(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t 
 
     if (c->lost)
         return -ENETDOWN;
-    if (c->txq_head == NULL && tx_room(c, h->len)) {
+    if (tx_ring_takes(c, h->len)) {
         tx_ring_put(c, h, payload);
         return 0;
     }
@@ -1451,6 +1463,14 @@ static struct vsk_sock *write_sock(struct vsk_core *c, int h, ssize_t *rc)
     return *rc < 0 ? NULL : s;
 }
 
+/* After packets were queued for s: the device hears of them, s of a full send side. */
+static void write_sent(struct vsk_core *c, struct vsk_sock *s)
+{
+    kick_queues(c);
+    if (!sock_can_send(s))
+        sock_notify(c, s);
+}
+
 /* What a write that could send nothing returns. */
 static ssize_t write_nothing(const struct vsk_sock *s)
 {
@@ -1468,13 +1488,17 @@ ssize_t vsk_write_room(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt
         *iovcnt = 0;
         return rc;
     }
+    if (*iovcnt < 1) {
+        *iovcnt = 0;
+        return -EINVAL;
+    }
     if (!sock_can_send(s) || c->lost) {
         *iovcnt = 0;
         return write_nothing(s);
     }
     room = vsk_peer_free(s);
     room = room < len ? room : (uint32_t)len;
-    if (c->txq_head == NULL) {
+    if (tx_ring_takes(c, 1)) {
         /* Free tx slots, in the order tx_ring_put will take them. */
         unsigned int pkts = vq_num_free(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) / 2;
 
@@ -1484,13 +1508,11 @@ ssize_t vsk_write_room(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt
             unsigned int slot = c->tx_data_free[c->tx_data_nfree - 1 - k];
 
             piece = room - done < VSK_TX_DATA_SLOT ? room - done : VSK_TX_DATA_SLOT;
-            iov[n++] = (struct iovec){.iov_base = c->tx_data_mem + (size_t)slot * VSK_TX_DATA_SLOT,
-                                      .iov_len = piece};
+            iov[n++] = (struct iovec){.iov_base = tx_slot(c, slot), .iov_len = piece};
             done += piece;
         }
-    }
-    c->tx_room_bounced = done == 0;
-    if (done == 0) {
+    } else {
+        /* The ring is full (or packets wait for it): vsk_write_commit copies. */
         if (c->tx_bounce == NULL && (c->tx_bounce = malloc(VSK_TX_DATA_SLOT)) == NULL) {
             *iovcnt = 0;
             return -ENOMEM;
@@ -1511,14 +1533,16 @@ int vsk_write_commit(struct vsk_core *c, int h, size_t n)
 
     if (s == NULL || n == 0)
         return (int)rc;
-    if (c->tx_room_bounced) {
+    /* The room was the bounce buffer exactly when the ring could not take a packet;
+     * nothing has changed since, the caller held the lock. */
+    if (!tx_ring_takes(c, 1)) {
         rc = vsk_write(c, h, c->tx_bounce, n);
         return rc == (ssize_t)n ? 0 : (rc < 0 ? (int)rc : -ENOMEM);
     }
     while (done < n) {
         struct vsock_hdr hdr;
         uint32_t chunk = n - done < VSK_TX_DATA_SLOT ? (uint32_t)(n - done) : VSK_TX_DATA_SLOT;
-        uint8_t *slot = c->tx_data_mem + (size_t)c->tx_data_free[c->tx_data_nfree - 1] * VSK_TX_DATA_SLOT;
+        uint8_t *slot = tx_slot(c, c->tx_data_free[c->tx_data_nfree - 1]);
 
         if (!tx_room(c, chunk))
             return -EIO; /* vsk_write_room promised the room: the caller broke the contract */
@@ -1527,9 +1551,7 @@ int vsk_write_commit(struct vsk_core *c, int h, size_t n)
         s->tx_cnt += chunk;
         done += chunk;
     }
-    kick_queues(c);
-    if (!sock_can_send(s))
-        sock_notify(c, s);
+    write_sent(c, s);
     return 0;
 }
 
@@ -1558,9 +1580,7 @@ ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
         s->tx_cnt += chunk;
         total += chunk;
     }
-    kick_queues(c);
-    if (!sock_can_send(s))
-        sock_notify(c, s);
+    write_sent(c, s);
     return total > 0 ? (ssize_t)total : write_nothing(s);
 }
 

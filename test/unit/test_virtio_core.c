@@ -724,6 +724,9 @@ static void test_write_room(void)
     h_open(&t);
     t.host_buf = 64u << 20;
     s = connect_to_host(&t, 5000);
+    n = 0;
+    TAP_IS_INT(vsk_write_room(t.c, s, iov, &n, 100), -EINVAL, "write_room: no room for pieces: EINVAL");
+    n = 8;
     room = vsk_write_room(t.c, s, iov, &n, 200000);
     tap_ok(room == 200000 && n == 4 && iov[0].iov_len == 65536 && iov[3].iov_len == 200000 - 3 * 65536,
            "write_room: 200000 bytes in 4 free tx slots (%zd in %d)", room, n);
