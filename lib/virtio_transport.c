@@ -606,35 +606,17 @@ ssize_t vsk_glue_read(struct vsock_transport *t, int s, void *buf, size_t len)
     return rc;
 }
 
-/* Pieces per write to the fd: a full window of held 64 KiB buffers, and then some. */
+/* Pieces per syscall on the fd: a full window of held 64 KiB buffers, and then some. */
 #define GLUE_FD_IOV 64
 
-/* One non-blocking write of iov to fd: never waits, never raises SIGPIPE on a socket. */
-static ssize_t write_fd_nowait(int fd, const struct iovec *iov, int iovcnt)
+/* One non-blocking read from (to_fd 0) or write to (to_fd 1) fd: never waits, never
+ * raises SIGPIPE on a socket. A pipe or file must be O_NONBLOCK (-EINVAL otherwise):
+ * the caller holds the transport lock across it. */
+static ssize_t fd_io_nowait(int fd, const struct iovec *iov, int iovcnt, int to_fd)
 {
     struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt};
-    ssize_t n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    int fl;
-
-    if (n >= 0)
-        return n;
-    if (errno != ENOTSOCK)
-        return -errno;
-    /* A pipe (or a file): only O_NONBLOCK keeps the write from holding the lock. */
-    fl = fcntl(fd, F_GETFL);
-    if (fl < 0)
-        return -errno;
-    if (!(fl & O_NONBLOCK))
-        return -EINVAL;
-    n = writev(fd, iov, iovcnt);
-    return n >= 0 ? n : -errno;
-}
-
-/* One non-blocking read from fd into iov: never waits. */
-static ssize_t read_fd_nowait(int fd, const struct iovec *iov, int iovcnt)
-{
-    struct msghdr msg = {.msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt};
-    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
+    ssize_t n = to_fd ? sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL)
+                      : recvmsg(fd, &msg, MSG_DONTWAIT);
     int fl;
 
     if (n >= 0)
@@ -646,13 +628,31 @@ static ssize_t read_fd_nowait(int fd, const struct iovec *iov, int iovcnt)
         return -errno;
     if (!(fl & O_NONBLOCK))
         return -EINVAL;
-    n = readv(fd, iov, iovcnt);
+    n = to_fd ? writev(fd, iov, iovcnt) : readv(fd, iov, iovcnt);
     return n >= 0 ? n : -errno;
 }
 
-/* Reads from fd straight into free tx buffers under the lock (the room it was given
- * cannot be taken meanwhile), then sends what came as packets. */
-ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+/* The two zero-copy directions: which memory the core lends (queued data to write to the
+ * fd, or free tx buffers to read into) and how it takes back the n bytes that moved. */
+struct fd_move {
+    int to_fd;
+    ssize_t (*lend)(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt, size_t len);
+    int (*take_back)(struct vsk_core *c, int h, size_t n);
+};
+
+static int consume(struct vsk_core *c, int h, size_t n)
+{
+    vsk_read_consume(c, h, n);
+    return 0;
+}
+
+static const struct fd_move read_to_fd = {1, vsk_read_peek, consume};
+static const struct fd_move write_from_fd = {0, vsk_write_room, vsk_write_commit};
+
+/* Runs the one syscall on fd under the lock, so nothing the pieces point at can be
+ * recycled or taken meanwhile; waits (blocking sockets) only for the vsock side. */
+static ssize_t glue_fd_move(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err,
+                            const struct fd_move *m)
 {
     struct glue *g = glue_of(t);
     struct iovec iov[GLUE_FD_IOV];
@@ -668,18 +668,19 @@ ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t 
             rc = -EBADF;
             break;
         }
-        rc = vsk_write_room(g->core, s, iov, &iovcnt, len);
+        rc = m->lend(g->core, s, iov, &iovcnt, len);
         if (rc > 0) {
-            ssize_t n = read_fd_nowait(fd, iov, iovcnt);
+            ssize_t n = fd_io_nowait(fd, iov, iovcnt, m->to_fd);
+            int taken;
 
             if (n < 0) {
                 *fd_err = (int)n;
                 rc = 0;
-            } else if (n > 0) {
-                int sent = vsk_write_commit(g->core, s, (size_t)n);
-                rc = sent < 0 ? sent : n;
+            } else if (n == 0) {
+                rc = 0; /* EOF of fd (reading), or nothing written */
             } else {
-                rc = 0; /* EOF of fd */
+                taken = m->take_back(g->core, s, (size_t)n);
+                rc = taken < 0 ? taken : n;
             }
             break;
         }
@@ -691,44 +692,14 @@ ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t 
     return rc;
 }
 
-/* Writes straight from the queued data to fd under the lock, so nothing the pieces point
- * at can be recycled meanwhile; the fd is non-blocking, so the lock is held for one
- * syscall at most. */
 ssize_t vsk_glue_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
 {
-    struct glue *g = glue_of(t);
-    struct iovec iov[GLUE_FD_IOV];
-    ssize_t rc;
+    return glue_fd_move(t, s, fd, len, fd_err, &read_to_fd);
+}
 
-    *fd_err = 0;
-    pthread_mutex_lock(&g->lock);
-    for (;;) {
-        struct glue_sock *gs = gsock(g, s);
-        int iovcnt = GLUE_FD_IOV;
-
-        if (gs == NULL) {
-            rc = -EBADF;
-            break;
-        }
-        rc = vsk_read_peek(g->core, s, iov, &iovcnt, len);
-        if (rc > 0) {
-            ssize_t n = write_fd_nowait(fd, iov, iovcnt);
-
-            if (n < 0) {
-                *fd_err = (int)n;
-                rc = 0;
-            } else {
-                vsk_read_consume(g->core, s, (size_t)n);
-                rc = n;
-            }
-            break;
-        }
-        if (rc != -EAGAIN || gs->nonblock)
-            break;
-        pthread_cond_wait(&g->cond, &g->lock);
-    }
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+{
+    return glue_fd_move(t, s, fd, len, fd_err, &write_from_fd);
 }
 
 ssize_t vsk_glue_write(struct vsock_transport *t, int s, const void *buf, size_t len)
