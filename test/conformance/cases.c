@@ -872,6 +872,32 @@ static unsigned char stream_byte(struct stream *st)
     return (unsigned char)(st->word >> (st->left * 8));
 }
 
+/* Stream bytes made but not yet written: buf[off..len). */
+struct pending {
+    unsigned char buf[65536];
+    size_t len, off;
+};
+
+/* Once everything pending was written, makes the next bytes of st, at most left. */
+static void pending_refill(struct pending *p, struct stream *st, size_t left)
+{
+    if (p->off < p->len)
+        return;
+    p->len = left < sizeof(p->buf) ? left : sizeof(p->buf);
+    for (size_t i = 0; i < p->len; i++)
+        p->buf[i] = stream_byte(st);
+    p->off = 0;
+}
+
+/* Checks n received bytes against st: n if all are right, else the first wrong one. */
+static size_t stream_check(struct stream *st, const unsigned char *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (in[i] != stream_byte(st))
+            return i;
+    return n;
+}
+
 /* One end of the duplex transfer. */
 struct xfer_end {
     int h;
@@ -880,8 +906,7 @@ struct xfer_end {
     struct stream out, in;
     size_t sent, received;
     int wr_done, eof;
-    unsigned char buf[65536];
-    size_t buf_len, buf_off;
+    struct pending pend;
 };
 
 static ssize_t end_read(struct suite *s, struct xfer_end *e, void *buf, size_t len)
@@ -901,23 +926,17 @@ static int end_step(struct suite *s, struct xfer_end *e, size_t total)
     ssize_t n;
 
     if (!e->wr_done) {
-        if (e->buf_off == e->buf_len) {
-            size_t want = total - e->sent < sizeof(e->buf) ? total - e->sent : sizeof(e->buf);
-            for (size_t i = 0; i < want; i++)
-                e->buf[i] = stream_byte(&e->out);
-            e->buf_len = want;
-            e->buf_off = 0;
-        }
-        if (e->buf_len > e->buf_off) {
-            n = end_write(s, e, e->buf + e->buf_off, e->buf_len - e->buf_off);
+        pending_refill(&e->pend, &e->out, total - e->sent);
+        if (e->pend.len > e->pend.off) {
+            n = end_write(s, e, e->pend.buf + e->pend.off, e->pend.len - e->pend.off);
             if (n < 0 && n != -EAGAIN)
                 return (int)n;
             if (n > 0) {
-                e->buf_off += (size_t)n;
+                e->pend.off += (size_t)n;
                 e->sent += (size_t)n;
             }
         }
-        if (e->sent == total && e->buf_off == e->buf_len) {
+        if (e->sent == total && e->pend.off == e->pend.len) {
             int rc = e->tested ? vsock_shutdown(s->t, e->h, SHUT_WR)
                                : s->peer->shutdown(s, e->h, SHUT_WR);
             if (rc < 0)
@@ -931,9 +950,8 @@ static int end_step(struct suite *s, struct xfer_end *e, size_t total)
             return (int)n;
         if (n == 0)
             e->eof = 1;
-        for (ssize_t i = 0; i < n; i++)
-            if (in[i] != stream_byte(&e->in))
-                return -EBADMSG;
+        if (n > 0 && stream_check(&e->in, in, (size_t)n) != (size_t)n)
+            return -EBADMSG;
         if (n > 0)
             e->received += (size_t)n;
     }
@@ -997,10 +1015,11 @@ static enum case_result large_transfer(struct suite *s)
  * it intact, then EOF. The kernel transport has no such path and must say -EOPNOTSUPP. */
 static enum case_result read_to_fd(struct suite *s)
 {
-    static unsigned char out[65536], in[65536];
+    static struct pending out;
+    static unsigned char in[65536];
     const size_t total = 4u << 20;
     struct stream gen, check;
-    size_t sent = 0, out_len = 0, out_off = 0, received = 0;
+    size_t sent = 0, received = 0, bad;
     long long deadline = now_ms() + 60000;
     int a, b, sp[2], rfd, wfd, fd_err, eof = 0, full = 0;
     ssize_t n;
@@ -1027,23 +1046,19 @@ static enum case_result read_to_fd(struct suite *s)
         return FAIL("nothing sent yet: %zd (fd_err %d), want -EAGAIN", n, fd_err);
     stream_init(&gen, 0x3333);
     stream_init(&check, 0x3333);
+    out.len = out.off = 0;
     while (!eof) {
         struct pollfd pfd[2] = {{.fd = rfd, .events = POLLIN}, {.fd = sp[1], .events = POLLIN}};
 
         if (now_ms() > deadline)
             return FAIL("stalled: sent %zu, received %zu of %zu", sent, received, total);
         if (sent < total) {   /* the peer sends */
-            if (out_off == out_len) {
-                out_len = total - sent < sizeof(out) ? total - sent : sizeof(out);
-                for (size_t i = 0; i < out_len; i++)
-                    out[i] = stream_byte(&gen);
-                out_off = 0;
-            }
-            n = s->peer->write(s, b, out + out_off, out_len - out_off);
+            pending_refill(&out, &gen, total - sent);
+            n = s->peer->write(s, b, out.buf + out.off, out.len - out.off);
             if (n < 0 && n != -EAGAIN)
                 return FAIL("peer write: %s", err_text((int)n));
             if (n > 0) {
-                out_off += (size_t)n;
+                out.off += (size_t)n;
                 sent += (size_t)n;
             }
             if (sent == total && (rc = s->peer->shutdown(s, b, SHUT_WR)) < 0)
@@ -1059,9 +1074,8 @@ static enum case_result read_to_fd(struct suite *s)
         else if (n < 0 && n != -EAGAIN)
             return FAIL("read_to_fd: %s", err_text((int)n));
         while ((n = read(sp[1], in, sizeof(in))) > 0) {
-            for (ssize_t i = 0; i < n; i++)
-                if (in[i] != stream_byte(&check))
-                    return FAIL("wrong byte at offset %zu", received + (size_t)i);
+            if ((bad = stream_check(&check, in, (size_t)n)) != (size_t)n)
+                return FAIL("wrong byte at offset %zu", received + bad);
             received += (size_t)n;
         }
         if (!eof)
@@ -1080,10 +1094,11 @@ static enum case_result read_to_fd(struct suite *s)
  * who gets them intact, then EOF once the Unix socket is shut down. Kernel: -EOPNOTSUPP. */
 static enum case_result write_from_fd(struct suite *s)
 {
-    static unsigned char out[65536], in[65536];
+    static struct pending out;
+    static unsigned char in[65536];
     const size_t total = 4u << 20;
     struct stream gen, check;
-    size_t fed = 0, out_len = 0, out_off = 0, received = 0;
+    size_t fed = 0, received = 0, bad;
     long long deadline = now_ms() + 60000;
     int a, b, sp[2], rfd, wfd, fd_err, eof = 0, shut = 0, empty = 0;
     ssize_t n;
@@ -1104,21 +1119,17 @@ static enum case_result write_from_fd(struct suite *s)
         return FAIL("empty fd: %zd (fd_err %d), want 0 with fd_err -EAGAIN", n, fd_err);
     stream_init(&gen, 0x4444);
     stream_init(&check, 0x4444);
+    out.len = out.off = 0;
     while (!eof) {
         struct pollfd pfd = {.fd = rfd, .events = POLLIN};
 
         if (now_ms() > deadline)
             return FAIL("stalled: fed %zu, received %zu of %zu", fed, received, total);
         if (fed < total) {   /* into the Unix socket */
-            if (out_off == out_len) {
-                out_len = total - fed < sizeof(out) ? total - fed : sizeof(out);
-                for (size_t i = 0; i < out_len; i++)
-                    out[i] = stream_byte(&gen);
-                out_off = 0;
-            }
-            n = write(sp[1], out + out_off, out_len - out_off);
+            pending_refill(&out, &gen, total - fed);
+            n = write(sp[1], out.buf + out.off, out.len - out.off);
             if (n > 0) {
-                out_off += (size_t)n;
+                out.off += (size_t)n;
                 fed += (size_t)n;
             }
         } else if (!shut) {
@@ -1139,9 +1150,8 @@ static enum case_result write_from_fd(struct suite *s)
                 return FAIL("write_from_fd: %s", err_text((int)n));
         }
         while ((n = s->peer->read(s, b, in, sizeof(in))) > 0) {
-            for (ssize_t i = 0; i < n; i++)
-                if (in[i] != stream_byte(&check))
-                    return FAIL("wrong byte at offset %zu", received + (size_t)i);
+            if ((bad = stream_check(&check, in, (size_t)n)) != (size_t)n)
+                return FAIL("wrong byte at offset %zu", received + bad);
             received += (size_t)n;
         }
         if (n == 0)
