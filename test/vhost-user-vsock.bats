@@ -603,16 +603,23 @@ direct_round() {
     wait "$sink"
 }
 
-@test "host to guest into a Unix socket: written straight from the receive buffers, intact behind a slow reader; the copy path agrees" {
+# both_paths ROUND PORT PATH-LINE: 32 MiB through ROUND on PORT, whose guest log must
+# have PATH-LINE (the zero-copy path), then on PORT+1 with VSOCKCAT_NO_SPLICE=1, whose
+# log must say "copy"; both deliver the payload intact.
+both_paths() {
+    local round=$1 port=$2 want=$3
     make_payload "$TMPD/in" 32
     start_backend
-    direct_round 6800 "$TMPD/out1"
-    grep -q 'VSOCK-LISTEN:6800 -> UNIX-CONNECT:.*: direct from the source' "$TMPD/guest-6800.err" ||
-        { cat "$TMPD/guest-6800.err"; false; }
+    "$round" "$port" "$TMPD/out1"
+    grep -q -- "$want" "$TMPD/guest-$port.err" || { cat "$TMPD/guest-$port.err"; false; }
     [ "$(sha "$TMPD/out1")" = "$(sha "$TMPD/in")" ]
-    direct_round 6801 "$TMPD/out2" VSOCKCAT_NO_SPLICE=1
-    grep -q ': copy$' "$TMPD/guest-6801.err" || { cat "$TMPD/guest-6801.err"; false; }
+    "$round" $((port + 1)) "$TMPD/out2" VSOCKCAT_NO_SPLICE=1
+    grep -q ': copy$' "$TMPD/guest-$((port + 1)).err" || { cat "$TMPD/guest-$((port + 1)).err"; false; }
     [ "$(sha "$TMPD/out2")" = "$(sha "$TMPD/in")" ]
+}
+
+@test "host to guest into a Unix socket: written straight from the receive buffers, intact behind a slow reader; the copy path agrees" {
+    both_paths direct_round 6800 'VSOCK-LISTEN:6800 -> UNIX-CONNECT:.*: direct from the source'
 }
 
 # push_round PORT OUT [ENV...]: 32 MiB from a Unix client -> guest vsockcat -> the host
@@ -634,15 +641,7 @@ push_round() {
 }
 
 @test "guest to host from a Unix socket: read straight into the send buffers, intact behind a slow reader; the copy path agrees" {
-    make_payload "$TMPD/in" 32
-    start_backend
-    push_round 5300 "$TMPD/out1"
-    grep -q 'UNIX-LISTEN:.* -> VSOCK-CONNECT:2:5300: direct into the destination' "$TMPD/guest-5300.err" ||
-        { cat "$TMPD/guest-5300.err"; false; }
-    [ "$(sha "$TMPD/out1")" = "$(sha "$TMPD/in")" ]
-    push_round 5301 "$TMPD/out2" VSOCKCAT_NO_SPLICE=1
-    grep -q ': copy$' "$TMPD/guest-5301.err" || { cat "$TMPD/guest-5301.err"; false; }
-    [ "$(sha "$TMPD/out2")" = "$(sha "$TMPD/in")" ]
+    both_paths push_round 5300 'UNIX-LISTEN:.* -> VSOCK-CONNECT:2:5300: direct into the destination'
 }
 
 @test "guest connect to a host port nobody listens on is reset (ECONNRESET)" {
