@@ -84,7 +84,9 @@ static void on_listener_ready(uv_poll_t *p, int status, int events);
 
 static void pause_listener(struct session *s, bool pause)
 {
-    if (!s->lpoll)
+    /* Only on a change: uv_poll_start on a started handle takes it out of epoll and puts
+     * it back in (two syscalls per relayed connection, when each relay's end resumed). */
+    if (!s->lpoll || s->lpaused == pause)
         return;
     s->lpaused = pause;
     if (pause)
@@ -261,8 +263,11 @@ static void on_listener_ready(uv_poll_t *p, int status, int events)
 {
     struct session *s = p->data;
 
-    (void)status;
     (void)events;
+    if (status < 0) {   /* libuv stopped the handle: start it again, accept tells */
+        s->lpaused = true;
+        pause_listener(s, false);
+    }
     while (s->listener && !s->stopping && !s->lpaused) {
         struct vc_end *e = NULL;
         int rc;
@@ -319,6 +324,7 @@ static int start_listener(struct session *s, int index)
         return -EIO;
     }
     s->lpoll->data = s;
+    s->lpaused = true;   /* not started yet */
     vc_log(1, "%s: listening%s%s", s->spec[index].text, s->listener->desc[0] ? " on " : "",
            s->listener->desc);
     pause_listener(s, false);
