@@ -75,6 +75,36 @@ print("ready", flush=True); time.sleep(60)' "$port"
     [ $((SECONDS - start)) -le 3 ]
 }
 
+@test "TCP connect that finishes late (SYN dropped, then retransmitted): the relay waits for it, 1 MiB intact" {
+    # Loopback connects usually finish inside connect(); this one waits in the event loop.
+    local port start
+    port=$(free_tcp_port)
+    bg "$T/late.log" python3 -c '
+import hashlib, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+filler = socket.socket(); filler.connect(("127.0.0.1", int(sys.argv[1])))
+print("ready", flush=True)
+time.sleep(0.5)            # the next SYN finds the accept queue full and is dropped
+s.accept()                 # the filler: room again for the retransmitted SYN (1 s)
+c, _ = s.accept()
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b); n += len(b)
+c.sendall(("%s %d\n" % (h.hexdigest(), n)).encode())' "$port"
+    wait_log "$T/late.log" '^ready$'
+    make_payload "$T/in" 1
+    start=$(date +%s%N)
+    run_vc 20 -t 5 - "TCP:127.0.0.1:$port" < "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha_answer "$T/in")" ]
+    [ -z "$stderr" ]
+    # It really waited for the retransmission (about 1 s), not a connect finished at once.
+    [ $(( ($(date +%s%N) - start) / 1000000 )) -ge 800 ]
+}
+
 # ---- half-close
 
 @test "half-close ADDRESS1 -> ADDRESS2: EOF on stdin shuts down writing to the peer, which then answers" {
