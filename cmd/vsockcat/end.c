@@ -125,11 +125,15 @@ static const struct vc_end_ops fd_ops = {
 };
 
 /* Sockets and pipes: where splice() moves pages instead of copying bytes. */
-static bool spliceable(int fd)
+static bool spliceable(int fd, bool *is_pipe)
 {
     struct stat st;
 
-    return fd >= 0 && fstat(fd, &st) == 0 && (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode));
+    *is_pipe = false;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        return false;
+    *is_pipe = S_ISFIFO(st.st_mode);
+    return S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode);
 }
 
 struct vc_end *vc_end_new(const struct vc_end_ops *ops, int rfd, int wfd, void *priv,
@@ -164,8 +168,11 @@ struct vc_end *vc_end_new_fd(int rfd, int wfd, int flags, const char *label)
         e->splice_wfd = wfd;
         return e;
     }
-    e->splice_rfd = spliceable(rfd) ? rfd : -1;
-    e->splice_wfd = spliceable(wfd) ? wfd : -1;
+    bool rpipe, wpipe;
+    e->splice_rfd = spliceable(rfd, &rpipe) ? rfd : -1;
+    e->splice_wfd = spliceable(wfd, &wpipe) ? wfd : -1;
+    if (rpipe)
+        e->flags |= VC_END_SPLICE_DRAINS;
     vc_fd_nonblock(rfd);
     if (wfd != rfd)
         vc_fd_nonblock(wfd);

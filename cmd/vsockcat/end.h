@@ -54,6 +54,11 @@ struct vc_end {
 enum {
     VC_END_OWN_FDS = 1,      /* close rfd/wfd on release */
     VC_END_SOCKET = 2,       /* shutdown_write = shutdown(wfd, SHUT_WR) */
+    /* One non-blocking splice from splice_rfd takes all that is queued (up to the length
+     * asked and the pipe's room): TCP sockets and pipes. A short one means "empty", so
+     * the relay need not ask again to hear EAGAIN. Unix stream sockets give one skb per
+     * call and leave this unset. */
+    VC_END_SPLICE_DRAINS = 4,
 };
 
 /* An end over plain fds (read(2)/write(2)); rfd or wfd may be -1. Sets O_NONBLOCK on

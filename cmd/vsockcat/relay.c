@@ -232,8 +232,11 @@ static bool splice_read(struct vc_relay *r, struct direction *d)
         }
         if (!splice_write(r, d))
             return false;
-        /* No "short read means drained" here: splicing from a Unix socket returns one
-         * skb per call; the next call (or EAGAIN) tells. */
+        /* A short splice from TCP or a pipe took all there was (a full pipe that cut it
+         * short keeps the source readable: epoll is level-triggered and calls again). A
+         * Unix socket gives one skb per call: only the next call, or EAGAIN, tells. */
+        if (n > 0 && (size_t)n < room && (d->src->flags & VC_END_SPLICE_DRAINS))
+            break;
     }
     return true;
 }
