@@ -157,6 +157,25 @@ class Report:
                 self.add_summary("conn", kind, size, r, "conn_per_s", v, ratio(v, d), ratio(v, s))
         self.out()
 
+    def syscalls(self):
+        if not self.keys("sys"):
+            return
+        self.out("### System calls of the relay (strace -c -f over its process tree; exact "
+                 "counts, start-up included)")
+        self.out()
+        self.out("| relay | per connection (connect, 1 KiB each way, close) | x socat | "
+                 "per 1-byte round trip | x socat |")
+        self.out("|---|---:|---:|---:|---:|")
+        for kind, size in self.keys("sys"):
+            g = lambda r, m: self.get("sys", kind, size, r, m)
+            for r in self.relays("sys", kind, size):
+                c, p = g(r, "per_conn"), g(r, "per_round_trip")
+                rc, rp = ratio(c, g("socat", "per_conn")), ratio(p, g("socat", "per_round_trip"))
+                self.out(f"| {r} | {fmt(c)} | {fmt(rc, 2)} | {fmt(p, 2)} | {fmt(rp, 2)} |")
+                self.add_summary("sys", kind, size, r, "per_conn", c, None, rc)
+                self.add_summary("sys", kind, size, r, "per_round_trip", p, None, rp)
+        self.out()
+
     def idle(self):
         if not self.keys("idle"):
             return
@@ -254,6 +273,7 @@ class Report:
                                  "MiB/s counts both directions)")
         self.latency()
         self.connrate()
+        self.syscalls()
         self.idle()
         self.session()
         text = "\n".join(self.lines) + "\n"

@@ -6,7 +6,7 @@
 #
 # Environment: BENCH_QUICK=1 (3 runs of 64 MiB, 1,000 idle connections: < 2 min),
 # BENCH_REPS, BENCH_BYTES, BENCH_IDLE ("1000 10000"), BENCH_ONLY (space-separated
-# workloads: bulk bidir lat conn idle vhost session), BENCH_OUT (results directory),
+# workloads: bulk bidir lat conn sys idle vhost session), BENCH_OUT (results directory),
 # BENCH_VHOST_OPTS (extra vhost-user-vsock options for every back-end, e.g. --no-event-idx),
 # LOADGEN, VSOCKCAT, VSOCKCTL, VHOST_USER_VSOCK (programs; `make bench` sets them).
 # Kernel AF_VSOCK is never connected: the vsock path runs over vhost-user only.
@@ -21,14 +21,14 @@ OUT=${BENCH_OUT:-$PWD/bench-results}
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     REPS=${BENCH_REPS:-3}; BYTES=${BENCH_BYTES:-64M}; IDLE=${BENCH_IDLE:-1000}
-    PINGS=2000; CONNS=300; NCAT_CONNS=50
+    PINGS=2000; CONNS=300; NCAT_CONNS=50; SYS_CONNS=200; SYS_PINGS=1000
 else
     REPS=${BENCH_REPS:-5}; BYTES=${BENCH_BYTES:-1G}; IDLE=${BENCH_IDLE:-"1000 10000"}
-    PINGS=2000; CONNS=500; NCAT_CONNS=100
+    PINGS=2000; CONNS=500; NCAT_CONNS=100; SYS_CONNS=500; SYS_PINGS=2000
 fi
 # ncat --sh-exec needs ~50 ms per connection here (measured: session start-up below), so
 # its connection-rate and idle runs use at most NCAT_CONNS connections.
-ONLY=${BENCH_ONLY:-"bulk bidir lat conn idle vhost session"}
+ONLY=${BENCH_ONLY:-"bulk bidir lat conn sys idle vhost session"}
 SIZES="1024 65536 1048576"
 # vsockcat --busy-poll (and the back-end's) in the latency runs: the lowest latency a
 # relay gets for some CPU time; the plain vsockcat row is the default.
@@ -270,6 +270,44 @@ if want conn; then
             record conn tcp 1024 "$name" "$rep" conn_per_s "$3"
         done
     done
+fi
+
+# ---- system calls per relayed connection and per round trip, counted by strace -c -f
+# over the relay's whole process tree: exact counts, unlike times, so they compare relays
+# and builds on a noisy machine. Start-up is included (spread over the N counted).
+# sys_count NAME FORK(0/1) CLIENT-ARGS...: runs the relay under strace; SYSCALLS = total.
+sys_count() {
+    local name=$1 fork=$2 spid
+    shift 2
+    SYSCALLS=""
+    relay_cmd "$name" tcp "$fork" "$(target tcp echo)"
+    "${PIN_RELAY[@]}" strace -f -c -o "$TMPD/strace.out" "${RELAY_CMD[@]}" 2>>"$TMPD/relay.err" &
+    spid=$!
+    if timeout 120 "${PIN_END[@]}" "$LOADGEN" "$1" "$RELAY_ADDR" "${@:2}" >/dev/null 2>>"$TMPD/client.err"; then
+        [ "$fork" = 1 ] && { sleep 0.5; pkill -TERM -P "$spid" 2>/dev/null; }
+        reap "$spid" 10 && SYSCALLS=$(awk '$NF == "total" {print $4 + 0}' "$TMPD/strace.out")
+    else
+        pkill -TERM -P "$spid" 2>/dev/null
+    fi
+    wait "$spid" 2>/dev/null
+}
+if want sys; then
+    if command -v strace >/dev/null; then
+        say "system calls: $SYS_CONNS connections and $SYS_PINGS round trips per relay, under strace"
+        for name in $RELAYS; do
+            [ "$name" = direct ] && continue
+            n=$SYS_CONNS
+            [ "$name" = ncat ] && [ "$n" -gt "$NCAT_CONNS" ] && n=$NCAT_CONNS
+            sys_count "$name" 1 connrate "$n" 1024
+            [ -n "$SYSCALLS" ] && record sys tcp 1024 "$name" 1 per_conn "$(awk -v a="$SYSCALLS" -v n="$n" 'BEGIN{printf "%.1f", a/n}')"
+            sys_count "$name" 0 pingpong 1 "$SYS_PINGS"
+            # loadgen pingpong adds 200 warm-up round trips to the ones it times
+            [ -n "$SYSCALLS" ] && record sys tcp 1024 "$name" 1 per_round_trip "$(awk -v a="$SYSCALLS" -v n="$((SYS_PINGS + 200))" 'BEGIN{printf "%.2f", a/n}')"
+            [ -n "$SYSCALLS" ] || say "system calls: $name failed"
+        done
+    else
+        say "system calls: skipped (no strace)"
+    fi
 fi
 
 # ---- idle connections: memory and fds of the relay's whole process tree
