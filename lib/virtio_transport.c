@@ -230,15 +230,16 @@ static void glue_process_all(struct glue *g)
     }
 }
 
-/* Interrupt: ack, process the rings, re-arm (UIO), process again (virtio-pci order). */
-static void glue_service(struct glue *g)
+/* Interrupt: ack, process the rings, re-arm (UIO), process again (virtio-pci order).
+ * ready: the interrupt fds epoll reported. */
+static void glue_service(struct glue *g, const int *ready, int n_ready)
 {
     unsigned int events = 0;
     int rc;
 
     if (vsk_core_is_lost(g->core))
         return;
-    rc = g->bus->ops->irq_ack(g->bus, &events);
+    rc = g->bus->ops->irq_ack(g->bus, ready, n_ready, &events);
     if (rc < 0) {
         vsk_core_device_lost(g->core);
         glue_forget_irq_fds(g); /* an EOF socket would stay readable forever */
@@ -267,14 +268,18 @@ static void *glue_thread(void *arg)
         }
         pthread_mutex_unlock(&g->lock);
         int n = epoll_wait(g->epfd, ev, GLUE_MAX_IRQ_FDS + 1, timeout);
+        int ready[GLUE_MAX_IRQ_FDS + 1], n_ready = 0;
         pthread_mutex_lock(&g->lock);
         if (g->stop)
             break;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             if (ev[i].data.fd == g->wake_fd)
                 efd_clear(g->wake_fd);
+            else
+                ready[n_ready++] = ev[i].data.fd;
+        }
         /* Also on a timeout: vsk_core_process() runs the expired timers. */
-        glue_service(g);
+        glue_service(g, ready, n_ready);
         if (vsk_core_is_lost(g->core))
             (void)vsk_core_process(g->core);
         pthread_cond_broadcast(&g->cond);

@@ -48,8 +48,11 @@ struct vsk_bus_ops {
     /* The fds to poll (POLLIN) for interrupts and device loss; returns how many (<= max). */
     int (*irq_fds)(struct vsk_bus *bus, int *fds, int max);
     /* Reads and clears pending interrupts (non-blocking): *events gets VSK_IRQ_* bits.
-     * Returns -ENOTCONN (or another -errno) once the device is gone for good. */
-    int (*irq_ack)(struct vsk_bus *bus, unsigned int *events);
+     * ready[0..n_ready) are the fds of irq_fds() that poll reported readable (none after
+     * a timeout or a wake-up from the application); a bus with one fd per queue reads
+     * only those (the rest are level-triggered and will be reported). Returns -ENOTCONN
+     * (or another -errno) once the device is gone for good. */
+    int (*irq_ack)(struct vsk_bus *bus, const int *ready, int n_ready, unsigned int *events);
     /* Optional: re-enables interrupt delivery after the rings were processed (UIO INTx
      * unmask). The core re-checks the rings after calling it. */
     int (*irq_rearm)(struct vsk_bus *bus);

@@ -327,12 +327,15 @@ static int pci_irq_fds(struct vsk_bus *bus, int *fds, int max)
     return 1;
 }
 
-static int pci_irq_ack(struct vsk_bus *bus, unsigned int *events)
+/* One fd (the uio device) and a read-to-clear ISR: read both every time, as before. */
+static int pci_irq_ack(struct vsk_bus *bus, const int *ready, int n_ready, unsigned int *events)
 {
     struct pci_bus *b = pci_of(bus);
     uint32_t count;
     uint8_t isr;
 
+    (void)ready;
+    (void)n_ready;
     *events = 0;
     if (b->lost)
         return -ENOTCONN;

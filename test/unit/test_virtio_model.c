@@ -108,8 +108,10 @@ static int dm_irq_fds(struct vsk_bus *bus, int *fds, int max)
     return 0;
 }
 
-static int dm_irq_ack(struct vsk_bus *bus, unsigned int *events)
+static int dm_irq_ack(struct vsk_bus *bus, const int *ready, int n_ready, unsigned int *events)
 {
+    (void)ready;
+    (void)n_ready;
     *events = VSK_IRQ_QUEUE;
     return dm_of(bus)->lost ? -ENOTCONN : 0;
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,11 +338,28 @@ static void test_good(void)
                "describe: protocol features by name");
     n = bus->ops->irq_fds(bus, fds, 8);
     TAP_IS_INT(n, 3, "irq fds: two call eventfds and the socket");
-    TAP_IS_INT(bus->ops->irq_ack(bus, &events), 0, "irq ack: back-end still there");
+    TAP_IS_INT(bus->ops->irq_ack(bus, fds, n, &events), 0, "irq ack: back-end still there");
+    /* Only the fds reported ready are read: an interrupt on the rx call eventfd stays
+     * pending while only the tx one is acked, and is consumed once rx is. */
+    {
+        uint64_t one = 1;
+        struct pollfd p = {.fd = fds[0], .events = POLLIN};
+
+        TAP_IS_INT(write(fds[0], &one, sizeof(one)) == (ssize_t)sizeof(one), 1, "irq: rx call raised");
+        TAP_IS_INT(bus->ops->irq_ack(bus, &fds[1], 1, &events), 0, "irq ack of tx only: ok");
+        TAP_IS_INT((int)events, 0, "irq ack of tx only: no queue event");
+        TAP_IS_INT(poll(&p, 1, 0), 1, "irq ack of tx only: the rx interrupt is still pending");
+        TAP_IS_INT(bus->ops->irq_ack(bus, &fds[0], 1, &events), 0, "irq ack of rx: ok");
+        TAP_IS_INT((int)events, (int)VSK_IRQ_QUEUE, "irq ack of rx: queue event");
+        TAP_IS_INT(poll(&p, 1, 0), 0, "irq ack of rx: the interrupt is consumed");
+    }
     /* the back-end goes away */
     close(pipefd[1]);
     fake_stop(&f);
-    TAP_IS_INT(bus->ops->irq_ack(bus, &events), -ENOTCONN, "irq ack: back-end gone = ENOTCONN");
+    TAP_IS_INT(bus->ops->irq_ack(bus, NULL, 0, &events), 0,
+               "irq ack, socket not reported: the loss waits for poll to say so");
+    TAP_IS_INT(bus->ops->irq_ack(bus, &fds[2], 1, &events), -ENOTCONN,
+               "irq ack: back-end gone (socket at EOF) = ENOTCONN");
     vsk_core_destroy(core);
     bus->ops->destroy(bus);
     close(pipefd[0]);
