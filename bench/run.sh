@@ -21,10 +21,10 @@ OUT=${BENCH_OUT:-$PWD/bench-results}
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     REPS=${BENCH_REPS:-3}; BYTES=${BENCH_BYTES:-64M}; IDLE=${BENCH_IDLE:-1000}
-    PINGS=2000; CONNS=300; NCAT_CONNS=50; SYS_CONNS=200; SYS_PINGS=1000
+    PINGS=2000; CONNS=300; NCAT_CONNS=50; SYS_CONNS=100; SYS_PINGS=500
 else
     REPS=${BENCH_REPS:-5}; BYTES=${BENCH_BYTES:-1G}; IDLE=${BENCH_IDLE:-"1000 10000"}
-    PINGS=2000; CONNS=500; NCAT_CONNS=100; SYS_CONNS=500; SYS_PINGS=2000
+    PINGS=2000; CONNS=500; NCAT_CONNS=100; SYS_CONNS=200; SYS_PINGS=1000
 fi
 # ncat --sh-exec needs ~50 ms per connection here (measured: session start-up below), so
 # its connection-rate and idle runs use at most NCAT_CONNS connections.
@@ -188,7 +188,7 @@ throughput() {   # workload kind size
             case $DEAD in *" $key "*) continue ;; esac
             tmo=$TMO
             # ncat --sh-exec deadlocks on bidir: a short limit (it moves ~100 MB/s at least).
-            [ "$wl/$name" = bidir/ncat ] && tmo=$((TOTAL / 200000000 + 5))
+            [ "$wl/$name" = bidir/ncat ] && tmo=$((TOTAL / 400000000 + 3))
             session "$name" "$kind" "$server" "$tmo" "$mode" "$bytes" "$size"
             if [ -z "$OUTPUT" ]; then
                 say "$key run $rep failed or hung (limit ${tmo}s); not run again"
@@ -297,7 +297,7 @@ if want sys; then
         for name in $RELAYS; do
             [ "$name" = direct ] && continue
             n=$SYS_CONNS
-            [ "$name" = ncat ] && [ "$n" -gt "$NCAT_CONNS" ] && n=$NCAT_CONNS
+            [ "$name" = ncat ] && n=20   # a shell and an ncat per connection: slow, and exact
             sys_count "$name" 1 connrate "$n" 1024
             [ -n "$SYSCALLS" ] && record sys tcp 1024 "$name" 1 per_conn "$(awk -v a="$SYSCALLS" -v n="$n" 'BEGIN{printf "%.1f", a/n}')"
             sys_count "$name" 0 pingpong 1 "$SYS_PINGS"
@@ -487,7 +487,7 @@ fi
 # ---- one-shot sessions (start the relay, one 1 KiB exchange, exit), timed by hyperfine:
 # the cost of starting each relay, not interleaved (hyperfine runs one command at a time).
 if want session && command -v hyperfine >/dev/null; then
-    say "session start-up: hyperfine, $((REPS * 4)) runs each"
+    say "session start-up: hyperfine, $((REPS * 2)) runs each"
     hf=()
     for name in $RELAYS; do
         [ "$name" = direct ] && continue
@@ -495,7 +495,7 @@ if want session && command -v hyperfine >/dev/null; then
         printf -v cmd '%q ' "${RELAY_CMD[@]}"
         hf+=(-n "$name" "$cmd & $LOADGEN bulk $RELAY_ADDR 1024 1024 >/dev/null; wait")
     done
-    hyperfine --style none --warmup 2 --runs $((REPS * 4)) \
+    hyperfine --style none --warmup 2 --runs $((REPS * 2)) \
         --export-csv "$TMPD/hf.csv" "${hf[@]}" >/dev/null 2>&1 &&
         awk -F, 'NR > 1 {printf "session,tcp,1024,%s,1,mean_ms,%.3f\nsession,tcp,1024,%s,1,median_ms,%.3f\n", $1, $2*1000, $1, $4*1000}' \
             "$TMPD/hf.csv" >>"$RAW"
