@@ -84,14 +84,22 @@ class Report:
                              "" if rdirect is None else f"{rdirect:.3f}",
                              "" if rsocat is None else f"{rsocat:.3f}"])
 
-    def throughput(self, wl, title):
-        if not self.keys(wl):
-            return
+    def table(self, wl, title, columns, align):
+        """A section's title and table head; False, and nothing written, if workload wl
+        has no data. align: one letter per column, l (text) or r (numbers)."""
+        if wl is not None and not self.keys(wl):
+            return False
         self.out(f"### {title}")
         self.out()
-        self.out("| path | write size | relay | MiB/s (median) | x direct | x socat | "
-                 "x socat -b 128k | relay CPU s/GiB |")
-        self.out("|---|---|---|---:|---:|---:|---:|---:|")
+        self.out("| " + " | ".join(columns) + " |")
+        self.out("|" + "|".join("---:" if a == "r" else "---" for a in align) + "|")
+        return True
+
+    def throughput(self, wl, title):
+        if not self.table(wl, title, ("path", "write size", "relay", "MiB/s (median)",
+                                      "x direct", "x socat", "x socat -b 128k",
+                                      "relay CPU s/GiB"), "lllrrrrr"):
+            return
         for kind, size in self.keys(wl):
             ref = "unix-pair" if kind.startswith("vhost-user") else "direct"
             d = self.get(wl, kind, size, ref, "MiBps")
@@ -112,13 +120,10 @@ class Report:
         self.out()
 
     def latency(self):
-        if not self.keys("lat"):
+        if not self.table("lat", "Request/response latency (ping-pong round trip, microseconds)",
+                          ("path", "message", "relay", "p50", "p99", "added p50 vs direct",
+                           "added p99 vs direct", "added p50 x socat's"), "lllrrrrr"):
             return
-        self.out("### Request/response latency (ping-pong round trip, microseconds)")
-        self.out()
-        self.out("| path | message | relay | p50 | p99 | added p50 vs direct | "
-                 "added p99 vs direct | added p50 x socat's |")
-        self.out("|---|---|---|---:|---:|---:|---:|---:|")
         for kind, size in self.keys("lat"):
             ref = "unix-pair" if kind.startswith("vhost-user") else "direct"
             d50 = self.get("lat", kind, size, ref, "p50_us")
@@ -141,13 +146,10 @@ class Report:
         self.out()
 
     def connrate(self):
-        if not self.keys("conn"):
+        if not self.table("conn", "Connection rate (connect, 1 KiB each way, close; relays fork "
+                          "per connection or, vsockcat, serve all in one process)",
+                          ("relay", "connections/s", "x direct", "x socat"), "lrrr"):
             return
-        self.out("### Connection rate (connect, 1 KiB each way, close; relays fork per "
-                 "connection or, vsockcat, serve all in one process)")
-        self.out()
-        self.out("| relay | connections/s | x direct | x socat |")
-        self.out("|---|---:|---:|---:|")
         for kind, size in self.keys("conn"):
             d = self.get("conn", kind, size, "direct", "conn_per_s")
             s = self.get("conn", kind, size, "socat", "conn_per_s")
@@ -158,14 +160,11 @@ class Report:
         self.out()
 
     def syscalls(self):
-        if not self.keys("sys"):
+        if not self.table("sys", "System calls of the relay (strace -c -f over its process "
+                          "tree; exact counts, start-up included)",
+                          ("relay", "per connection (connect, 1 KiB each way, close)",
+                           "x socat", "per 1-byte round trip", "x socat"), "lrrrr"):
             return
-        self.out("### System calls of the relay (strace -c -f over its process tree; exact "
-                 "counts, start-up included)")
-        self.out()
-        self.out("| relay | per connection (connect, 1 KiB each way, close) | x socat | "
-                 "per 1-byte round trip | x socat |")
-        self.out("|---|---:|---:|---:|---:|")
         for kind, size in self.keys("sys"):
             g = lambda r, m: self.get("sys", kind, size, r, m)
             for r in self.relays("sys", kind, size):
@@ -177,14 +176,11 @@ class Report:
         self.out()
 
     def idle(self):
-        if not self.keys("idle"):
+        if not self.table("idle", "Idle relayed connections (whole process tree of the relay; "
+                          "RSS counts shared pages once per process, PSS shares them out)",
+                          ("connections", "held", "relay", "processes", "RSS MiB", "PSS MiB",
+                           "fds", "time to open all, s"), "rrlrrrrr"):
             return
-        self.out("### Idle relayed connections (whole process tree of the relay; "
-                 "RSS counts shared pages once per process, PSS shares them out)")
-        self.out()
-        self.out("| connections | held | relay | processes | RSS MiB | PSS MiB | fds | "
-                 "time to open all, s |")
-        self.out("|---:|---:|---|---:|---:|---:|---:|---:|")
         for kind, size in self.keys("idle"):
             for r in self.relays("idle", kind, size):
                 g = lambda m: self.get("idle", kind, size, r, m)
@@ -198,12 +194,9 @@ class Report:
         self.out()
 
     def session(self):
-        if not self.keys("session"):
+        if not self.table("session", "One-shot session (start the relay, one 1 KiB message, "
+                          "exit; hyperfine)", ("relay", "median ms", "mean ms"), "lrr"):
             return
-        self.out("### One-shot session (start the relay, one 1 KiB message, exit; hyperfine)")
-        self.out()
-        self.out("| relay | median ms | mean ms |")
-        self.out("|---|---:|---:|")
         for r in self.relays("session", "tcp", "1024"):
             self.out(f"| {r} | {fmt(self.get('session', 'tcp', '1024', r, 'median_ms'), 2)} | "
                      f"{fmt(self.get('session', 'tcp', '1024', r, 'mean_ms'), 2)} |")
@@ -251,10 +244,7 @@ class Report:
             skipped = None
         self.verdict("userspace vsock path 64 KiB >= 0.5x Unix socket pair",
                      skipped or ("-" if r is None else f"{r:.2f}x"), None if r is None else r >= 0.5)
-        self.out("### Issue 6 targets")
-        self.out()
-        self.out("| target | measured | verdict |")
-        self.out("|---|---|---|")
+        self.table(None, "Issue 6 targets", ("target", "measured", "verdict"), "lll")
         for name, val, state in self.verdicts:
             self.out(f"| {name} | {val} | {state} |")
         self.out()
