@@ -173,16 +173,26 @@ ssize_t vsock_read(struct vsock_transport *t, int s, void *buf, size_t len)
     return t->ops->read(t, s, buf, len);
 }
 
-ssize_t vsock_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+typedef ssize_t fd_move_op(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
+
+/* What vsock_read_to_fd and vsock_write_from_fd share: no such op is -EOPNOTSUPP, a bad
+ * fd is the fd's error with nothing moved. */
+static ssize_t fd_move(fd_move_op *op, struct vsock_transport *t, int s, int fd, size_t len,
+                       int *fd_err)
 {
     *fd_err = 0;
-    if (t->ops->read_to_fd == NULL)
+    if (op == NULL)
         return -EOPNOTSUPP;
     if (fd < 0) {
         *fd_err = -EBADF;
         return 0;
     }
-    return t->ops->read_to_fd(t, s, fd, len, fd_err);
+    return op(t, s, fd, len, fd_err);
+}
+
+ssize_t vsock_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
+{
+    return fd_move(t->ops->read_to_fd, t, s, fd, len, fd_err);
 }
 
 ssize_t vsock_write(struct vsock_transport *t, int s, const void *buf, size_t len)
@@ -197,14 +207,7 @@ int vsock_splice_fd(struct vsock_transport *t, int s)
 
 ssize_t vsock_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err)
 {
-    *fd_err = 0;
-    if (t->ops->write_from_fd == NULL)
-        return -EOPNOTSUPP;
-    if (fd < 0) {
-        *fd_err = -EBADF;
-        return 0;
-    }
-    return t->ops->write_from_fd(t, s, fd, len, fd_err);
+    return fd_move(t->ops->write_from_fd, t, s, fd, len, fd_err);
 }
 
 int vsock_shutdown(struct vsock_transport *t, int s, int how)
