@@ -559,16 +559,23 @@ PYEOF
     [ "$status" -eq 0 ] || { echo "$output"; tail -20 "$TMPD/guest.err"; grep -v request "$TMPD/backend.log" | tail -30; false; }
 }
 
+# sleepy_sink PATH SECS OUT: a Unix listener at PATH whose one reader sleeps SECS before
+# writing what it gets to OUT, so the socket fills meanwhile; SINK_PID is its pid.
+sleepy_sink() {
+    rm -f "$1"
+    timeout 60 socat -u UNIX-LISTEN:"$1" SYSTEM:"sleep $2; cat > '$3'" &
+    SINK_PID=$!
+    wait_unix_socket "$1"
+}
+
 @test "stalled readers: 64 MiB each way arrive intact while the backend stays small" {
     make_payload "$TMPD/in" 64
     start_backend
     # Guest to host, the host reader asleep for 2 s: the guest must wait for credit.
-    timeout 60 socat -u UNIX-LISTEN:"${UDS}_5200" SYSTEM:"sleep 2; cat > '$TMPD/out1'" &
-    local sink=$!
-    wait_unix_socket "${UDS}_5200"
+    sleepy_sink "${UDS}_5200" 2 "$TMPD/out1"
     run guest_vsockcat -u OPEN:"$TMPD/in" VSOCK-CONNECT:2:5200
     [ "$status" -eq 0 ] || { echo "$output"; false; }
-    wait "$sink"
+    wait "$SINK_PID"
     # Host to guest, the guest reader asleep for 2 s: the backend must stop reading.
     guest_vsockcat -u VSOCK-LISTEN:6700 SYSTEM:"sleep 2; cat > '$TMPD/out2'" &
     local guest=$!
@@ -588,19 +595,16 @@ PYEOF
 # direct_round PORT OUT [ENV...]: 32 MiB host -> guest vsockcat -> a Unix socket whose
 # reader sleeps 1 s first (the socket fills, the data must wait in the vsock connection).
 direct_round() {
-    local port=$1 out=$2 guest sink
+    local port=$1 out=$2 guest
     shift 2
-    rm -f "$TMPD/sink.sock"
-    timeout 60 socat -u UNIX-LISTEN:"$TMPD/sink.sock" SYSTEM:"sleep 1; cat > '$out'" &
-    sink=$!
-    wait_unix_socket "$TMPD/sink.sock"
+    sleepy_sink "$TMPD/sink.sock" 1 "$out"
     env "$@" timeout 60 "$VSOCKCAT" -d -d --transport "vhost-user:$VHU" -u VSOCK-LISTEN:"$port" \
         UNIX-CONNECT:"$TMPD/sink.sock" 2>"$TMPD/guest-$port.err" &
     guest=$!
     wait_log "$TMPD/guest-$port.err" 'listening on vsock'
     { printf 'CONNECT %s\n' "$port"; cat "$TMPD/in"; } | timeout 60 socat -u - UNIX-CONNECT:"$UDS"
     wait "$guest" || { cat "$TMPD/guest-$port.err"; false; }
-    wait "$sink"
+    wait "$SINK_PID"
 }
 
 # both_paths ROUND PORT PATH-LINE: 32 MiB through ROUND on PORT, whose guest log must
@@ -625,19 +629,17 @@ both_paths() {
 # push_round PORT OUT [ENV...]: 32 MiB from a Unix client -> guest vsockcat -> the host
 # side at <uds-path>_PORT, whose reader sleeps 1 s first (the guest runs out of credit).
 push_round() {
-    local port=$1 out=$2 guest sink
+    local port=$1 out=$2 guest
     shift 2
     rm -f "$TMPD/src.sock"
-    timeout 60 socat -u UNIX-LISTEN:"${UDS}_$port" SYSTEM:"sleep 1; cat > '$out'" &
-    sink=$!
-    wait_unix_socket "${UDS}_$port"
+    sleepy_sink "${UDS}_$port" 1 "$out"
     env "$@" timeout 60 "$VSOCKCAT" -d -d --transport "vhost-user:$VHU" -u \
         UNIX-LISTEN:"$TMPD/src.sock" VSOCK-CONNECT:2:"$port" 2>"$TMPD/guest-$port.err" &
     guest=$!
     wait_unix_socket "$TMPD/src.sock"
     timeout 60 socat -u OPEN:"$TMPD/in" UNIX-CONNECT:"$TMPD/src.sock"
     wait "$guest" || { cat "$TMPD/guest-$port.err"; false; }
-    wait "$sink"
+    wait "$SINK_PID"
 }
 
 @test "guest to host from a Unix socket: read straight into the send buffers, intact behind a slow reader; the copy path agrees" {
