@@ -484,8 +484,10 @@ static void test_read_to_fd(struct vsock_transport *t, int s, const uint8_t *out
 }
 
 /* vsock_write_from_fd: bytes written into a Unix socket are read straight into the
- * transport's send buffers and come back from the echo intact; an empty fd is -EAGAIN on
- * the fd side, its EOF is 0, bad sources are reported through fd_err. */
+ * transport's send buffers and come back from the echo intact; the socket is refilled
+ * only once it ran dry (as read_to_fd's is drained only once full), so the empty case,
+ * -EAGAIN on the fd side, happens by construction; its EOF is 0, bad sources are
+ * reported through fd_err. */
 static void test_write_from_fd(struct vsock_transport *t, int s, const uint8_t *out,
                                uint8_t *in, size_t len)
 {
@@ -503,7 +505,7 @@ static void test_write_from_fd(struct vsock_transport *t, int s, const uint8_t *
     while (got < len && spins++ < 200000 && !bad) {
         ssize_t n;
 
-        if (fed < len && (n = write(sp[1], out + fed, len - fed)) > 0)
+        if (fed < len && fd_err == -EAGAIN && (n = write(sp[1], out + fed, len - fed)) > 0)
             fed += (size_t)n;
         n = vsock_write_from_fd(t, s, sp[0], len, &fd_err);
         if (fd_err == -EAGAIN)
