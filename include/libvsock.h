@@ -99,10 +99,11 @@ ssize_t vsock_write(struct vsock_transport *t, int s, const void *buf, size_t le
 ssize_t vsock_read_to_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
 /* The other way: sends up to len bytes read from fd, a non-blocking socket or pipe,
  * reading them straight into the transport's send buffers, and only as many as s may
- * send now. Returns the bytes moved, 0 at EOF of fd, or a negative errno of s (-EAGAIN:
- * s cannot send now); a blocking s waits for room as vsock_write() does. *fd_err is 0,
- * or the negative errno of the read from fd, with nothing moved: -EAGAIN when fd has no
- * data, -EINVAL when fd is a blocking pipe or file. -EOPNOTSUPP as vsock_read_to_fd. */
+ * send now. Returns the bytes moved, 0 at EOF of fd (also when s can no longer send, as
+ * it has nothing to send), or a negative errno of s (-EAGAIN: s cannot send now); a
+ * blocking s waits for room as vsock_write() does. *fd_err is 0, or the negative errno
+ * of the read from fd, with nothing moved: -EAGAIN when fd has no data, -EINVAL when fd
+ * is a blocking pipe or file. -EOPNOTSUPP as vsock_read_to_fd. */
 ssize_t vsock_write_from_fd(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err);
 /* The kernel file descriptor behind s that splice(2) moves data to and from (the kernel
  * transport's socket itself), or -EOPNOTSUPP where there is none (userspace transports:

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -637,6 +638,19 @@ static ssize_t fd_io_nowait(int fd, const struct iovec *iov, int iovcnt, int to_
     return n >= 0 ? n : -errno;
 }
 
+/* Whether fd, a stream socket or a pipe, is at EOF: nothing left to read and nothing
+ * more coming. Consumes nothing (a file, never at EOF here, reads as not). */
+static int fd_at_eof(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+    if (n >= 0 || errno != ENOTSOCK)
+        return n == 0;
+    return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLIN | POLLHUP)) == POLLHUP;
+}
+
 /* The two zero-copy directions: which memory the core lends (queued data to write to the
  * fd, or free tx buffers to read into) and how it takes back the n bytes that moved. */
 struct fd_move {
@@ -694,6 +708,11 @@ static ssize_t glue_fd_move(struct vsock_transport *t, int s, int fd, size_t len
         pthread_cond_wait(&g->cond, &g->lock);
     }
     pthread_mutex_unlock(&g->lock);
+    /* A socket that can no longer send (the peer reset or shut down) and a source at EOF:
+     * a read, then a write, would have seen the EOF first and written nothing. So would
+     * a relay copying through a buffer; its other direction must not fail for this. */
+    if (!m->to_fd && rc < 0 && rc != -EAGAIN && rc != -EBADF && fd_at_eof(fd))
+        rc = 0;
     return rc;
 }
 

@@ -78,9 +78,10 @@ host_listen() {
 # The driver side as one long-lived process: vsockcat relays every client of the Unix
 # socket $TMPD/front to a fresh vsock connection to host port PORT, all on ONE transport
 # (so a second connection after a fault shows the first one's resources were freed).
+# Extra vsockcat options in GW_OPTS.
 gateway() {
     local port=$1
-    timeout 60 "$VSOCKCAT" -d UNIX-LISTEN:"$TMPD/front",fork \
+    timeout 60 "$VSOCKCAT" -d ${GW_OPTS:-} UNIX-LISTEN:"$TMPD/front",fork \
         VSOCK-CONNECT:2:"$port""${2:-}" 2>"$TMPD/gw.err" &
     GW_PID=$!
     reap_at_end "$GW_PID"
@@ -409,6 +410,27 @@ while True:
     # The host's sending and receiving threads both meet the reset; whichever runs first
     # reports it (CI once saw the receiver first).
     assert_output --regexp "hybrid_host: (sending: (Broken pipe|Connection reset by peer)|receiving: Connection reset by peer)$"
+    wait_log "$TMPD/gw.err" "done: 0 bytes ->, 1000000 bytes <-$"
+    # the client's EOF may come after the reset: no error for it (CI once saw one)
+    run grep -cE ": (read|write|shutdown): " "$TMPD/gw.err"
+    assert_output 0
+    assert_next_connection_works 5000
+}
+
+@test "peer RST mid-transfer host->guest, the client's EOF after it: the whole 1 MB prefix, no error" {
+    FAULT=rst-after-bytes-to-guest=1000000 start_backend
+    make_payload "$TMPD/in" 8
+    GW_OPTS="-t 10" gateway 5000
+    host_listen 5000 "$TMPD/in" /dev/null
+    # the client half-closes 1 s late, long after the reset came (-t 10 keeps the relay
+    # waiting for it): that EOF is forwarded to a reset connection, which is no error
+    run bash -c "sleep 1 | timeout 20 socat -t 5 - UNIX-CONNECT:$TMPD/front >$TMPD/got"
+    assert_success
+    [ "$(stat -c %s "$TMPD/got")" -eq 1000000 ]
+    assert_prefix "$TMPD/got" "$TMPD/in"
+    wait_log "$TMPD/gw.err" "done: 0 bytes ->, 1000000 bytes <-$"
+    run grep -cE ": (read|write|shutdown): " "$TMPD/gw.err"
+    assert_output 0
     assert_next_connection_works 5000
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -1170,6 +1171,50 @@ static enum case_result write_from_fd(struct suite *s)
     return OK("4 MiB from a Unix socket, every byte checked, the fd empty %d times", empty);
 }
 
+/* vsock_write_from_fd on a connection the peer closed: data in fd cannot go (-EPIPE, and
+ * it stays in fd), but an fd at its end, socket or pipe, reads as EOF (0), as a read then
+ * a write would have met it: a relay's other direction must not fail for it. */
+static enum case_result write_from_fd_peer_gone(struct suite *s)
+{
+    char buf[8];
+    int a, b, sp[2], p[2], fd_err;
+    ssize_t n, eof_sock, eof_pipe;
+    int rc = connected_pair(s, s->port, &a, &b);
+
+    if (rc < 0)
+        return FAIL("connecting: %s", err_text(rc));
+    s->peer->close(s, b);
+    if ((n = write_until_epipe(s, a, 1)) != -EPIPE)
+        return FAIL("write after peer close: %s, want -EPIPE", err_text(n));
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) < 0 ||
+        pipe2(p, O_NONBLOCK) < 0)
+        return FAIL("socketpair or pipe: %s", strerror(errno));
+    if (write(sp[1], "abc", 3) != 3)
+        return FAIL("write into the socketpair: %s", strerror(errno));
+    n = vsock_write_from_fd(s->t, a, sp[0], 100, &fd_err);
+    if (strcmp(vsock_transport_name(s->t), "kernel") == 0) {
+        vsock_close(s->t, a);
+        close(sp[0]), close(sp[1]), close(p[0]), close(p[1]);
+        return n == -EOPNOTSUPP ? OK("the kernel transport has none: -EOPNOTSUPP")
+                                : FAIL("kernel transport: %zd, want -EOPNOTSUPP", n);
+    }
+    if (n != -EPIPE || fd_err != 0)
+        return FAIL("data in fd: %s (fd_err %d), want -EPIPE", err_text((int)n), fd_err);
+    if (read(sp[0], buf, sizeof(buf)) != 3)
+        return FAIL("the 3 bytes -EPIPE could not send are no longer in fd");
+    shutdown(sp[1], SHUT_WR);
+    eof_sock = vsock_write_from_fd(s->t, a, sp[0], 100, &fd_err);
+    if (eof_sock != 0 || fd_err != 0)
+        return FAIL("socket at EOF: %s (fd_err %d), want 0", err_text((int)eof_sock), fd_err);
+    close(p[1]);
+    eof_pipe = vsock_write_from_fd(s->t, a, p[0], 100, &fd_err);
+    vsock_close(s->t, a);
+    close(sp[0]), close(sp[1]), close(p[0]);
+    if (eof_pipe != 0 || fd_err != 0)
+        return FAIL("pipe at EOF: %s (fd_err %d), want 0", err_text((int)eof_pipe), fd_err);
+    return OK("data in fd: -EPIPE and it stays; a socket or pipe at EOF: 0");
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 const struct conformance_case conformance_cases[] = {
@@ -1212,5 +1257,7 @@ const struct conformance_case conformance_cases[] = {
      read_to_fd},
     {"write_from_fd", 0, "vsock_write_from_fd from a Unix socket, checked (kernel: -EOPNOTSUPP)",
      write_from_fd},
+    {"write_from_fd_peer_gone", 0, "vsock_write_from_fd after the peer closed: data -EPIPE, EOF 0",
+     write_from_fd_peer_gone},
 };
 const size_t conformance_case_count = sizeof(conformance_cases) / sizeof(conformance_cases[0]);
