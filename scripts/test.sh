@@ -25,7 +25,10 @@ status=0
 make -j"$(nproc)" check >check.out 2>&1 || status=$?
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' check.out | grep -v '^PASS' | head -100 || true
 for log in $(grep -lE '^(not ok|Bail out)' $(find . -name '*.log' -newer Makefile) 2>/dev/null); do
-    echo "---- $log (failures)"; grep -E -B2 -A15 '^not ok' "$log" | head -80
+    # each failure with the TAP comments just before it (a bats teardown's log tails)
+    echo "---- $log (failures)"
+    awk 'after > 0 {print; after--; next} /^# / {held = held $0 "\n"; next}
+         /^not ok/ {printf "%s%s\n", held, $0; after = 15} {held = ""}' "$log" | head -150
 done
 sed -n '/^=*$/,$p' check.out | grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR)' || true
 if [ $status -ne 0 ] && ! grep -q '^# TOTAL:' check.out; then
