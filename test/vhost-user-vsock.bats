@@ -135,8 +135,9 @@ def hdr(op, src_port, dst_port, length=0, flags=0, buf_alloc=65536, fwd_cnt=0, s
 tx_slot = [0]
 def send(pkt):
     i = tx_slot[0] % QSZ
+    # 64 KiB of memory per packet, reused: each send waits until the device is done with it
+    base = TXBUF + tx_slot[0] % ((MEM - TXBUF) // 0x10000) * 0x10000 + 0x100
     tx_slot[0] += 1
-    base = TXBUF + i * 0x10000 + 0x100
     mem[base: base + len(pkt)] = pkt
     put_desc(1, i, base, len(pkt), 0)
     make_avail(1, i)
@@ -272,6 +273,30 @@ elif SCENARIO == "ops":
     check(conn2.recv(10) == b"", "and closes its host socket")
     send(hdr(2, 3002, 5400))
     expect("RST", "RESPONSE nobody asked for is answered with RST", dst_port=3002)
+elif SCENARIO == "window":
+    lst = socket.socket(socket.AF_UNIX)
+    lst.bind("%s_%d" % (UDS, 5500))
+    lst.listen(128)
+    lst.settimeout(5)
+    conns, windows = [], []
+    for i in range(66):
+        send(hdr(1, 4000 + i, 5500))
+        p = expect("RESPONSE", "connection %d established" % (i + 1), dst_port=4000 + i)
+        windows.append(p["buf_alloc"])
+        conns.append(lst.accept()[0])
+    check(windows[:64] == [1 << 20] * 64, "the first 64 connections get a 1 MiB window")
+    check(windows[64:] == [256 << 10] * 2, "the 65th and 66th get 256 KiB (got %r)" % windows[64:])
+    send(hdr(3, 4000, 5500))    # the guest resets a big-window connection
+    conns[0].settimeout(5)
+    check(conns[0].recv(10) == b"", "the reset closes its host socket")
+    send(hdr(1, 4100, 5500))
+    p = expect("RESPONSE", "a new connection once one of the 64 is gone", dst_port=4100)
+    check(p["buf_alloc"] == 1 << 20, "gets the freed 1 MiB window back (got %d)" % p["buf_alloc"])
+    send(hdr(3, 4064, 5500))    # a small-window one going frees no big window
+    send(hdr(1, 4101, 5500))
+    p = expect("RESPONSE", "one more after a 256 KiB connection is gone", dst_port=4101)
+    check(p["buf_alloc"] == 256 << 10, "still 256 KiB: all 64 big windows are taken (got %d)"
+          % p["buf_alloc"])
 print("%d checks passed" % checks)
 PYEOF
 }
@@ -811,6 +836,11 @@ PYEOF
 @test "device credit: host data stops at the guest's credit, guest excess over buf_alloc is reset" {
     start_backend --tx-buffer-size 4096
     run_frontend credit
+}
+
+@test "device credit window: 1 MiB for the first 64 connections at a time, 256 KiB for the rest" {
+    start_backend
+    run_frontend window
 }
 
 @test "device ops: half-close both ways, RST after both, unknown op and stray RESPONSE reset" {

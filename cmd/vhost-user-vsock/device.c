@@ -3,7 +3,7 @@
  * guest posted: control packets first (per-connection pending bits, a bounded RST queue),
  * then data read straight from the Unix socket into the guest's buffer. Both directions
  * are bounded: guest data waits in at most buf_alloc bytes per connection (the credit we
- * advertise), host data is only read when the guest has credit and an rx buffer. */
+ * advertise, see struct vsk_window), host data is only read when the guest has credit and an rx buffer. */
 #include "config.h"
 
 #include <errno.h>
@@ -38,6 +38,8 @@ struct vsk_conn {
     uint32_t host_port, guest_port;
     int64_t deadline_ms;          /* CONN_HOST_CONNECTING, or orphan */
     /* guest -> host: a ring buffer of buf_alloc bytes, bounded by our credit */
+    uint32_t buf_alloc;           /* the device's big or small window (vsk_window) */
+    int big_window;
     uint8_t *buf;
     uint32_t buf_head, buf_len;
     uint32_t fwd_cnt;             /* bytes written to the Unix socket */
@@ -59,7 +61,8 @@ struct vsk_conn {
 struct vsk_device {
     struct vhu_backend *vhu;
     const char *uds_path;
-    uint32_t buf_alloc;
+    struct vsk_window win;
+    unsigned int nbig;            /* connections holding the big window */
     int running;
     struct ev_watch kick[2];      /* rx, tx */
     unsigned int kick_gen[2];
@@ -106,11 +109,16 @@ static struct vsk_conn *conn_new(struct vsk_device *dev, int fd, uint32_t host_p
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return NULL;
-    c->buf = malloc(dev->buf_alloc);
+    /* The big window while few connections hold it: what a guest can make us hold stays
+     * bounded (big_conns x big + the rest x small) however many it opens. */
+    c->big_window = dev->nbig < dev->win.big_conns;
+    c->buf_alloc = c->big_window ? dev->win.big : dev->win.small;
+    c->buf = malloc(c->buf_alloc);
     if (c->buf == NULL) {
         free(c);
         return NULL;
     }
+    dev->nbig += (unsigned int)c->big_window;
     c->dev = dev;
     c->state = state;
     c->host_port = host_port;
@@ -156,6 +164,7 @@ static void conn_close(struct vsk_conn *c)
             break;
         }
     }
+    dev->nbig -= (unsigned int)c->big_window;
     free(c->buf);
     free(c);
 }
@@ -178,7 +187,7 @@ static void hdr_init(struct vsock_hdr *h, uint64_t guest_cid, uint32_t host_port
 static void conn_hdr(struct vsk_conn *c, struct vsock_hdr *h, uint16_t op)
 {
     hdr_init(h, c->dev->vhu->guest_cid, c->host_port, c->guest_port, op);
-    h->buf_alloc = c->dev->buf_alloc;
+    h->buf_alloc = c->buf_alloc;
     h->fwd_cnt = fault_is(FAULT_CREDIT_STARVE) ? 0 : c->fwd_cnt;
     c->fwd_cnt_sent = h->fwd_cnt;
 }
@@ -399,14 +408,14 @@ static void conn_consumed(struct vsk_conn *c, uint32_t n)
         return;
     /* Tell the guest about freed space in quarters of the buffer: often enough that it
      * never stalls, rarely enough not to double the packet count. */
-    if (c->fwd_cnt - c->fwd_cnt_sent >= c->dev->buf_alloc / 4)
+    if (c->fwd_cnt - c->fwd_cnt_sent >= c->buf_alloc / 4)
         conn_want(c, PEND_CREDIT_UPDATE);
 }
 
 /* Writes buffered guest data to the Unix socket. Returns 1 if c was freed. */
 static int conn_flush_to_host(struct vsk_conn *c)
 {
-    uint32_t cap = c->dev->buf_alloc;
+    uint32_t cap = c->buf_alloc;
 
     while (c->buf_len > 0) {
         uint32_t first = cap - c->buf_head < c->buf_len ? cap - c->buf_head : c->buf_len;
@@ -435,7 +444,7 @@ static int conn_flush_to_host(struct vsk_conn *c)
  * buffer. The guest may only send what our credit allows: more is a protocol error. */
 static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uint32_t len)
 {
-    uint32_t cap = c->dev->buf_alloc, off = 0;
+    uint32_t cap = c->buf_alloc, off = 0;
 
     if (len > cap - c->buf_len) {
         vhu_log("guest port %u sent beyond its credit; resetting", c->guest_port);
@@ -644,7 +653,7 @@ static int op_rw(struct vsk_conn *c, const struct vsock_hdr *h, const struct vri
         conn_reset(c);
         return 1;
     }
-    fault_credit_check(c->guest_port, received + h->len - c->fwd_cnt_sent, c->dev->buf_alloc);
+    fault_credit_check(c->guest_port, received + h->len - c->fwd_cnt_sent, c->buf_alloc);
     len = fault_clip(FAULT_RST_AFTER_BYTES, received, h->len);
     if (len < h->len) { /* the test's byte count reached: deliver up to it, then RST */
         if ((len == 0 || conn_from_guest(c, ch, len) == 0) && fault_fire(FAULT_RST_AFTER_BYTES))
@@ -843,7 +852,7 @@ static void dev_kick(struct ev_watch *w, uint32_t events)
 /* ---- lifecycle ----------------------------------------------------------------------- */
 
 struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
-                                  uint32_t buf_alloc)
+                                  const struct vsk_window *win)
 {
     struct vsk_device *dev = calloc(1, sizeof(*dev));
 
@@ -851,7 +860,7 @@ struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
         return NULL;
     dev->vhu = vhu;
     dev->uds_path = uds_path;
-    dev->buf_alloc = buf_alloc;
+    dev->win = *win;
     dev->next_port = EPHEMERAL_FIRST;
     for (unsigned int i = 0; i < 2; i++)
         ev_watch_init(&dev->kick[i], -1, dev_kick, dev);

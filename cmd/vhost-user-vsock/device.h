@@ -15,8 +15,16 @@
 
 struct vsk_device;
 
+/* The credit (buf_alloc) each connection advertises, which is also the buffer it may fill
+ * with guest data while the host side does not read: `big` for the first big_conns
+ * connections open at a time, `small` for the others. */
+struct vsk_window {
+    uint32_t big, small;
+    unsigned int big_conns;
+};
+
 struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
-                                  uint32_t buf_alloc);
+                                  const struct vsk_window *win);
 /* Follows the front-end's ring setup (vhu_backend.changed): starts processing when rx and
  * tx are ready, resets every connection when either stops. */
 void vsk_device_sync(void *dev);

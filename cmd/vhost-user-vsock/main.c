@@ -34,7 +34,7 @@ struct options {
     const char *uds_path;
     uint64_t guest_cid;
     unsigned int queue_size;
-    uint32_t tx_buffer_size;
+    struct vsk_window window;
     unsigned int busy_poll_us;
     int no_event_idx;
 };
@@ -55,7 +55,7 @@ static const struct opt_desc {
     {{"queue-size", required_argument, NULL, OPT_QSIZE}, "N",
      "largest ring size accepted, a power of two (default 1024)"},
     {{"tx-buffer-size", required_argument, NULL, OPT_TXBUF}, "BYTES",
-     "buffer per connection for guest data (default 262144)"},
+     "guest data buffered per connection (default 1 MiB for 64, then 256 KiB)"},
     {{"busy-poll", required_argument, NULL, OPT_BUSY}, "USEC",
      "after an event, poll without sleeping for USEC (default 0: off)"},
     {{"no-event-idx", no_argument, NULL, OPT_NO_EVENT_IDX}, NULL,
@@ -135,7 +135,10 @@ static void parse_options(int argc, char **argv, struct options *o)
         longopts[i] = opt_table[i].opt;
     memset(&longopts[NOPTS], 0, sizeof(longopts[NOPTS]));
     o->queue_size = 1024;
-    o->tx_buffer_size = 256 * 1024;
+    /* A 1 MiB window keeps a guest -> host bulk transfer in flight with half the wake-ups
+     * (docs/PERFORMANCE.md); bounding how many connections hold one keeps a guest that
+     * opens many from making us hold 1 GiB: 64 MiB + 960 x 256 KiB at most. */
+    o->window = (struct vsk_window){.big = 1024 * 1024, .small = 256 * 1024, .big_conns = 64};
     opterr = 0; /* errors in our own one-line format */
     while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
         switch (c) {
@@ -160,7 +163,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         case OPT_TXBUF:
             if (parse_number(optarg, 4096, 64u << 20, &v) < 0)
                 usage_error("--tx-buffer-size: %s: not a byte count in 4096..67108864", optarg);
-            o->tx_buffer_size = (uint32_t)v;
+            o->window = (struct vsk_window){.big = (uint32_t)v, .small = (uint32_t)v};
             break;
         case OPT_BUSY:
             if (parse_number(optarg, 0, 1000000, &v) < 0)
@@ -300,7 +303,7 @@ int main(int argc, char **argv)
     hfd = listen_or_die("--uds-path", o.uds_path);
     vhu_backend_init(&srv.backend, o.guest_cid, o.queue_size);
     srv.backend.no_event_idx = o.no_event_idx;
-    srv.dev = vsk_device_new(&srv.backend, o.uds_path, o.tx_buffer_size);
+    srv.dev = vsk_device_new(&srv.backend, o.uds_path, &o.window);
     if (srv.dev == NULL) {
         fprintf(stderr, "vhost-user-vsock: %s\n", strerror(ENOMEM));
         return 1;

@@ -127,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
     vhu_backend_init(&b, 3, 256);
-    dev = vsk_device_new(&b, "/nonexistent/fuzz-vhu.sock", 65536);
+    static const struct vsk_window win = {65536, 65536, 0};
+    dev = vsk_device_new(&b, "/nonexistent/fuzz-vhu.sock", &win);
     if (dev == NULL)
         abort();
     b.changed = vsk_device_sync;
