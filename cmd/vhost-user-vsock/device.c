@@ -3,7 +3,8 @@
  * guest posted: control packets first (per-connection pending bits, a bounded RST queue),
  * then data read straight from the Unix socket into the guest's buffer. Both directions
  * are bounded: guest data waits in at most buf_alloc bytes per connection (the credit we
- * advertise, see struct vsk_window), host data is only read when the guest has credit and an rx buffer. */
+ * advertise, see struct vsk_window), host data is only read when the guest has credit
+ * and an rx buffer. */
 #include "config.h"
 
 #include <errno.h>
