@@ -177,6 +177,69 @@ c.close()' "$port"
     [ "$output" = "$(printf 'drip %d\n' 0 1 2 3 4 5 6 7)" ]
 }
 
+@test "-t counts from the EOF: a reply held up 1.5 s by a reader that reads nothing arrives whole after the reader's EOF" {
+    # 32 MiB fill every buffer on the way, so the relay is stalled (not idle) for 1.5 s
+    # before the client's EOF; the default -t 0.5 must not end it.
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    make_payload "$T/reply" 32
+    peer send "tcp:$port" --data "$T/reply"
+    vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 30 python3 "$PEER" halfclose "tcp:$lport" --delay 1.5
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha "$T/reply") 33554432 eof" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+    ! grep -q 'stayed idle' "$T/vc.log"
+}
+
+# reset_before_eof [--send N]: a TCP server fills every buffer, then resets while the
+# relay still holds what it received; the client's EOF (after N bytes that can no longer
+# be delivered) comes after the reset.
+reset_before_eof() {
+    local port lport acked
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    make_payload "$T/reply" 32
+    peer reset "tcp:$port" --data "$T/reply" --delay 1 --record "$T/acked"
+    vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 30 python3 "$PEER" halfclose "tcp:$lport" --delay 2 "$@"
+    [ "$status" -eq 0 ]
+    acked=$(cat "$T/acked")
+    # Every byte the relay's kernel acknowledged reaches the client, then the relay
+    # reports the reset and exits 1.
+    [ "$output" = "$(head -c "$acked" "$T/reply" | sha256sum | cut -d' ' -f1) $acked eof" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 1 ]
+    if [ $# -eq 0 ]; then
+        grep -q "^vsockcat: TCP:127.0.0.1:$port: read: Connection reset by peer$" "$T/vc.log"
+    else
+        grep -q "^vsockcat: TCP:127.0.0.1:$port: write: \(Connection reset by peer\|Broken pipe\)$" "$T/vc.log"
+    fi
+    ! grep -q 'shutdown' "$T/vc.log"
+}
+
+@test "a TCP peer's reset before the client's EOF: the client still gets every byte received before it (splice path)" {
+    reset_before_eof
+    grep -q 'splice through a pipe' "$T/vc.log"
+}
+
+@test "a TCP peer's reset before the client's EOF: the client still gets every byte received before it (copy path)" {
+    VSOCKCAT_NO_SPLICE=1 reset_before_eof
+    ! grep -q 'splice through a pipe' "$T/vc.log"
+}
+
+@test "a TCP peer's reset, then the client writes: the write fails, yet the client gets every byte received before the reset (splice path)" {
+    reset_before_eof --send 100
+    grep -q 'splice through a pipe' "$T/vc.log"
+}
+
+@test "a TCP peer's reset, then the client writes: the write fails, yet the client gets every byte received before the reset (copy path)" {
+    VSOCKCAT_NO_SPLICE=1 reset_before_eof --send 100
+    ! grep -q 'splice through a pipe' "$T/vc.log"
+}
+
 @test "-T 0.5: a relay where nothing moves ends after 0.5 s with exit 0" {
     local port
     port=$(free_tcp_port)

@@ -7,10 +7,13 @@ never touches AF_VSOCK.
 Servers print "ready" on stdout once listening and serve until killed.
 """
 import argparse
+import fcntl
 import hashlib
 import os
 import socket
+import struct
 import sys
+import termios
 import threading
 import time
 
@@ -138,6 +141,36 @@ peak = [0, 0]
 peak_lock = threading.Lock()
 
 
+def serve_send(c, args):
+    """Sends the file args.data at once (blocking on a slow reader), then closes."""
+    with open(args.data, "rb") as f:
+        c.sendall(f.read())
+    c.shutdown(socket.SHUT_WR)
+    read_to_eof(c)
+
+
+def serve_reset(c, args):
+    """Sends the file args.data until it has been blocked for args.delay seconds (every
+    buffer on the way is full), writes to args.record how many of those bytes the other
+    end's kernel acknowledged (sent minus SIOCOUTQ), then resets (SO_LINGER 0). Exactly
+    that prefix was received, and must be readable at the far end before the reset."""
+    with open(args.data, "rb") as f:
+        data = f.read()
+    c.setblocking(False)
+    sent, blocked_since = 0, time.monotonic()
+    while sent < len(data) and time.monotonic() - blocked_since < args.delay:
+        try:
+            sent += c.send(data[sent:sent + 65536])
+            blocked_since = time.monotonic()
+        except BlockingIOError:
+            time.sleep(0.01)
+    unacked = struct.unpack("i", fcntl.ioctl(c.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
+    with open(args.record + ".new", "w") as f:
+        f.write("%d\n" % (sent - unacked))
+    os.replace(args.record + ".new", args.record)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 def serve_hybrid(c, args):
     """A hybrid-vsock backend: reads the "CONNECT <port>\\n" line (recorded in
     args.record), then behaves as args.reply says."""
@@ -169,7 +202,7 @@ def serve_hybrid(c, args):
 SERVERS = {
     "echo": serve_echo, "sha": serve_sha, "late": serve_late, "lines": serve_lines,
     "greet": serve_greet, "whoami": serve_whoami, "silent": serve_silent,
-    "close": serve_close, "peak": serve_peak,
+    "close": serve_close, "peak": serve_peak, "send": serve_send, "reset": serve_reset,
     "hybrid": serve_hybrid,
 }
 
@@ -236,6 +269,29 @@ def run_clients(args):
     sys.exit(1 if failures else 0)
 
 
+def run_halfclose(args):
+    """One client that reads nothing for args.delay seconds, then sends args.send bytes
+    and EOF and reads to the end: prints "<sha256> <bytes> eof" or "... reset"."""
+    c = connect(args.address)
+    c.settimeout(60)
+    time.sleep(args.delay)
+    if args.send:
+        c.sendall(b"x" * args.send)
+        time.sleep(0.2)
+    c.shutdown(socket.SHUT_WR)
+    h, n, end = hashlib.sha256(), 0, "eof"
+    try:
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+    except ConnectionResetError:
+        end = "reset"
+    print("%s %d %s" % (h.hexdigest(), n, end))
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -244,6 +300,7 @@ def main():
     sp.add_argument("address")
     sp.add_argument("--delay", type=float, default=0.0)
     sp.add_argument("--record", default="")
+    sp.add_argument("--data", default="")
     sp.add_argument("--reply", default="ok",
                     choices=["ok", "ok-then-data", "close", "garbage", "silent"])
     cp = sub.add_parser("clients")
@@ -251,11 +308,12 @@ def main():
     cp.add_argument("--count", type=int, default=10)
     cp.add_argument("--size", type=int, default=65536)
     cp.add_argument("--echo", action="store_true")
+    hp = sub.add_parser("halfclose")
+    hp.add_argument("address")
+    hp.add_argument("--delay", type=float, default=0.0)
+    hp.add_argument("--send", type=int, default=0)
     args = p.parse_args()
-    if args.cmd == "serve":
-        run_server(args)
-    else:
-        run_clients(args)
+    {"serve": run_server, "clients": run_clients, "halfclose": run_halfclose}[args.cmd](args)
 
 
 if __name__ == "__main__":

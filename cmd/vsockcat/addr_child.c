@@ -159,7 +159,7 @@ static void spawn_child(struct vc_open_req *req, char **argv)
         vc_open_done(req, NULL, -ENOMEM, "spawn");
         return;
     }
-    e->flags = VC_END_OWN_FDS | VC_END_SOCKET;
+    e->flags = VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION;
     vc_fd_nonblock(sv[0]);
     vc_open_done(req, e, 0, NULL);
 }

@@ -125,7 +125,8 @@ static void tcp_connected(struct vc_open_req *req, int fd, int err)
         return;
     }
     vc_tcp_nodelay(fd);
-    e = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET | VC_END_SPLICE_DRAINS,
+    e = vc_end_new_fd(fd, fd,
+                      VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION | VC_END_SPLICE_DRAINS,
                       req->spec->text);
     if (!e)
         close(fd);
@@ -336,7 +337,8 @@ static void unix_connected(struct vc_open_req *req, int fd, int err)
     struct vc_end *e = NULL;
 
     if (err == 0) {
-        e = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET, req->spec->text);
+        e = vc_end_new_fd(fd, fd, VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION,
+                          req->spec->text);
         if (!e) {
             close(fd);
             err = -ENOMEM;

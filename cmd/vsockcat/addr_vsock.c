@@ -76,6 +76,8 @@ static struct vc_end *vsock_end_new(int s, const char *label)
     if (vsock_poll_fds(vc_transport(), s, &rfd, &wfd) < 0)
         return NULL;
     e = vc_end_new(&vsock_end_ops, rfd, wfd, (void *)(intptr_t)s, label);
+    if (e != NULL)
+        e->flags |= VC_END_CONNECTION;
     /* A kernel socket: the relay may splice it like any other (one copy, in the kernel). */
     if (e != NULL && (kfd = vsock_splice_fd(vc_transport(), s)) >= 0)
         e->splice_rfd = e->splice_wfd = kfd;
@@ -368,7 +370,8 @@ static void hybrid_finish(struct vc_open_req *req, int err, const char *what)
 
     req->type_state = NULL;
     if (err == 0) {
-        e = vc_end_new_fd(h->fd, h->fd, VC_END_OWN_FDS | VC_END_SOCKET, req->spec->text);
+        e = vc_end_new_fd(h->fd, h->fd, VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION,
+                          req->spec->text);
         if (!e)
             err = -ENOMEM;
     }

@@ -59,6 +59,10 @@ enum {
      * the relay need not ask again to hear EAGAIN. Unix stream sockets give one skb per
      * call and leave this unset. */
     VC_END_SPLICE_DRAINS = 4,
+    /* One connection both ways (a socket, a vsock connection): once a write fails, its
+     * peer is gone and reads return only what the peer sent before, so the relay still
+     * drains them. Not separate fds (stdin and stdout) nor files (/dev/full reads on). */
+    VC_END_CONNECTION = 8,
 };
 
 /* An end over plain fds (read(2)/write(2)); rfd or wfd may be -1. Sets O_NONBLOCK on

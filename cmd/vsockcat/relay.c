@@ -6,7 +6,9 @@
  * in the source). Reading stops while the buffer, the pipe or the destination is full
  * (backpressure reaches the sender through the socket buffers or the vsock credit;
  * nothing grows), writing is tried at once after every read (latency), and a source's
- * EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. */
+ * EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. A write
+ * that fails on a connection (its peer reset) stops that direction only: the other one
+ * still relays what the peer sent before, then the relay ends with exit 1. */
 #include "config.h"
 
 #include <errno.h>
@@ -40,6 +42,8 @@ struct direction {
     bool active;           /* -u / -U switch one direction off */
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
+    bool discard;          /* the destination failed: read on (so closing the source does
+                              not reset it) and drop, until its EOF */
     unsigned long long bytes;
 };
 
@@ -52,6 +56,7 @@ struct vc_relay {
     uv_timer_t timer;
     uint64_t last_activity;    /* uv_now() of the last byte moved */
     uint64_t timer_due;        /* 0: not armed */
+    int status;                /* the exit status once both directions are done */
     bool finished;
     vc_relay_done_fn *done;
     void *ctx;
@@ -140,6 +145,28 @@ static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err
     finish(r, VC_EXIT_RUNTIME);
 }
 
+/* A write failed. Where the destination is one connection, its peer is gone but what
+ * that peer sent before still waits to be read: the other direction goes on relaying it
+ * (socat would drop it), this one drops what its source sends, and the relay ends with
+ * exit 1 once both are done. Anything else (stdout, a file) ends the relay at once.
+ * Returns false: this direction stopped for now. */
+static bool write_failed(struct vc_relay *r, struct direction *d, int err)
+{
+    if (!(d->dst->flags & VC_END_CONNECTION)) {
+        fail(r, d->dst, "write", err);
+        return false;
+    }
+    vc_error("%s: write: %s", d->dst->label, strerror(-err));
+    r->status = VC_EXIT_RUNTIME;
+    d->discard = true;
+    d->head = d->tail = 0;
+    release_pipe(d);
+    d->splice = false;
+    d->direct = DIRECT_NONE;
+    d->dst_full = false;
+    return false;
+}
+
 /* EOF forwarded once nothing is pending. Returns false if the relay ended. */
 static bool forward_eof(struct vc_relay *r, struct direction *d)
 {
@@ -147,12 +174,19 @@ static bool forward_eof(struct vc_relay *r, struct direction *d)
 
     if (!d->eof || d->done || d->head < d->tail || d->inpipe > 0)
         return true;
+    if (d->discard) {
+        d->done = true;   /* nothing to tell a destination that failed */
+        return true;
+    }
     rc = d->dst->ops->shutdown_write(d->dst);
     if (rc < 0) {
         fail(r, d->dst, "shutdown", rc);
         return false;
     }
     d->done = true;
+    /* -t counts from the EOF: the other direction may have waited on a full reader,
+     * not idled, since its last byte. */
+    r->last_activity = uv_now(r->loop);
     vc_log(2, "%s: EOF, shut down writing to %s", d->src->label, d->dst->label);
     return true;
 }
@@ -166,10 +200,8 @@ static bool splice_write(struct vc_relay *r, struct direction *d)
             continue;
         if (n < 0 && errno == EAGAIN)
             break;
-        if (n <= 0) {
-            fail(r, d->dst, "write", n < 0 ? -errno : -EIO);
-            return false;
-        }
+        if (n <= 0)
+            return write_failed(r, d, n < 0 ? -errno : -EIO);
         d->inpipe -= (size_t)n;
         d->pipe_stalled = false;
     }
@@ -297,8 +329,7 @@ static bool direct_move(struct vc_relay *r, struct direction *d)
             fail(r, d->src, "read", err);
             return false;
         case DST_ERROR:
-            fail(r, d->dst, "write", err);
-            return false;
+            return write_failed(r, d, err);
         case UNSUPPORTED:
             d->direct = DIRECT_NONE;  /* the transport cannot (kernel): copy from now on */
             vc_log(2, "%s -> %s: copy (the transport moves no data to or from fds)",
@@ -309,7 +340,7 @@ static bool direct_move(struct vc_relay *r, struct direction *d)
     return forward_eof(r, d);
 }
 
-/* Writes what is pending. Returns false if the relay ended. */
+/* Writes what is pending. Returns false if the direction stopped (or the relay ended). */
 static bool pump_write(struct vc_relay *r, struct direction *d)
 {
     if (d->splice)
@@ -318,14 +349,14 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
         d->dst_full = false;
         return direct_move(r, d);
     }
+    if (d->discard)
+        d->head = d->tail = 0;
     while (d->head < d->tail) {
         ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
         if (n == -EAGAIN)
             break;
-        if (n < 0) {
-            fail(r, d->dst, "write", (int)n);
-            return false;
-        }
+        if (n < 0)
+            return write_failed(r, d, (int)n);
         d->head += (size_t)n;
     }
     if (d->head == d->tail)
@@ -333,7 +364,8 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
     return forward_eof(r, d);
 }
 
-/* Reads while there is room and data. Returns false if the relay ended. */
+/* Reads while there is room and data. Returns false if the direction stopped (or the
+ * relay ended). */
 static bool pump_read(struct vc_relay *r, struct direction *d)
 {
     if (d->direct)
@@ -367,7 +399,7 @@ static bool pump_read(struct vc_relay *r, struct direction *d)
         }
         if (n == 0) {
             d->eof = true;
-        } else {
+        } else if (!d->discard) {
             if (r->opts->dump_text || r->opts->dump_hex)
                 vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
                         d->buf + d->tail, (size_t)n, r->opts->dump_hex);
@@ -421,7 +453,7 @@ static void on_timer(uv_timer_t *t)
     if (due && now >= due) {
         vc_log(1, "%s and %s: %s", r->end[0]->label, r->end[1]->label,
                any_done(r) ? "the other direction stayed idle after EOF (-t)" : "idle timeout (-T)");
-        finish(r, VC_EXIT_OK);
+        finish(r, r->status);
         return;
     }
     if (due) {
@@ -471,18 +503,18 @@ static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
         if (!d->active || d->done)
             continue;
         if (writable && d->dst == e && !pump_write(r, d))
-            return;
-        if (readable && d->src == e && !pump_read(r, d))
-            return;
+            continue;
+        if (readable && d->src == e)
+            pump_read(r, d);
     }
     if (r->finished)
         return;
     if (all_done(r)) {
-        finish(r, VC_EXIT_OK);
+        finish(r, r->status);
         return;
     }
     if (any_done(r) && r->opts->half_close_wait <= 0) {
-        finish(r, VC_EXIT_OK);
+        finish(r, r->status);
         return;
     }
     for (int i = 0; i < 2; i++)
@@ -531,6 +563,7 @@ struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_
     uv_timer_init(loop, &r->timer);
     r->timer.data = r;
     r->last_activity = uv_now(loop);
+    r->status = VC_EXIT_OK;
     update_interest(r);
     schedule(r);
     return r;
