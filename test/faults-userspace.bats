@@ -438,6 +438,25 @@ while True:
     assert_next_connection_works 5000
 }
 
+@test "peer RST mid-transfer host->guest, then the client writes: that write fails, yet the whole 1 MB prefix arrives" {
+    FAULT=rst-after-bytes-to-guest=1000000 start_backend
+    make_payload "$TMPD/in" 8
+    GW_OPTS="-t 10" gateway 5000
+    host_listen 5000 "$TMPD/in" /dev/null
+    # The client reads nothing for 1.5 s: most of the prefix still waits in the guest's
+    # socket when the reset comes. Then it writes (that cannot be delivered any more),
+    # half-closes and reads all: the whole prefix, then EOF, or a reset if its 100 bytes
+    # were still unread when the relay closed (as they would be without the relay).
+    run timeout 30 python3 "$abs_top_srcdir/test/vsockcat_peer.py" halfclose \
+        "unix:$TMPD/front" --delay 1.5 --send 100
+    assert_success
+    assert_output --regexp "^$(head -c 1000000 "$TMPD/in" | sha256sum | cut -d' ' -f1) 1000000 (eof|reset)$"
+    wait_log "$TMPD/gw.err" "done: (0|100) bytes ->, 1000000 bytes <-$"
+    grep -qE "^vsockcat: VSOCK-CONNECT:2:5000: write: (Broken pipe|Connection reset by peer)$" \
+        "$TMPD/gw.err"
+    assert_next_connection_works 5000
+}
+
 @test "peer RST after the local SHUT_WR: the rest reads as EOF, a prefix arrived, next works" {
     FAULT=rst-after-shut-wr start_backend
     make_payload "$TMPD/in" 64

@@ -178,15 +178,16 @@ c.close()' "$port"
 }
 
 @test "-t counts from the EOF: a reply held up 1.5 s by a reader that reads nothing arrives whole after the reader's EOF" {
-    # 32 MiB fill every buffer on the way, so the relay is stalled (not idle) for 1.5 s
-    # before the client's EOF; the default -t 0.5 must not end it.
+    # 32 MiB fill every buffer on the way: the relay is stalled (not idle) for 1 s while
+    # the server cannot send, and 0.5 s more before the client's EOF; the default -t 0.5
+    # must not end it.
     local port lport
     port=$(free_tcp_port)
     lport=$(free_tcp_port)
     make_payload "$T/reply" 32
-    peer send "tcp:$port" --data "$T/reply"
+    peer send "tcp:$port" --data "$T/reply" --delay 1 --record "$T/blocked"
     vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
-    run timeout 30 python3 "$PEER" halfclose "tcp:$lport" --delay 1.5
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --after "$T/blocked" --delay 0.5
     [ "$status" -eq 0 ]
     [ "$output" = "$(sha "$T/reply") 33554432 eof" ]
     wait_gone "$VC_PID"
@@ -194,9 +195,29 @@ c.close()' "$port"
     ! grep -q 'stayed idle' "$T/vc.log"
 }
 
+@test "-t does not cut a direction that holds data for a slow reader (4 MB/s after its EOF, -t 0.2)" {
+    # The relay's socket buffer towards the client takes megabytes, and the kernel says
+    # "writable" again only once a good part of it drained: at 4 MB/s the relay sees no
+    # event for far longer than 0.2 s, yet it is not idle.
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    make_payload "$T/reply" 8
+    peer send "tcp:$port" --data "$T/reply"
+    vc_listen "$T/vc.log" -t 0.2 "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rate 4e6
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha "$T/reply") 8388608 eof" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+    ! grep -q 'stayed idle' "$T/vc.log"
+}
+
 # reset_before_eof [--send N]: a TCP server fills every buffer, then resets while the
 # relay still holds what it received; the client's EOF (after N bytes that can no longer
-# be delivered) comes after the reset.
+# be delivered) comes 0.5 s after the reset. The client reads nothing before, so nothing
+# moves between the server's count and its reset: the count is exact.
+# The client then reads slowly (16 MB/s): the relay still holds data when its read fails.
 reset_before_eof() {
     local port lport acked
     port=$(free_tcp_port)
@@ -204,13 +225,15 @@ reset_before_eof() {
     make_payload "$T/reply" 32
     peer reset "tcp:$port" --data "$T/reply" --delay 1 --record "$T/acked"
     vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
-    run timeout 30 python3 "$PEER" halfclose "tcp:$lport" --delay 2 "$@"
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --after "$T/acked" --delay 0.5 --rate 16e6 "$@"
     [ "$status" -eq 0 ]
+    wait_gone "$VC_PID"
     acked=$(cat "$T/acked")
+    echo "client: $output; the server's kernel had $acked bytes acknowledged" >&2
+    tail -n 4 "$T/vc.log" >&2
     # Every byte the relay's kernel acknowledged reaches the client, then the relay
     # reports the reset and exits 1.
     [ "$output" = "$(head -c "$acked" "$T/reply" | sha256sum | cut -d' ' -f1) $acked eof" ]
-    wait_gone "$VC_PID"
     [ "$GONE_STATUS" -eq 1 ]
     if [ $# -eq 0 ]; then
         grep -q "^vsockcat: TCP:127.0.0.1:$port: read: Connection reset by peer$" "$T/vc.log"

@@ -141,29 +141,45 @@ peak = [0, 0]
 peak_lock = threading.Lock()
 
 
-def serve_send(c, args):
-    """Sends the file args.data at once (blocking on a slow reader), then closes."""
-    with open(args.data, "rb") as f:
-        c.sendall(f.read())
-    c.shutdown(socket.SHUT_WR)
-    read_to_eof(c)
-
-
-def serve_reset(c, args):
-    """Sends the file args.data until it has been blocked for args.delay seconds (every
-    buffer on the way is full), writes to args.record how many of those bytes the other
-    end's kernel acknowledged (sent minus SIOCOUTQ), then resets (SO_LINGER 0). Exactly
-    that prefix was received, and must be readable at the far end before the reset."""
-    with open(args.data, "rb") as f:
-        data = f.read()
+def send_until_blocked(c, data, secs):
+    """Sends data without blocking until sending has been blocked for secs (every buffer
+    on the way is full) or all is sent; returns the count sent."""
     c.setblocking(False)
     sent, blocked_since = 0, time.monotonic()
-    while sent < len(data) and time.monotonic() - blocked_since < args.delay:
+    while sent < len(data) and time.monotonic() - blocked_since < secs:
         try:
             sent += c.send(data[sent:sent + 65536])
             blocked_since = time.monotonic()
         except BlockingIOError:
             time.sleep(0.01)
+    c.setblocking(True)
+    return sent
+
+
+def serve_send(c, args):
+    """Sends the file args.data, then closes. With args.record: once sending has been
+    blocked for args.delay seconds, that file is created (the far end read nothing all
+    that time), and the rest follows."""
+    with open(args.data, "rb") as f:
+        data = f.read()
+    sent = 0
+    if args.record:
+        sent = send_until_blocked(c, data, args.delay)
+        with open(args.record, "w") as f:
+            f.write("blocked\n")
+    c.sendall(data[sent:])
+    c.shutdown(socket.SHUT_WR)
+    read_to_eof(c)
+
+
+def serve_reset(c, args):
+    """Sends the file args.data until it has been blocked for args.delay seconds, writes
+    to args.record how many of those bytes the other end's kernel acknowledged (sent
+    minus SIOCOUTQ), then resets (SO_LINGER 0). Exactly that prefix was received, and
+    must be readable at the far end before the reset."""
+    with open(args.data, "rb") as f:
+        data = f.read()
+    sent = send_until_blocked(c, data, args.delay)
     unacked = struct.unpack("i", fcntl.ioctl(c.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
     with open(args.record + ".new", "w") as f:
         f.write("%d\n" % (sent - unacked))
@@ -270,10 +286,15 @@ def run_clients(args):
 
 
 def run_halfclose(args):
-    """One client that reads nothing for args.delay seconds, then sends args.send bytes
-    and EOF and reads to the end: prints "<sha256> <bytes> eof" or "... reset"."""
+    """One client that reads nothing until the file args.after exists (if given), then
+    for args.delay seconds more, then sends args.send bytes and EOF and reads to the
+    end, at most args.rate bytes a second if given (a slow reader: the relay's writes to
+    it keep stalling): prints "<sha256> <bytes> eof" or "... reset"."""
     c = connect(args.address)
     c.settimeout(60)
+    deadline = time.monotonic() + 30
+    while args.after and not os.path.exists(args.after) and time.monotonic() < deadline:
+        time.sleep(0.05)
     time.sleep(args.delay)
     if args.send:
         c.sendall(b"x" * args.send)
@@ -282,11 +303,13 @@ def run_halfclose(args):
     h, n, end = hashlib.sha256(), 0, "eof"
     try:
         while True:
-            b = c.recv(65536)
+            b = c.recv(16384 if args.rate else 65536)
             if not b:
                 break
             h.update(b)
             n += len(b)
+            if args.rate:
+                time.sleep(len(b) / args.rate)
     except ConnectionResetError:
         end = "reset"
     print("%s %d %s" % (h.hexdigest(), n, end))
@@ -312,6 +335,8 @@ def main():
     hp.add_argument("address")
     hp.add_argument("--delay", type=float, default=0.0)
     hp.add_argument("--send", type=int, default=0)
+    hp.add_argument("--after", default="")
+    hp.add_argument("--rate", type=float, default=0.0)
     args = p.parse_args()
     {"serve": run_server, "clients": run_clients, "halfclose": run_halfclose}[args.cmd](args)
 

@@ -60,8 +60,8 @@ enum {
      * call and leave this unset. */
     VC_END_SPLICE_DRAINS = 4,
     /* One connection both ways (a socket, a vsock connection): once a write fails, its
-     * peer is gone and reads return only what the peer sent before, so the relay still
-     * drains them. Not separate fds (stdin and stdout) nor files (/dev/full reads on). */
+     * peer is gone, yet what that peer sent before can still be read, so the relay's
+     * other direction goes on. Not separate fds (stdin and stdout) nor files. */
     VC_END_CONNECTION = 8,
 };
 

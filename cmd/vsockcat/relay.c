@@ -6,9 +6,11 @@
  * in the source). Reading stops while the buffer, the pipe or the destination is full
  * (backpressure reaches the sender through the socket buffers or the vsock credit;
  * nothing grows), writing is tried at once after every read (latency), and a source's
- * EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. A write
- * that fails on a connection (its peer reset) stops that direction only: the other one
- * still relays what the peer sent before, then the relay ends with exit 1. */
+ * EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. Errors
+ * lose nothing already received: a read that fails ends its direction as EOF would,
+ * after what was read went out; a write that fails on a connection (its peer reset)
+ * stops that direction only, and the other one still relays what the peer sent
+ * before. The relay then ends with exit 1. */
 #include "config.h"
 
 #include <errno.h>
@@ -42,8 +44,6 @@ struct direction {
     bool active;           /* -u / -U switch one direction off */
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
-    bool discard;          /* the destination failed: read on (so closing the source does
-                              not reset it) and drop, until its EOF */
     unsigned long long bytes;
 };
 
@@ -54,9 +54,10 @@ struct vc_relay {
     size_t bufsize;
     const struct vc_opts *opts;
     uv_timer_t timer;
-    uint64_t last_activity;    /* uv_now() of the last byte moved */
+    uint64_t last_activity;    /* uv_now() of the last byte read or written, or EOF */
     uint64_t timer_due;        /* 0: not armed */
     int status;                /* the exit status once both directions are done */
+    struct vc_end *failed_end; /* the first end an error was reported for */
     bool finished;
     vc_relay_done_fn *done;
     void *ctx;
@@ -139,32 +140,51 @@ static void finish(struct vc_relay *r, int status)
     r->done(r->ctx, status);
 }
 
+/* One error line per end: a peer's reset usually fails both directions through it. */
+static void report(struct vc_relay *r, struct vc_end *e, const char *step, int err)
+{
+    r->status = VC_EXIT_RUNTIME;
+    if (r->failed_end == e) {
+        vc_log(1, "%s: %s: %s (after the error above)", e->label, step, strerror(-err));
+        return;
+    }
+    if (r->failed_end == NULL)
+        r->failed_end = e;
+    vc_error("%s: %s: %s", e->label, step, strerror(-err));
+}
+
 static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err)
 {
-    vc_error("%s: %s: %s", e->label, step, strerror(-err));
+    report(r, e, step, err);
     finish(r, VC_EXIT_RUNTIME);
 }
 
 /* A write failed. Where the destination is one connection, its peer is gone but what
  * that peer sent before still waits to be read: the other direction goes on relaying it
- * (socat would drop it), this one drops what its source sends, and the relay ends with
- * exit 1 once both are done. Anything else (stdout, a file) ends the relay at once.
- * Returns false: this direction stopped for now. */
+ * (socat would drop it), and the relay ends with exit 1 once both are done. This one
+ * stops reading its source, so a source still sending sees a reset when the relay ends,
+ * as it would without the relay. Anything else (stdout, a file) ends the relay at once.
+ * Returns false: this direction stopped. */
 static bool write_failed(struct vc_relay *r, struct direction *d, int err)
 {
     if (!(d->dst->flags & VC_END_CONNECTION)) {
         fail(r, d->dst, "write", err);
         return false;
     }
-    vc_error("%s: write: %s", d->dst->label, strerror(-err));
-    r->status = VC_EXIT_RUNTIME;
-    d->discard = true;
+    report(r, d->dst, "write", err);
+    d->eof = d->done = true;
     d->head = d->tail = 0;
     release_pipe(d);
-    d->splice = false;
-    d->direct = DIRECT_NONE;
-    d->dst_full = false;
     return false;
+}
+
+/* The source failed (a peer's reset, an I/O error): what was read before still goes
+ * out, then the destination sees EOF, and the relay ends with exit 1 once both
+ * directions are done. */
+static void read_failed(struct vc_relay *r, struct direction *d, int err)
+{
+    report(r, d->src, "read", err);
+    d->eof = true;
 }
 
 /* EOF forwarded once nothing is pending. Returns false if the relay ended. */
@@ -174,10 +194,6 @@ static bool forward_eof(struct vc_relay *r, struct direction *d)
 
     if (!d->eof || d->done || d->head < d->tail || d->inpipe > 0)
         return true;
-    if (d->discard) {
-        d->done = true;   /* nothing to tell a destination that failed */
-        return true;
-    }
     rc = d->dst->ops->shutdown_write(d->dst);
     if (rc < 0) {
         fail(r, d->dst, "shutdown", rc);
@@ -204,6 +220,7 @@ static bool splice_write(struct vc_relay *r, struct direction *d)
             return write_failed(r, d, n < 0 ? -errno : -EIO);
         d->inpipe -= (size_t)n;
         d->pipe_stalled = false;
+        r->last_activity = uv_now(r->loop);
     }
     return forward_eof(r, d);
 }
@@ -251,10 +268,8 @@ static bool splice_read(struct vc_relay *r, struct direction *d)
             break;
         }
         if (n < 0) {
-            fail(r, d->src, "read", -errno);
-            return false;
-        }
-        if (n == 0) {
+            read_failed(r, d, -errno);
+        } else if (n == 0) {
             d->eof = true;
         } else {
             d->inpipe += (size_t)n;
@@ -326,8 +341,8 @@ static bool direct_move(struct vc_relay *r, struct direction *d)
             d->dst_full = true;
             break;
         case SRC_ERROR:
-            fail(r, d->src, "read", err);
-            return false;
+            read_failed(r, d, err);
+            break;
         case DST_ERROR:
             return write_failed(r, d, err);
         case UNSUPPORTED:
@@ -349,8 +364,6 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
         d->dst_full = false;
         return direct_move(r, d);
     }
-    if (d->discard)
-        d->head = d->tail = 0;
     while (d->head < d->tail) {
         ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
         if (n == -EAGAIN)
@@ -358,6 +371,7 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
         if (n < 0)
             return write_failed(r, d, (int)n);
         d->head += (size_t)n;
+        r->last_activity = uv_now(r->loop);
     }
     if (d->head == d->tail)
         d->head = d->tail = 0;
@@ -394,12 +408,10 @@ static bool pump_read(struct vc_relay *r, struct direction *d)
         if (n == -EAGAIN)
             break;
         if (n < 0) {
-            fail(r, d->src, "read", (int)n);
-            return false;
-        }
-        if (n == 0) {
+            read_failed(r, d, (int)n);
+        } else if (n == 0) {
             d->eof = true;
-        } else if (!d->discard) {
+        } else {
             if (r->opts->dump_text || r->opts->dump_hex)
                 vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
                         d->buf + d->tail, (size_t)n, r->opts->dump_hex);
@@ -429,6 +441,17 @@ static bool any_done(const struct vc_relay *r)
     return (r->dir[0].active && r->dir[0].done) || (r->dir[1].active && r->dir[1].done);
 }
 
+/* A direction that waits for its destination: a slow reader, not an idle peer. */
+static bool holds_data(const struct vc_relay *r)
+{
+    for (int i = 0; i < 2; i++) {
+        const struct direction *d = &r->dir[i];
+        if (d->active && !d->done && (d->head < d->tail || d->inpipe > 0 || d->dst_full))
+            return true;
+    }
+    return false;
+}
+
 /* The earliest moment the relay may end for lack of activity, or 0 for never. */
 static uint64_t deadline(const struct vc_relay *r)
 {
@@ -436,7 +459,9 @@ static uint64_t deadline(const struct vc_relay *r)
 
     if (r->opts->idle_timeout > 0)
         due = r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
-    if (any_done(r)) {
+    /* -t waits for a peer that may never send EOF; data on its way to a slow reader is
+     * not that (only -T ends it). */
+    if (any_done(r) && !holds_data(r)) {
         uint64_t hc = r->last_activity + (uint64_t)(r->opts->half_close_wait * 1000.0);
         if (!due || hc < due)
             due = hc;
