@@ -296,6 +296,23 @@ reset_before_eof() {
 
 # ---- buffers and big transfers
 
+@test "-T does not cut a slow reader that keeps reading (4 MB/s, -T 0.2)" {
+    # Between two "writable" events the relay sees nothing for far longer than 0.2 s
+    # (its socket buffer towards the client drains slowly), yet the data is moving.
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    make_payload "$T/reply" 8
+    peer send "tcp:$port" --data "$T/reply"
+    vc_listen "$T/vc.log" -T 0.2 "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rate 4e6
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha "$T/reply") 8388608 eof" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+    ! grep -q 'idle timeout' "$T/vc.log"
+}
+
 @test "-b 1: a one-byte buffer still relays 1 MiB intact" {
     local port
     port=$(free_tcp_port)

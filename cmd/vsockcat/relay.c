@@ -17,7 +17,10 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #include "dump.h"
 #include "log.h"
@@ -44,6 +47,8 @@ struct direction {
     bool active;           /* -u / -U switch one direction off */
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
+    unsigned long long dst_sent;   /* what the destination socket had sent on at the last
+                                      -T check */
     unsigned long long bytes;
 };
 
@@ -469,15 +474,45 @@ static uint64_t deadline(const struct vc_relay *r)
     return due;
 }
 
+/* Whether a destination socket passed on some of what it was given since the last
+ * check: a slow reader drains megabytes of socket buffer long before the kernel says
+ * "writable" again, and meanwhile the relay sees no event, yet the data moves (-T). */
+static bool dst_drained_some(struct vc_relay *r)
+{
+    bool drained = false;
+
+    for (int i = 0; i < 2; i++) {
+        struct direction *d = &r->dir[i];
+        unsigned long long written, sent;
+        int queued;
+
+        if (!d->active || d->done || !(d->dst->flags & VC_END_SOCKET) ||
+            ioctl(d->dst->wfd, SIOCOUTQ, &queued) < 0 || queued < 0)
+            continue;
+        written = d->bytes - d->inpipe - (d->tail - d->head);
+        sent = written - (unsigned long long)queued;
+        if (sent > d->dst_sent)
+            drained = true;
+        d->dst_sent = sent;
+    }
+    return drained;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct vc_relay *r = t->data;
     uint64_t due = deadline(r), now = uv_now(r->loop);
 
     r->timer_due = 0;
+    if (due && now >= due && dst_drained_some(r)) {
+        r->last_activity = now;
+        due = deadline(r);
+    }
     if (due && now >= due) {
+        bool idle = r->opts->idle_timeout > 0 &&
+                    now >= r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
         vc_log(1, "%s and %s: %s", r->end[0]->label, r->end[1]->label,
-               any_done(r) ? "the other direction stayed idle after EOF (-t)" : "idle timeout (-T)");
+               idle ? "idle timeout (-T)" : "the other direction stayed idle after EOF (-t)");
         finish(r, r->status);
         return;
     }
