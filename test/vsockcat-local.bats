@@ -103,6 +103,18 @@ load vsockcat-helpers
     [ "$output" = "$(sha "$T/in")  -" ]
 }
 
+@test "EXEC child that stops reading and exits: all its output still arrives, then 'write: Broken pipe', exit 1" {
+    # head takes 100,000 bytes of 64 MiB, prints them and exits while the relay still
+    # writes to it (socat 1.7.4 and vsockcat before 2026-11-26 printed 64 KiB of them).
+    make_payload "$T/in" 64
+    run --separate-stderr timeout 20 bash -c '"$1" - "EXEC:head -c 100000" < "$2" | sha256sum' \
+        _ "$VSOCKCAT" "$T/in"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(head -c 100000 "$T/in" | sha256sum)" ]
+    [ "$stderr" = "vsockcat: EXEC:head -c 100000: write: Broken pipe" ]
+    run -1 bash -c '"$1" - "EXEC:head -c 100000" < "$2" > /dev/null 2>&1' _ "$VSOCKCAT" "$T/in"
+}
+
 @test "EXEC of a missing program: exit 1 naming the address" {
     run_vc 10 - "EXEC:$T/no-such-program arg" < /dev/null
     [ "$status" -eq 1 ]
