@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # vsockcat-relay.bats: the data path of vsockcat: STDIO against scripted TCP and Unix
-# peers, connect errors, half-close both ways, -t and -T, -b, big transfers both ways at
-# once, backpressure, -u and -U. Payloads are random and checked by sha256.
+# peers, connect errors, half-close both ways, -t and -T (slow readers are not idle), a
+# peer's reset (what it sent before still arrives), -b, big transfers both ways at once,
+# backpressure, -u and -U. Payloads are random and checked by sha256.
 # (OPEN, EXEC/SYSTEM, dumps, signals and stdio flags: vsockcat-local.bats.)
 
 load vsockcat-helpers
@@ -177,40 +178,38 @@ c.close()' "$port"
     [ "$output" = "$(printf 'drip %d\n' 0 1 2 3 4 5 6 7)" ]
 }
 
+# reply_intact MIB VSOCKCAT-OPTION [CLIENT OPTIONS...]: a TCP server (options in
+# $SERVER_OPTS) sends MIB MiB through a vsockcat TCP relay to vsockcat_peer.py's
+# halfclose client, which half-closes and reads (as CLIENT OPTIONS say): every byte
+# arrives, the relay exits 0, and no timer ended it.
+reply_intact() {
+    local mib=$1 opt=$2 port lport
+    shift 2
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    make_payload "$T/reply" "$mib"
+    peer send "tcp:$port" --data "$T/reply" ${SERVER_OPTS:-}
+    vc_listen "$T/vc.log" $opt "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" "$@"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha "$T/reply") $((mib * 1048576)) eof" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 0 ]
+    ! grep -qE 'stayed idle|idle timeout' "$T/vc.log"
+}
+
 @test "-t counts from the EOF: a reply held up 1.5 s by a reader that reads nothing arrives whole after the reader's EOF" {
     # 32 MiB fill every buffer on the way: the relay is stalled (not idle) for 1 s while
     # the server cannot send, and 0.5 s more before the client's EOF; the default -t 0.5
     # must not end it.
-    local port lport
-    port=$(free_tcp_port)
-    lport=$(free_tcp_port)
-    make_payload "$T/reply" 32
-    peer send "tcp:$port" --data "$T/reply" --delay 1 --record "$T/blocked"
-    vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
-    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --after "$T/blocked" --delay 0.5
-    [ "$status" -eq 0 ]
-    [ "$output" = "$(sha "$T/reply") 33554432 eof" ]
-    wait_gone "$VC_PID"
-    [ "$GONE_STATUS" -eq 0 ]
-    ! grep -q 'stayed idle' "$T/vc.log"
+    SERVER_OPTS="--delay 1 --record $T/blocked" reply_intact 32 -d --after "$T/blocked" --delay 0.5
 }
 
 @test "-t does not cut a direction that holds data for a slow reader (4 MB/s after its EOF, -t 0.2)" {
     # The relay's socket buffer towards the client takes megabytes, and the kernel says
     # "writable" again only once a good part of it drained: at 4 MB/s the relay sees no
     # event for far longer than 0.2 s, yet it is not idle.
-    local port lport
-    port=$(free_tcp_port)
-    lport=$(free_tcp_port)
-    make_payload "$T/reply" 8
-    peer send "tcp:$port" --data "$T/reply"
-    vc_listen "$T/vc.log" -t 0.2 "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
-    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rate 4e6
-    [ "$status" -eq 0 ]
-    [ "$output" = "$(sha "$T/reply") 8388608 eof" ]
-    wait_gone "$VC_PID"
-    [ "$GONE_STATUS" -eq 0 ]
-    ! grep -q 'stayed idle' "$T/vc.log"
+    reply_intact 8 "-t 0.2" --rate 4e6
 }
 
 # reset_before_eof [--send N]: a TCP server fills every buffer, then resets while the
@@ -294,24 +293,13 @@ reset_before_eof() {
     [ "$output" = "$(for i in 1 2 3 4 5 6 7 8; do echo "line $i"; done | sha256sum | cut -d' ' -f1) 56" ]
 }
 
-# ---- buffers and big transfers
-
 @test "-T does not cut a slow reader that keeps reading (4 MB/s, -T 0.2)" {
     # Between two "writable" events the relay sees nothing for far longer than 0.2 s
     # (its socket buffer towards the client drains slowly), yet the data is moving.
-    local port lport
-    port=$(free_tcp_port)
-    lport=$(free_tcp_port)
-    make_payload "$T/reply" 8
-    peer send "tcp:$port" --data "$T/reply"
-    vc_listen "$T/vc.log" -T 0.2 "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
-    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rate 4e6
-    [ "$status" -eq 0 ]
-    [ "$output" = "$(sha "$T/reply") 8388608 eof" ]
-    wait_gone "$VC_PID"
-    [ "$GONE_STATUS" -eq 0 ]
-    ! grep -q 'idle timeout' "$T/vc.log"
+    reply_intact 8 "-T 0.2" --rate 4e6
 }
+
+# ---- buffers and big transfers
 
 @test "-b 1: a one-byte buffer still relays 1 MiB intact" {
     local port
