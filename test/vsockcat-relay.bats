@@ -262,6 +262,28 @@ reset_before_eof() {
     ! grep -q 'splice through a pipe' "$T/vc.log"
 }
 
+@test "a client resets while both directions are stalled: the server still gets all the relay received, the relay ends" {
+    # The server sends 32 MiB before it reads; the client sends 32 MiB, reads nothing and
+    # resets once blocked. The relay's write to the client fails: it must drop the
+    # server's data so the server can go on to read what the relay still holds for it
+    # (a relay that just stopped reading the server would wait for ever).
+    local port lport acked
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    make_payload "$T/down" 32
+    make_payload "$T/up" 32
+    peer send "tcp:$port" --data "$T/down" --got "$T/got"
+    vc_listen "$T/vc.log" "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 30 python3 "$PEER" resetclient "tcp:$lport" --data "$T/up" --record "$T/acked"
+    [ "$status" -eq 0 ]
+    wait_gone "$VC_PID" 15
+    [ "$GONE_STATUS" -eq 1 ]
+    grep -qE "^vsockcat: TCP-LISTEN:$lport: (read|write): (Connection reset by peer|Broken pipe)$" "$T/vc.log"
+    wait_log "$T/got" .
+    acked=$(cat "$T/acked")
+    [ "$(cat "$T/got")" = "$(head -c "$acked" "$T/up" | sha256sum | cut -d' ' -f1) $acked" ]
+}
+
 @test "-T 0.5: a relay where nothing moves ends after 0.5 s with exit 0" {
     local port
     port=$(free_tcp_port)

@@ -156,23 +156,32 @@ def send_until_blocked(c, data, secs):
     return sent
 
 
+def write_file(path, text):
+    """Creates path with text at once (a reader polling for it never sees it half)."""
+    with open(path + ".new", "w") as f:
+        f.write(text)
+    os.replace(path + ".new", path)
+
+
 def serve_send(c, args):
-    """Sends the file args.data, then closes. With args.record: once sending has been
-    blocked for args.delay seconds, that file is created (the far end read nothing all
-    that time), and the rest follows."""
+    """Sends the file args.data (reading nothing meanwhile), then closes its sending side
+    and reads to EOF; with args.got, "<sha256> <bytes>" of what it read goes there. With
+    args.record: once sending has been blocked for args.delay seconds, that file is
+    created (the far end read nothing all that time), and the rest follows."""
     with open(args.data, "rb") as f:
         data = f.read()
     sent = 0
     if args.record:
         sent = send_until_blocked(c, data, args.delay)
-        with open(args.record, "w") as f:
-            f.write("blocked\n")
+        write_file(args.record, "blocked\n")
     c.sendall(data[sent:])
     c.shutdown(socket.SHUT_WR)
-    read_to_eof(c)
+    digest, n = read_to_eof(c)
+    if args.got:
+        write_file(args.got, "%s %d\n" % (digest, n))
 
 
-def serve_reset(c, args):
+def reset_when_blocked(c, args):
     """Sends the file args.data until it has been blocked for args.delay seconds, writes
     to args.record how many of those bytes the other end's kernel acknowledged (sent
     minus SIOCOUTQ), then resets (SO_LINGER 0). Exactly that prefix was received, and
@@ -181,10 +190,13 @@ def serve_reset(c, args):
         data = f.read()
     sent = send_until_blocked(c, data, args.delay)
     unacked = struct.unpack("i", fcntl.ioctl(c.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
-    with open(args.record + ".new", "w") as f:
-        f.write("%d\n" % (sent - unacked))
-    os.replace(args.record + ".new", args.record)
+    write_file(args.record, "%d\n" % (sent - unacked))
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def serve_reset(c, args):
+    """The server side of reset_when_blocked."""
+    reset_when_blocked(c, args)
 
 
 def serve_hybrid(c, args):
@@ -315,6 +327,13 @@ def run_halfclose(args):
     print("%s %d %s" % (h.hexdigest(), n, end))
 
 
+def run_resetclient(args):
+    """The client side of reset_when_blocked: reads nothing, resets once blocked."""
+    c = connect(args.address)
+    reset_when_blocked(c, args)
+    c.close()
+
+
 def main():
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -324,6 +343,7 @@ def main():
     sp.add_argument("--delay", type=float, default=0.0)
     sp.add_argument("--record", default="")
     sp.add_argument("--data", default="")
+    sp.add_argument("--got", default="")
     sp.add_argument("--reply", default="ok",
                     choices=["ok", "ok-then-data", "close", "garbage", "silent"])
     cp = sub.add_parser("clients")
@@ -337,8 +357,14 @@ def main():
     hp.add_argument("--send", type=int, default=0)
     hp.add_argument("--after", default="")
     hp.add_argument("--rate", type=float, default=0.0)
+    rp = sub.add_parser("resetclient")
+    rp.add_argument("address")
+    rp.add_argument("--data", required=True)
+    rp.add_argument("--delay", type=float, default=1.0)
+    rp.add_argument("--record", required=True)
     args = p.parse_args()
-    {"serve": run_server, "clients": run_clients, "halfclose": run_halfclose}[args.cmd](args)
+    {"serve": run_server, "clients": run_clients, "halfclose": run_halfclose,
+     "resetclient": run_resetclient}[args.cmd](args)
 
 
 if __name__ == "__main__":

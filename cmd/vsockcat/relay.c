@@ -47,6 +47,7 @@ struct direction {
     bool active;           /* -u / -U switch one direction off */
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
+    bool discard;          /* the destination failed: what the source sends is dropped */
     unsigned long long dst_sent;   /* what the destination socket had sent on at the last
                                       -T check */
     unsigned long long bytes;
@@ -166,9 +167,11 @@ static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err
 
 /* A write failed. Where the destination is one connection, its peer is gone but what
  * that peer sent before still waits to be read: the other direction goes on relaying it
- * (socat would drop it), and the relay ends with exit 1 once both are done. This one
- * stops reading its source, so a source still sending sees a reset when the relay ends,
- * as it would without the relay. Anything else (stdout, a file) ends the relay at once.
+ * (socat would drop it), and the relay ends with exit 1 once both are done. Meanwhile
+ * this one drops what its source sends if the source is a connection too: its peer may
+ * not read our data before it could send its own. Once the other direction is done this
+ * one stops reading, so a source still sending sees a reset when the relay ends, as it
+ * would without the relay. Anything else (stdout, a file) ends the relay at once.
  * Returns false: this direction stopped. */
 static bool write_failed(struct vc_relay *r, struct direction *d, int err)
 {
@@ -177,9 +180,15 @@ static bool write_failed(struct vc_relay *r, struct direction *d, int err)
         return false;
     }
     report(r, d->dst, "write", err);
-    d->eof = d->done = true;
+    if (d->src->flags & VC_END_CONNECTION)
+        d->discard = true;
+    else
+        d->eof = d->done = true;
     d->head = d->tail = 0;
     release_pipe(d);
+    d->splice = false;
+    d->direct = DIRECT_NONE;
+    d->dst_full = false;
     return false;
 }
 
@@ -199,6 +208,10 @@ static bool forward_eof(struct vc_relay *r, struct direction *d)
 
     if (!d->eof || d->done || d->head < d->tail || d->inpipe > 0)
         return true;
+    if (d->discard) {
+        d->done = true;   /* nothing to tell a destination that failed */
+        return true;
+    }
     rc = d->dst->ops->shutdown_write(d->dst);
     if (rc < 0) {
         fail(r, d->dst, "shutdown", rc);
@@ -369,6 +382,8 @@ static bool pump_write(struct vc_relay *r, struct direction *d)
         d->dst_full = false;
         return direct_move(r, d);
     }
+    if (d->discard)
+        d->head = d->tail = 0;
     while (d->head < d->tail) {
         ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
         if (n == -EAGAIN)
@@ -416,7 +431,7 @@ static bool pump_read(struct vc_relay *r, struct direction *d)
             read_failed(r, d, (int)n);
         } else if (n == 0) {
             d->eof = true;
-        } else {
+        } else if (!d->discard) {
             if (r->opts->dump_text || r->opts->dump_hex)
                 vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
                         d->buf + d->tail, (size_t)n, r->opts->dump_hex);
@@ -441,9 +456,13 @@ static bool all_done(const struct vc_relay *r)
     return true;
 }
 
+/* A direction ended, or only drops what comes (its destination failed). */
 static bool any_done(const struct vc_relay *r)
 {
-    return (r->dir[0].active && r->dir[0].done) || (r->dir[1].active && r->dir[1].done);
+    for (int i = 0; i < 2; i++)
+        if (r->dir[i].active && (r->dir[i].done || r->dir[i].discard))
+            return true;
+    return false;
 }
 
 /* A direction that waits for its destination: a slow reader, not an idle peer. */
@@ -465,8 +484,9 @@ static uint64_t deadline(const struct vc_relay *r)
     if (r->opts->idle_timeout > 0)
         due = r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
     /* -t waits for a peer that may never send EOF; data on its way to a slow reader is
-     * not that (only -T ends it). */
-    if (any_done(r) && !holds_data(r)) {
+     * not that (only -T ends it), unless something failed: then the reader may be
+     * waiting on the direction that failed. */
+    if (any_done(r) && (r->status != VC_EXIT_OK || !holds_data(r))) {
         uint64_t hc = r->last_activity + (uint64_t)(r->opts->half_close_wait * 1000.0);
         if (!due || hc < due)
             due = hc;
@@ -476,7 +496,7 @@ static uint64_t deadline(const struct vc_relay *r)
 
 /* Whether a destination socket passed on some of what it was given since the last
  * check: a slow reader drains megabytes of socket buffer long before the kernel says
- * "writable" again, and meanwhile the relay sees no event, yet the data moves (-T). */
+ * "writable" again, and meanwhile the relay sees no event, yet the data moves. */
 static bool dst_drained_some(struct vc_relay *r)
 {
     bool drained = false;
@@ -569,6 +589,12 @@ static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
     }
     if (r->finished)
         return;
+    for (int i = 0; i < 2; i++) {
+        struct direction *d = &r->dir[i];
+        const struct direction *other = &r->dir[1 - i];
+        if (d->discard && !d->done && (!other->active || other->done))
+            d->eof = d->done = true;   /* nothing more goes to this source: stop reading */
+    }
     if (all_done(r)) {
         finish(r, r->status);
         return;
