@@ -368,6 +368,31 @@ run_frontend() {
     [ ! -e "$VHU" ] && [ ! -e "$UDS" ]
 }
 
+@test "each socket file appears only once it listens: bound under a temporary name, linked after listen(2)" {
+    # A front-end started when the file appears (QEMU often is) must never be refused.
+    command -v strace >/dev/null || skip "strace is not installed"
+    strace -f -e trace=bind,listen,link -o "$TMPD/strace.log" \
+        "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3 2>"$TMPD/backend.log" 3>&- &
+    wait_unix_socket "$VHU"
+    wait_unix_socket "$UDS"
+    # teardown ends the backend (strace's child); strace ends with it
+    BACKEND_PID=$(pgrep -P $! -f "$BACKEND")
+    cat "$TMPD/strace.log" >&2
+    local path nb nl nk
+    for path in "$VHU" "$UDS"; do
+        # bind(PATH.<pid>.tmp), then listen, then link(PATH.<pid>.tmp, PATH)
+        nb=$(grep -nF "sun_path=\"$path." "$TMPD/strace.log" | grep -F '.tmp"' | cut -d: -f1)
+        nk=$(grep -nF "link(\"$path." "$TMPD/strace.log" | grep -F ", \"$path\")" | cut -d: -f1)
+        nl=$(awk -v b="$nb" 'NR > b && /listen\(/ { print NR; exit }' "$TMPD/strace.log")
+        [ -n "$nb" ]
+        [ -n "$nl" ]
+        [ -n "$nk" ]
+        [ "$nb" -lt "$nl" ]
+        [ "$nl" -lt "$nk" ]
+    done
+    [ -z "$(find "$TMPD" -name '*.tmp')" ]
+}
+
 @test "a symbolic link at --socket or --uds-path is refused (exit 1), its target untouched" {
     ln -s "$TMPD/target" "$VHU"
     run_limited 10 "$BACKEND" --socket "$VHU" --uds-path "$UDS" --guest-cid 3

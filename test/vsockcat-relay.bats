@@ -273,7 +273,7 @@ reset_before_eof() {
     make_payload "$T/down" 32
     make_payload "$T/up" 32
     peer send "tcp:$port" --data "$T/down" --got "$T/got"
-    vc_listen "$T/vc.log" "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
     run timeout 30 python3 "$PEER" resetclient "tcp:$lport" --data "$T/up" --record "$T/acked"
     [ "$status" -eq 0 ]
     wait_gone "$VC_PID" 15
@@ -281,6 +281,8 @@ reset_before_eof() {
     grep -qE "^vsockcat: TCP-LISTEN:$lport: (read|write): (Connection reset by peer|Broken pipe)$" "$T/vc.log"
     wait_log "$T/got" .
     acked=$(cat "$T/acked")
+    echo "server got: $(cat "$T/got"); the client's kernel had $acked bytes acknowledged" >&2
+    cat "$T/vc.log" >&2
     [ "$(cat "$T/got")" = "$(head -c "$acked" "$T/up" | sha256sum | cut -d' ' -f1) $acked" ]
 }
 

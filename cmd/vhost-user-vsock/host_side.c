@@ -47,7 +47,7 @@ static int socket_in_use(const struct sockaddr_un *sa)
 
 int hs_listen_unix(const char *path, const char **why)
 {
-    struct sockaddr_un sa;
+    struct sockaddr_un sa, tmp;
     struct stat st;
     mode_t old_mask;
     int fd, rc;
@@ -74,6 +74,16 @@ int hs_listen_unix(const char *path, const char **why)
             return -errno;
         }
     }
+    /* Listening under a temporary name first, then linked to path: the file appears
+     * only once it takes connections (a client started when it appears, as QEMU often
+     * is, would be refused between bind and listen). Where the name would not fit,
+     * directly. */
+    memset(&tmp, 0, sizeof(tmp));
+    if (snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%ld.tmp", path, (long)getpid()) >=
+        (int)sizeof(tmp.sun_path))
+        tmp = sa;
+    tmp.sun_family = AF_UNIX;
+    (void)unlink(tmp.sun_path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *why = "socket";
@@ -81,7 +91,7 @@ int hs_listen_unix(const char *path, const char **why)
     }
     /* Born 0600: no window in which another user could connect. */
     old_mask = umask(0177);
-    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    rc = bind(fd, (struct sockaddr *)&tmp, sizeof(tmp));
     umask(old_mask);
     if (rc < 0) {
         rc = -errno;
@@ -92,8 +102,16 @@ int hs_listen_unix(const char *path, const char **why)
     if (listen(fd, 64) < 0) {
         rc = -errno;
         *why = "listen";
+    } else if (strcmp(tmp.sun_path, path) != 0 && link(tmp.sun_path, path) < 0) {
+        rc = -errno;
+        *why = "link the listening socket to its name";
+    } else {
+        rc = 0;
+    }
+    if (strcmp(tmp.sun_path, path) != 0 || rc < 0)
+        (void)unlink(tmp.sun_path);
+    if (rc < 0) {
         close(fd);
-        unlink(path);
         return rc;
     }
     return fd;

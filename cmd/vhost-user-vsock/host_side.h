@@ -14,9 +14,10 @@
 
 struct vsk_device;
 
-/* Creates a listening Unix socket at path, mode 0600, non-blocking. Refuses a symbolic
- * link, a non-socket file and a socket some process still listens on; a stale socket
- * file is replaced. Returns the fd or a negative errno with *why set. */
+/* Creates a listening Unix socket at path, mode 0600, non-blocking; the file appears
+ * only once it listens. Refuses a symbolic link, a non-socket file and a socket some
+ * process still listens on; a stale socket file is replaced. Returns the fd or a
+ * negative errno with *why set. */
 int hs_listen_unix(const char *path, const char **why);
 
 /* Connects (non-blocking) to "<uds_path>_<port>". Returns the fd or a negative errno. */

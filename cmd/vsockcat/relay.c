@@ -48,8 +48,8 @@ struct direction {
     bool eof;              /* the source said EOF */
     bool done;             /* EOF forwarded: the destination was shut down */
     bool discard;          /* the destination failed: what the source sends is dropped */
-    unsigned long long dst_sent;   /* what the destination socket had sent on at the last
-                                      -T check */
+    unsigned long long dst_sent;   /* what the destination socket had passed on at the
+                                      last timer check */
     unsigned long long bytes;
 };
 
@@ -171,8 +171,9 @@ static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err
  * this one drops what its source sends if the source is a connection too: its peer may
  * not read our data before it could send its own. Once the other direction is done this
  * one stops reading, so a source still sending sees a reset when the relay ends, as it
- * would without the relay. Anything else (stdout, a file) ends the relay at once.
- * Returns false: this direction stopped. */
+ * would without the relay (but not before that source's socket passed on all the
+ * other direction gave it: the reset would drop it). Anything else (stdout, a file)
+ * ends the relay at once. Returns false: this direction stopped. */
 static bool write_failed(struct vc_relay *r, struct direction *d, int err)
 {
     if (!(d->dst->flags & VC_END_CONNECTION)) {
@@ -199,6 +200,15 @@ static void read_failed(struct vc_relay *r, struct direction *d, int err)
 {
     report(r, d->src, "read", err);
     d->eof = true;
+}
+
+/* Whether a socket still holds data it has not passed on: closing it while data comes in
+ * unread would reset the connection and drop that data. */
+static bool unsent(const struct vc_end *e)
+{
+    int queued;
+
+    return (e->flags & VC_END_SOCKET) && ioctl(e->wfd, SIOCOUTQ, &queued) == 0 && queued > 0;
 }
 
 /* EOF forwarded once nothing is pending. Returns false if the relay ended. */
@@ -431,14 +441,18 @@ static bool pump_read(struct vc_relay *r, struct direction *d)
             read_failed(r, d, (int)n);
         } else if (n == 0) {
             d->eof = true;
-        } else if (!d->discard) {
-            if (r->opts->dump_text || r->opts->dump_hex)
-                vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
-                        d->buf + d->tail, (size_t)n, r->opts->dump_hex);
-            d->tail += (size_t)n;
-            d->bytes += (unsigned long long)n;
-            bytes_moved += (unsigned long long)n;
+        } else {
+            /* Dropped data counts as activity too: its peer is alive, and may read what
+             * the other direction holds for it once it has sent. */
             r->last_activity = uv_now(r->loop);
+            if (!d->discard) {
+                if (r->opts->dump_text || r->opts->dump_hex)
+                    vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
+                            d->buf + d->tail, (size_t)n, r->opts->dump_hex);
+                d->tail += (size_t)n;
+                d->bytes += (unsigned long long)n;
+                bytes_moved += (unsigned long long)n;
+            }
         }
         if (!pump_write(r, d))
             return false;
@@ -506,7 +520,7 @@ static bool dst_drained_some(struct vc_relay *r)
         unsigned long long written, sent;
         int queued;
 
-        if (!d->active || d->done || !(d->dst->flags & VC_END_SOCKET) ||
+        if (!d->active || d->done || d->discard || !(d->dst->flags & VC_END_SOCKET) ||
             ioctl(d->dst->wfd, SIOCOUTQ, &queued) < 0 || queued < 0)
             continue;
         written = d->bytes - d->inpipe - (d->tail - d->head);
@@ -592,7 +606,7 @@ static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
     for (int i = 0; i < 2; i++) {
         struct direction *d = &r->dir[i];
         const struct direction *other = &r->dir[1 - i];
-        if (d->discard && !d->done && (!other->active || other->done))
+        if (d->discard && !d->done && (!other->active || other->done) && !unsent(d->src))
             d->eof = d->done = true;   /* nothing more goes to this source: stop reading */
     }
     if (all_done(r)) {
