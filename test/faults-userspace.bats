@@ -402,11 +402,17 @@ while True:
     assert_next_connection_works 5000
 }
 
-@test "peer RST mid-transfer host->guest: the guest reads an exact 1 MB prefix then EOF, next works" {
+# The device resets the connection after 1,000,000 bytes to the guest: a host listener
+# on port 5000 sends 8 MiB of $TMPD/in to the gateway (options in GW_OPTS).
+rst_after_1mb_to_guest() {
     FAULT=rst-after-bytes-to-guest=1000000 start_backend
     make_payload "$TMPD/in" 8
     gateway 5000
     host_listen 5000 "$TMPD/in" /dev/null
+}
+
+@test "peer RST mid-transfer host->guest: the guest reads an exact 1 MB prefix then EOF, next works" {
+    rst_after_1mb_to_guest
     run client /dev/null "$TMPD/got"
     assert_success   # as Linux: RST on an established connection reads as EOF
     [ "$(stat -c %s "$TMPD/got")" -eq 1000000 ]
@@ -424,10 +430,7 @@ while True:
 }
 
 @test "peer RST mid-transfer host->guest, the client's EOF after it: the whole 1 MB prefix, no error" {
-    FAULT=rst-after-bytes-to-guest=1000000 start_backend
-    make_payload "$TMPD/in" 8
-    GW_OPTS="-t 10" gateway 5000
-    host_listen 5000 "$TMPD/in" /dev/null
+    GW_OPTS="-t 10" rst_after_1mb_to_guest
     # the client half-closes 1 s late, long after the reset came (-t 10 keeps the relay
     # waiting for it): that EOF is forwarded to a reset connection, which is no error
     run bash -c "sleep 1 | timeout 20 socat -t 5 - UNIX-CONNECT:$TMPD/front >$TMPD/got"
@@ -439,10 +442,7 @@ while True:
 }
 
 @test "peer RST mid-transfer host->guest, then the client writes: that write fails, yet the whole 1 MB prefix arrives" {
-    FAULT=rst-after-bytes-to-guest=1000000 start_backend
-    make_payload "$TMPD/in" 8
-    GW_OPTS="-t 10" gateway 5000
-    host_listen 5000 "$TMPD/in" /dev/null
+    GW_OPTS="-t 10" rst_after_1mb_to_guest
     # The client reads nothing for 1.5 s: most of the prefix still waits in the guest's
     # socket when the reset comes. Then it writes (that cannot be delivered any more),
     # half-closes and reads all: the whole prefix, then EOF, or a reset if its 100 bytes

@@ -202,13 +202,22 @@ static void read_failed(struct vc_relay *r, struct direction *d, int err)
     d->eof = true;
 }
 
+/* The bytes a socket end was given and has not passed on yet (SIOCOUTQ), or -1 where
+ * that cannot be told (not a socket). */
+static int unsent_bytes(const struct vc_end *e)
+{
+    int queued;
+
+    if (!(e->flags & VC_END_SOCKET) || ioctl(e->wfd, SIOCOUTQ, &queued) < 0 || queued < 0)
+        return -1;
+    return queued;
+}
+
 /* Whether a socket still holds data it has not passed on: closing it while data comes in
  * unread would reset the connection and drop that data. */
 static bool unsent(const struct vc_end *e)
 {
-    int queued;
-
-    return (e->flags & VC_END_SOCKET) && ioctl(e->wfd, SIOCOUTQ, &queued) == 0 && queued > 0;
+    return unsent_bytes(e) > 0;
 }
 
 /* EOF forwarded once nothing is pending. Returns false if the relay ended. */
@@ -490,13 +499,19 @@ static bool holds_data(const struct vc_relay *r)
     return false;
 }
 
+/* When -T ends the relay, or 0 for never. */
+static uint64_t idle_deadline(const struct vc_relay *r)
+{
+    if (r->opts->idle_timeout <= 0)
+        return 0;
+    return r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
+}
+
 /* The earliest moment the relay may end for lack of activity, or 0 for never. */
 static uint64_t deadline(const struct vc_relay *r)
 {
-    uint64_t due = 0;
+    uint64_t due = idle_deadline(r);
 
-    if (r->opts->idle_timeout > 0)
-        due = r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
     /* -t waits for a peer that may never send EOF; data on its way to a slow reader is
      * not that (only -T ends it), unless something failed: then the reader may be
      * waiting on the direction that failed. */
@@ -520,8 +535,7 @@ static bool dst_drained_some(struct vc_relay *r)
         unsigned long long written, sent;
         int queued;
 
-        if (!d->active || d->done || d->discard || !(d->dst->flags & VC_END_SOCKET) ||
-            ioctl(d->dst->wfd, SIOCOUTQ, &queued) < 0 || queued < 0)
+        if (!d->active || d->done || d->discard || (queued = unsent_bytes(d->dst)) < 0)
             continue;
         written = d->bytes - d->inpipe - (d->tail - d->head);
         sent = written - (unsigned long long)queued;
@@ -543,8 +557,8 @@ static void on_timer(uv_timer_t *t)
         due = deadline(r);
     }
     if (due && now >= due) {
-        bool idle = r->opts->idle_timeout > 0 &&
-                    now >= r->last_activity + (uint64_t)(r->opts->idle_timeout * 1000.0);
+        uint64_t idle_due = idle_deadline(r);
+        bool idle = idle_due && now >= idle_due;
         vc_log(1, "%s and %s: %s", r->end[0]->label, r->end[1]->label,
                idle ? "idle timeout (-T)" : "the other direction stayed idle after EOF (-t)");
         finish(r, r->status);
