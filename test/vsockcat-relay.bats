@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # vsockcat-relay.bats: the data path of vsockcat: STDIO against scripted TCP and Unix
 # peers, connect errors, half-close both ways, -t and -T (slow readers are not idle), a
-# peer's reset (what it sent before still arrives), -b, big transfers both ways at once,
-# backpressure, -u and -U. Payloads are random and checked by sha256.
+# peer's reset (what it sent before still arrives, then a TCP client is reset in turn),
+# -b, big transfers both ways at once, backpressure, -u and -U. Payloads are random and checked by sha256.
 # (OPEN, EXEC/SYSTEM, dumps, signals and stdio flags: vsockcat-local.bats.)
 
 load vsockcat-helpers
@@ -217,23 +217,34 @@ reply_intact() {
 # be delivered) comes 0.5 s after the reset. The client reads nothing before, so nothing
 # moves between the server's count and its reset: the count is exact.
 # The client then reads slowly (16 MB/s): the relay still holds data when its read fails.
+# A TCP client (RBE_CLIENT=tcp, the default) gets the reset passed on after the data; a
+# Unix one (RBE_CLIENT=unix) cannot be reset and gets EOF.
 reset_before_eof() {
-    local port lport acked
+    local port lport acked listen client end=reset
     port=$(free_tcp_port)
     lport=$(free_tcp_port)
+    listen="TCP-LISTEN:$lport" client="tcp:$lport"
+    if [ "${RBE_CLIENT:-tcp}" = unix ]; then
+        listen="UNIX-LISTEN:$T/relay.sock" client="unix:$T/relay.sock" end=eof
+    fi
     make_payload "$T/reply" 32
     peer reset "tcp:$port" --data "$T/reply" --delay 1 --record "$T/acked"
-    vc_listen "$T/vc.log" -d "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
-    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --after "$T/acked" --delay 0.5 --rate 16e6 "$@"
+    vc_listen "$T/vc.log" -d "$listen" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" halfclose "$client" --after "$T/acked" --delay 0.5 --rate 16e6 "$@"
     [ "$status" -eq 0 ]
     wait_gone "$VC_PID"
     acked=$(cat "$T/acked")
     echo "client: $output; the server's kernel had $acked bytes acknowledged" >&2
     tail -n 4 "$T/vc.log" >&2
-    # Every byte the relay's kernel acknowledged reaches the client, then the relay
-    # reports the reset and exits 1.
-    [ "$output" = "$(head -c "$acked" "$T/reply" | sha256sum | cut -d' ' -f1) $acked eof" ]
+    # Every byte the relay's kernel acknowledged reaches the client, then the reset (or
+    # EOF), and the relay reports the reset and exits 1.
+    [ "$output" = "$(head -c "$acked" "$T/reply" | sha256sum | cut -d' ' -f1) $acked $end" ]
     [ "$GONE_STATUS" -eq 1 ]
+    if [ "$end" = reset ]; then
+        grep -q "^vsockcat: $listen: reset, as its other end failed$" "$T/vc.log"
+    else
+        ! grep -q "reset, as" "$T/vc.log"
+    fi
     if [ $# -eq 0 ]; then
         grep -q "^vsockcat: TCP:127.0.0.1:$port: read: Connection reset by peer$" "$T/vc.log"
     else
@@ -242,27 +253,68 @@ reset_before_eof() {
     ! grep -q 'shutdown' "$T/vc.log"
 }
 
-@test "a TCP peer's reset before the client's EOF: the client still gets every byte received before it (splice path)" {
+@test "a TCP peer's reset before the client's EOF: the client gets every byte received before it, then the reset (splice path)" {
     reset_before_eof
     grep -q 'splice through a pipe' "$T/vc.log"
 }
 
-@test "a TCP peer's reset before the client's EOF: the client still gets every byte received before it (copy path)" {
+@test "a TCP peer's reset before the client's EOF: the client gets every byte received before it, then the reset (copy path)" {
     VSOCKCAT_NO_SPLICE=1 reset_before_eof
     ! grep -q 'splice through a pipe' "$T/vc.log"
 }
 
-@test "a TCP peer's reset, then the client writes: the write fails, yet the client gets every byte received before the reset (splice path)" {
+@test "a TCP peer's reset, then the client writes: the write fails, yet the client gets every byte received before the reset, then the reset (splice path)" {
     reset_before_eof --send 100
     grep -q 'splice through a pipe' "$T/vc.log"
 }
 
-@test "a TCP peer's reset, then the client writes: the write fails, yet the client gets every byte received before the reset (copy path)" {
+@test "a TCP peer's reset, then the client writes: the write fails, yet the client gets every byte received before the reset, then the reset (copy path)" {
     VSOCKCAT_NO_SPLICE=1 reset_before_eof --send 100
     ! grep -q 'splice through a pipe' "$T/vc.log"
 }
 
-@test "a client resets while both directions are stalled: the server still gets all the relay received, the relay ends" {
+@test "a TCP peer's reset reaches a Unix client as EOF, after every byte received before it (a Unix socket cannot be reset)" {
+    RBE_CLIENT=unix reset_before_eof
+}
+
+@test "a TCP peer's reset is not passed on while the client has not acknowledged data: closed in order after -t, every byte arrives" {
+    # The server's 192 KiB fit in the relay's socket (sndbuf 1 MiB), so the relay holds
+    # nothing itself when it reads the reset; the client's window (32 KiB receive buffer)
+    # leaves most of them unacknowledged, and it reads nothing for 2 s. A reset would
+    # drop them.
+    local port lport acked
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    head -c 196608 /dev/urandom > "$T/reply"
+    peer reset "tcp:$port" --data "$T/reply" --delay 1 --record "$T/acked"
+    vc_listen "$T/vc.log" -d -t 0.3 "TCP-LISTEN:$lport,sndbuf=1048576" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rcvbuf 32768 --after "$T/acked" --delay 2
+    [ "$status" -eq 0 ]
+    wait_gone "$VC_PID"
+    acked=$(cat "$T/acked")
+    echo "client: $output; the server's kernel had $acked bytes acknowledged" >&2
+    tail -n 4 "$T/vc.log" >&2
+    [ "$acked" -eq 196608 ]
+    [ "$output" = "$(sha256sum < "$T/reply" | cut -d' ' -f1) 196608 eof" ]
+    [ "$GONE_STATUS" -eq 1 ]
+    grep -qE "^vsockcat: TCP-LISTEN:$lport,sndbuf=1048576: closed in order, not reset: [0-9]+ bytes relayed to it are not acknowledged$" "$T/vc.log"
+}
+
+@test "any other failure reaches a TCP client as a reset too (a write to /dev/full), exit 1" {
+    # Its 100 bytes were read: closing in order would show it an ordinary EOF.
+    local lport
+    lport=$(free_tcp_port)
+    vc_listen "$T/vc.log" -u "TCP-LISTEN:$lport" OPEN:/dev/full,wronly
+    run timeout 30 python3 "$PEER" halfclose "tcp:$lport" --send 100
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha256sum < /dev/null | cut -d' ' -f1) 0 reset" ]
+    wait_gone "$VC_PID"
+    [ "$GONE_STATUS" -eq 1 ]
+    grep -q "^vsockcat: OPEN:/dev/full,wronly: write: No space left on device$" "$T/vc.log"
+    grep -q "^vsockcat: TCP-LISTEN:$lport: reset, as its other end failed$" "$T/vc.log"
+}
+
+@test "a client resets while both directions are stalled: the server still gets all the relay received, then the reset; the relay ends" {
     # The server sends 32 MiB before it reads; the client sends 32 MiB, reads nothing and
     # resets once blocked. The relay's write to the client fails: it must drop the
     # server's data so the server can go on to read what the relay still holds for it
@@ -283,7 +335,8 @@ reset_before_eof() {
     acked=$(cat "$T/acked")
     echo "server got: $(cat "$T/got"); the client's kernel had $acked bytes acknowledged" >&2
     cat "$T/vc.log" >&2
-    [ "$(cat "$T/got")" = "$(head -c "$acked" "$T/up" | sha256sum | cut -d' ' -f1) $acked" ]
+    [ "$(cat "$T/got")" = "$(head -c "$acked" "$T/up" | sha256sum | cut -d' ' -f1) $acked reset" ]
+    grep -q "^vsockcat: TCP:127.0.0.1:$port: reset, as its other end failed$" "$T/vc.log"
 }
 
 @test "-T 0.5: a relay where nothing moves ends after 0.5 s with exit 0" {

@@ -7,6 +7,7 @@ never touches AF_VSOCK.
 Servers print "ready" on stdout once listening and serve until killed.
 """
 import argparse
+import errno
 import fcntl
 import hashlib
 import os
@@ -34,13 +35,13 @@ def listen(where):
     return s
 
 
-def connect(where):
+def connect(where, rcvbuf=0):
     kind, _, arg = where.partition(":")
-    if kind == "tcp":
-        return socket.create_connection(("127.0.0.1", int(arg)), timeout=30)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET if kind == "tcp" else socket.AF_UNIX, socket.SOCK_STREAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before the window scale
     s.settimeout(30)
-    s.connect(arg)
+    s.connect(("127.0.0.1", int(arg)) if kind == "tcp" else arg)
     return s
 
 
@@ -165,8 +166,9 @@ def write_file(path, text):
 
 def serve_send(c, args):
     """Sends the file args.data (reading nothing meanwhile), then closes its sending side
-    and reads to EOF or a reset; with args.got, "<sha256> <bytes>" of what it read goes
-    there (a reset that cut its sending does not stop it reading). With
+    and reads to EOF or a reset; with args.got, "<sha256> <bytes> eof|reset" of what it
+    read and how it ended goes there (a reset that cut its sending does not stop it
+    reading). With
     args.record: once sending has been blocked for args.delay seconds, that file is
     created (the far end read nothing all that time), and the rest follows."""
     with open(args.data, "rb") as f:
@@ -180,7 +182,7 @@ def serve_send(c, args):
         c.shutdown(socket.SHUT_WR)
     except OSError:
         pass   # the far end is gone; what it sent before is still to be read
-    h, n = hashlib.sha256(), 0
+    h, n, end = hashlib.sha256(), 0, "eof"
     try:
         while True:
             b = c.recv(65536)
@@ -189,19 +191,21 @@ def serve_send(c, args):
             h.update(b)
             n += len(b)
     except ConnectionResetError:
-        pass   # queued data reads before the reset
+        end = "reset"   # queued data reads before the reset
     if args.got:
-        write_file(args.got, "%s %d\n" % (h.hexdigest(), n))
+        write_file(args.got, "%s %d %s\n" % (h.hexdigest(), n, end))
 
 
 def reset_when_blocked(c, args):
-    """Sends the file args.data until it has been blocked for args.delay seconds, writes
-    to args.record how many of those bytes the other end's kernel acknowledged (sent
+    """Sends the file args.data until it has been blocked for args.delay seconds (or all
+    of it, then waits args.delay seconds), writes to args.record how many of those bytes the other end's kernel acknowledged (sent
     minus SIOCOUTQ), then resets (SO_LINGER 0). Exactly that prefix was received, and
     must be readable at the far end before the reset."""
     with open(args.data, "rb") as f:
         data = f.read()
     sent = send_until_blocked(c, data, args.delay)
+    if sent == len(data):
+        time.sleep(args.delay)   # all taken at once: let it settle, so the count is exact
     unacked = struct.unpack("i", fcntl.ioctl(c.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
     write_file(args.record, "%d\n" % (sent - unacked))
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -314,18 +318,25 @@ def run_halfclose(args):
     """One client that reads nothing until the file args.after exists (if given), then
     for args.delay seconds more, then sends args.send bytes and EOF and reads to the
     end, at most args.rate bytes a second if given (a slow reader: the relay's writes to
-    it keep stalling): prints "<sha256> <bytes> eof" or "... reset"."""
-    c = connect(args.address)
+    it keep stalling), with a receive buffer of args.rcvbuf bytes if given (a small
+    window: what the relay sends waits unacknowledged in its socket): prints
+    "<sha256> <bytes> eof" or "... reset"."""
+    c = connect(args.address, args.rcvbuf)
     c.settimeout(60)
     deadline = time.monotonic() + 30
     while args.after and not os.path.exists(args.after) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(args.delay)
-    if args.send:
-        c.sendall(b"x" * args.send)
-        time.sleep(0.2)
-    c.shutdown(socket.SHUT_WR)
     h, n, end = hashlib.sha256(), 0, "eof"
+    try:
+        if args.send:
+            c.sendall(b"x" * args.send)
+            time.sleep(0.2)
+        c.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        if e.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
+            raise
+        end = "reset"   # what came before it still reads below
     try:
         while True:
             b = c.recv(16384 if args.rate else 65536)
@@ -337,6 +348,9 @@ def run_halfclose(args):
                 time.sleep(len(b) / args.rate)
     except ConnectionResetError:
         end = "reset"
+    except OSError as e:
+        if e.errno != errno.ENOTCONN or end != "reset":
+            raise   # ENOTCONN: the reset was already reported above
     print("%s %d %s" % (h.hexdigest(), n, end))
 
 
@@ -370,6 +384,7 @@ def main():
     hp.add_argument("--send", type=int, default=0)
     hp.add_argument("--after", default="")
     hp.add_argument("--rate", type=float, default=0.0)
+    hp.add_argument("--rcvbuf", type=int, default=0)
     rp = sub.add_parser("resetclient")
     rp.add_argument("address")
     rp.add_argument("--data", required=True)

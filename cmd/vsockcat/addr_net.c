@@ -126,7 +126,8 @@ static void tcp_connected(struct vc_open_req *req, int fd, int err)
     }
     vc_tcp_nodelay(fd);
     e = vc_end_new_fd(fd, fd,
-                      VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION | VC_END_SPLICE_DRAINS,
+                      VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION | VC_END_SPLICE_DRAINS |
+                          VC_END_TCP,
                       req->spec->text);
     if (!e)
         close(fd);

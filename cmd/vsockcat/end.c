@@ -357,6 +357,17 @@ void vc_end_close(struct vc_end *e)
         uv_close(hs[i], on_handle_closed);
 }
 
+int vc_end_reset_on_close(struct vc_end *e)
+{
+    struct linger abort_on_close = {.l_onoff = 1, .l_linger = 0};
+
+    if (!(e->flags & VC_END_TCP) || e->wfd < 0)
+        return -EOPNOTSUPP;
+    if (setsockopt(e->wfd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close)) < 0)
+        return -errno;
+    return 0;
+}
+
 void vc_end_discard(struct vc_end *e)
 {
     if (e)

@@ -63,6 +63,9 @@ enum {
      * peer is gone, yet what that peer sent before can still be read, so the relay's
      * other direction goes on. Not separate fds (stdin and stdout) nor files. */
     VC_END_CONNECTION = 8,
+    /* A TCP connection: closing it with SO_LINGER 0 resets it, which is how the relay
+     * passes on the failure of its other end (see relay.c). */
+    VC_END_TCP = 16,
 };
 
 /* An end over plain fds (read(2)/write(2)); rfd or wfd may be -1. Sets O_NONBLOCK on
@@ -80,6 +83,9 @@ int vc_end_attach(struct vc_end *e, uv_loop_t *loop, vc_ready_fn *ready, void *c
 void vc_end_want(struct vc_end *e, bool read, bool write);
 /* Stops events, releases the end and frees it once libuv is done with its handles. */
 void vc_end_close(struct vc_end *e);
+/* Makes the coming vc_end_close reset a VC_END_TCP connection (SO_LINGER 0) instead of
+ * closing it in order. 0 or a negative errno. */
+int vc_end_reset_on_close(struct vc_end *e);
 /* Frees an end that was never attached. */
 void vc_end_discard(struct vc_end *e);
 

@@ -10,7 +10,9 @@
  * lose nothing already received: a read that fails ends its direction as EOF would,
  * after what was read went out; a write that fails on a connection (its peer reset)
  * stops that direction only, and the other one still relays what the peer sent
- * before. The relay then ends with exit 1. */
+ * before. The relay then ends with exit 1, and a TCP connection at the other end is
+ * reset rather than closed in order, as it would be without the relay (but only once
+ * its peer has acknowledged all the relay gave it: a reset drops what it has not). */
 #include "config.h"
 
 #include <errno.h>
@@ -64,12 +66,18 @@ struct vc_relay {
     uint64_t timer_due;        /* 0: not armed */
     int status;                /* the exit status once both directions are done */
     struct vc_end *failed_end; /* the first end an error was reported for */
+    struct vc_end *reset_end;  /* the TCP end to reset when the relay ends, or NULL */
     bool finished;
     vc_relay_done_fn *done;
     void *ctx;
 };
 
 static void update_interest(struct vc_relay *r);
+static int unsent_bytes(const struct vc_end *e);
+
+/* How often the relay asks whether the end it will reset has its data acknowledged: no
+ * event says so. */
+#define RESET_POLL_MS 10
 
 static unsigned long long bytes_moved;   /* all relays of the process */
 
@@ -132,11 +140,36 @@ static void on_timer_closed(uv_handle_t *h)
     free(r);
 }
 
+/* The other end failed: its peer reset, or it could not be read or written. Without the
+ * relay, this end's peer would have seen that as a reset, so it gets one, unless data
+ * the relay gave it is still unacknowledged: then it is closed in order after that
+ * data (the relay waited -t for it, see deadline()). */
+static void pass_reset(struct vc_relay *r)
+{
+    struct vc_end *e = r->reset_end;
+    int queued, rc;
+
+    if (!e)
+        return;
+    queued = unsent_bytes(e);
+    if (queued != 0) {
+        vc_log(1, "%s: closed in order, not reset: %d bytes relayed to it are not acknowledged",
+               e->label, queued);
+        return;
+    }
+    rc = vc_end_reset_on_close(e);
+    if (rc < 0)
+        vc_log(1, "%s: cannot reset: %s", e->label, strerror(-rc));
+    else
+        vc_log(1, "%s: reset, as its other end failed", e->label);
+}
+
 static void finish(struct vc_relay *r, int status)
 {
     if (r->finished)
         return;
     r->finished = true;
+    pass_reset(r);
     vc_log(1, "relay of %s and %s done: %llu bytes ->, %llu bytes <-", r->end[0]->label,
            r->end[1]->label, r->dir[0].bytes, r->dir[1].bytes);
     uv_timer_stop(&r->timer);
@@ -154,8 +187,14 @@ static void report(struct vc_relay *r, struct vc_end *e, const char *step, int e
         vc_log(1, "%s: %s: %s (after the error above)", e->label, step, strerror(-err));
         return;
     }
-    if (r->failed_end == NULL)
+    if (e == r->reset_end)
+        r->reset_end = NULL;   /* its own peer is gone too */
+    if (r->failed_end == NULL) {
+        struct vc_end *other = e == r->end[0] ? r->end[1] : r->end[0];
         r->failed_end = e;
+        if (other->flags & VC_END_TCP)
+            r->reset_end = other;
+    }
     vc_error("%s: %s: %s", e->label, step, strerror(-err));
 }
 
@@ -163,6 +202,21 @@ static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err
 {
     report(r, e, step, err);
     finish(r, VC_EXIT_RUNTIME);
+}
+
+/* Nothing more can reach this direction's destination: drop what waits for it, and what
+ * the source sends from now on if that is a connection (see write_failed), else end. */
+static void destination_gone(struct direction *d)
+{
+    if (d->src->flags & VC_END_CONNECTION)
+        d->discard = true;
+    else
+        d->eof = d->done = true;
+    d->head = d->tail = 0;
+    release_pipe(d);
+    d->splice = false;
+    d->direct = DIRECT_NONE;
+    d->dst_full = false;
 }
 
 /* A write failed. Where the destination is one connection, its peer is gone but what
@@ -181,25 +235,23 @@ static bool write_failed(struct vc_relay *r, struct direction *d, int err)
         return false;
     }
     report(r, d->dst, "write", err);
-    if (d->src->flags & VC_END_CONNECTION)
-        d->discard = true;
-    else
-        d->eof = d->done = true;
-    d->head = d->tail = 0;
-    release_pipe(d);
-    d->splice = false;
-    d->direct = DIRECT_NONE;
-    d->dst_full = false;
+    destination_gone(d);
     return false;
 }
 
 /* The source failed (a peer's reset, an I/O error): what was read before still goes
- * out, then the destination sees EOF, and the relay ends with exit 1 once both
- * directions are done. */
+ * out, then the destination sees EOF (or, if TCP, a reset: pass_reset), and the relay
+ * ends with exit 1 once both directions are done. A connection is gone both ways then:
+ * the other direction stops sending to it at once, or it would wait for data its peer
+ * may send only after an EOF that never comes. */
 static void read_failed(struct vc_relay *r, struct direction *d, int err)
 {
+    struct direction *back = d == &r->dir[0] ? &r->dir[1] : &r->dir[0];
+
     report(r, d->src, "read", err);
     d->eof = true;
+    if ((d->src->flags & VC_END_CONNECTION) && back->active && !back->done && !back->discard)
+        destination_gone(back);
 }
 
 /* The bytes a socket end was given and has not passed on yet (SIOCOUTQ), or -1 where
@@ -229,6 +281,13 @@ static bool forward_eof(struct vc_relay *r, struct direction *d)
         return true;
     if (d->discard) {
         d->done = true;   /* nothing to tell a destination that failed */
+        return true;
+    }
+    if (d->dst == r->reset_end) {
+        /* No FIN: its peer must not take what came for the whole. */
+        d->done = true;
+        r->last_activity = uv_now(r->loop);
+        vc_log(2, "%s: EOF after a failure: %s will be reset", d->src->label, d->dst->label);
         return true;
     }
     rc = d->dst->ops->shutdown_write(d->dst);
@@ -479,6 +538,19 @@ static bool all_done(const struct vc_relay *r)
     return true;
 }
 
+/* Both directions are done, but the end to reset still holds data its peer has not
+ * acknowledged: the relay waits for it (up to -t without progress). */
+static bool reset_waits(const struct vc_relay *r)
+{
+    return r->reset_end && unsent(r->reset_end);
+}
+
+/* The relay is over: both directions done, and no reset waits. */
+static bool over(const struct vc_relay *r)
+{
+    return all_done(r) && !reset_waits(r);
+}
+
 /* A direction ended, or only drops what comes (its destination failed). */
 static bool any_done(const struct vc_relay *r)
 {
@@ -535,7 +607,9 @@ static bool dst_drained_some(struct vc_relay *r)
         unsigned long long written, sent;
         int queued;
 
-        if (!d->active || d->done || d->discard || (queued = unsent_bytes(d->dst)) < 0)
+        /* A done direction still drains into the end it will reset. */
+        if (!d->active || (d->done && d->dst != r->reset_end) || d->discard ||
+            (queued = unsent_bytes(d->dst)) < 0)
             continue;
         written = d->bytes - d->inpipe - (d->tail - d->head);
         sent = written - (unsigned long long)queued;
@@ -546,12 +620,24 @@ static bool dst_drained_some(struct vc_relay *r)
     return drained;
 }
 
+/* When the timer must fire next: the deadline, or sooner while a reset waits. */
+static uint64_t next_check(const struct vc_relay *r, uint64_t due, uint64_t now)
+{
+    if (all_done(r) && r->reset_end && (!due || now + RESET_POLL_MS < due))
+        return now + RESET_POLL_MS;
+    return due;
+}
+
 static void on_timer(uv_timer_t *t)
 {
     struct vc_relay *r = t->data;
     uint64_t due = deadline(r), now = uv_now(r->loop);
 
     r->timer_due = 0;
+    if (over(r)) {
+        finish(r, r->status);
+        return;
+    }
     if (due && now >= due && dst_drained_some(r)) {
         r->last_activity = now;
         due = deadline(r);
@@ -564,6 +650,7 @@ static void on_timer(uv_timer_t *t)
         finish(r, r->status);
         return;
     }
+    due = next_check(r, due, now);
     if (due) {
         r->timer_due = due;
         uv_timer_start(&r->timer, on_timer, due - now, 0);
@@ -574,7 +661,7 @@ static void on_timer(uv_timer_t *t)
  * deadline later, so the timer re-arms itself when it fires early; no per-read cost. */
 static void schedule(struct vc_relay *r)
 {
-    uint64_t due = deadline(r), now = uv_now(r->loop);
+    uint64_t now = uv_now(r->loop), due = next_check(r, deadline(r), now);
 
     if (!due || (r->timer_due && r->timer_due <= due))
         return;
@@ -623,7 +710,7 @@ static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
         if (d->discard && !d->done && (!other->active || other->done) && !unsent(d->src))
             d->eof = d->done = true;   /* nothing more goes to this source: stop reading */
     }
-    if (all_done(r)) {
+    if (over(r)) {
         finish(r, r->status);
         return;
     }

@@ -285,7 +285,7 @@ static int fd_listener_accept(struct vc_listener *l, struct vc_end **out)
     vc_format_sockaddr((struct sockaddr *)&ss, len, peer, sizeof(peer));
     vc_log(1, "%s: accepted connection from %s", fl->label, peer);
     int flags = VC_END_OWN_FDS | VC_END_SOCKET | VC_END_CONNECTION |
-                (tcp ? VC_END_SPLICE_DRAINS : 0);
+                (tcp ? VC_END_SPLICE_DRAINS | VC_END_TCP : 0);
     *out = vc_end_new_fd(fd, fd, flags, fl->label);
     if (!*out) {
         close(fd);
