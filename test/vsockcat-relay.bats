@@ -314,6 +314,26 @@ reset_before_eof() {
     grep -q "^vsockcat: TCP-LISTEN:$lport: reset, as its other end failed$" "$T/vc.log"
 }
 
+@test "a client's reset ends the relay at once while the server waits for more (-t 10 does not hold it)" {
+    # The echo server has answered all it got and waits for more or an EOF. Once the
+    # client's reset is read, nothing can reach the client any more: the relay must not
+    # wait -t for the server, which would only answer an EOF.
+    local port lport
+    port=$(free_tcp_port)
+    lport=$(free_tcp_port)
+    head -c 1000 /dev/urandom > "$T/up"
+    peer echo "tcp:$port"
+    vc_listen "$T/vc.log" -t 10 "TCP-LISTEN:$lport" "TCP:127.0.0.1:$port"
+    run timeout 30 python3 "$PEER" resetclient "tcp:$lport" --data "$T/up" --delay 0.3 --record "$T/acked"
+    [ "$status" -eq 0 ]
+    wait_gone "$VC_PID" 3
+    cat "$T/vc.log" >&2
+    [ "$GONE_STATUS" -eq 1 ]
+    grep -q "^vsockcat: TCP-LISTEN:$lport: read: Connection reset by peer$" "$T/vc.log"
+    grep -q "^vsockcat: TCP:127.0.0.1:$port: reset, as its other end failed$" "$T/vc.log"
+    grep -q " done: 1000 bytes ->, 1000 bytes <-$" "$T/vc.log"
+}
+
 @test "a client resets while both directions are stalled: the server still gets all the relay received, then the reset; the relay ends" {
     # The server sends 32 MiB before it reads; the client sends 32 MiB, reads nothing and
     # resets once blocked. The relay's write to the client fails: it must drop the
