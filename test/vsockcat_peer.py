@@ -168,9 +168,9 @@ def serve_send(c, args):
     """Sends the file args.data (reading nothing meanwhile), then closes its sending side
     and reads to EOF or a reset; with args.got, "<sha256> <bytes> eof|reset" of what it
     read and how it ended goes there (a reset that cut its sending does not stop it
-    reading). With
-    args.record: once sending has been blocked for args.delay seconds, that file is
-    created (the far end read nothing all that time), and the rest follows."""
+    reading). With args.record: once sending has been blocked for args.delay seconds,
+    that file is created (the far end read nothing all that time), and the rest
+    follows."""
     with open(args.data, "rb") as f:
         data = f.read()
     sent = 0
@@ -198,9 +198,10 @@ def serve_send(c, args):
 
 def reset_when_blocked(c, args):
     """Sends the file args.data until it has been blocked for args.delay seconds (or all
-    of it, then waits args.delay seconds), writes to args.record how many of those bytes the other end's kernel acknowledged (sent
-    minus SIOCOUTQ), then resets (SO_LINGER 0). Exactly that prefix was received, and
-    must be readable at the far end before the reset."""
+    of it, then waits args.delay seconds), writes to args.record how many of those bytes
+    the other end's kernel acknowledged (sent minus SIOCOUTQ), then resets (SO_LINGER 0).
+    Exactly that prefix was received, and must be readable at the far end before the
+    reset."""
     with open(args.data, "rb") as f:
         data = f.read()
     sent = send_until_blocked(c, data, args.delay)
