@@ -2,7 +2,8 @@
 # vsockcat-relay.bats: the data path of vsockcat: STDIO against scripted TCP and Unix
 # peers, connect errors, half-close both ways, -t and -T (slow readers are not idle), a
 # peer's reset (what it sent before still arrives, then a TCP client is reset in turn),
-# -b, big transfers both ways at once, backpressure, -u and -U. Payloads are random and checked by sha256.
+# -b, big transfers both ways at once, backpressure, -u and -U. Payloads are random and
+# checked by sha256.
 # (OPEN, EXEC/SYSTEM, dumps, signals and stdio flags: vsockcat-local.bats.)
 
 load vsockcat-helpers
