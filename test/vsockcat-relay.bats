@@ -281,15 +281,15 @@ reset_before_eof() {
 @test "a TCP peer's reset is not passed on while the client has not acknowledged data: closed in order after -t, every byte arrives" {
     # The server's 192 KiB fit in the relay's socket (sndbuf 1 MiB), so the relay holds
     # nothing itself when it reads the reset; the client's window (32 KiB receive buffer)
-    # leaves most of them unacknowledged, and it reads nothing for 2 s. A reset would
+    # leaves most of them unacknowledged, and it reads nothing for 3 s. A reset would
     # drop them.
     local port lport acked
     port=$(free_tcp_port)
     lport=$(free_tcp_port)
     head -c 196608 /dev/urandom > "$T/reply"
     peer reset "tcp:$port" --data "$T/reply" --delay 1 --record "$T/acked"
-    vc_listen "$T/vc.log" -d -t 0.3 "TCP-LISTEN:$lport,sndbuf=1048576" "TCP:127.0.0.1:$port"
-    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rcvbuf 32768 --after "$T/acked" --delay 2
+    vc_listen "$T/vc.log" -d -t 0.2 "TCP-LISTEN:$lport,sndbuf=1048576" "TCP:127.0.0.1:$port"
+    run timeout 60 python3 "$PEER" halfclose "tcp:$lport" --rcvbuf 32768 --after "$T/acked" --delay 3
     [ "$status" -eq 0 ]
     wait_gone "$VC_PID"
     acked=$(cat "$T/acked")
