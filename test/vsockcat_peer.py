@@ -45,14 +45,35 @@ def connect(where, rcvbuf=0):
     return s
 
 
+def read_to_end(c, rate=0.0, reset_reported=False):
+    """Reads until EOF or a reset, at most rate bytes a second if given: returns (sha256,
+    bytes, "eof" or "reset"). Queued data reads before the reset. With reset_reported
+    (the caller's send or shutdown met the reset already), ENOTCONN is that reset."""
+    h, n, end = hashlib.sha256(), 0, "eof"
+    try:
+        while True:
+            b = c.recv(16384 if rate else 65536)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+            if rate:
+                time.sleep(len(b) / rate)
+    except ConnectionResetError:
+        end = "reset"
+    except OSError as e:
+        if e.errno != errno.ENOTCONN or not reset_reported:
+            raise
+        end = "reset"
+    return h.hexdigest(), n, end
+
+
 def read_to_eof(c):
-    h, n = hashlib.sha256(), 0
-    while True:
-        b = c.recv(65536)
-        if not b:
-            return h.hexdigest(), n
-        h.update(b)
-        n += len(b)
+    """read_to_end where a reset is an error."""
+    digest, n, end = read_to_end(c)
+    if end == "reset":
+        raise ConnectionResetError(errno.ECONNRESET, os.strerror(errno.ECONNRESET))
+    return digest, n
 
 
 def echo_until_eof(c):
@@ -182,18 +203,9 @@ def serve_send(c, args):
         c.shutdown(socket.SHUT_WR)
     except OSError:
         pass   # the far end is gone; what it sent before is still to be read
-    h, n, end = hashlib.sha256(), 0, "eof"
-    try:
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-    except ConnectionResetError:
-        end = "reset"   # queued data reads before the reset
+    digest, n, end = read_to_end(c)
     if args.got:
-        write_file(args.got, "%s %d %s\n" % (h.hexdigest(), n, end))
+        write_file(args.got, "%s %d %s\n" % (digest, n, end))
 
 
 def reset_when_blocked(c, args):
@@ -328,7 +340,7 @@ def run_halfclose(args):
     while args.after and not os.path.exists(args.after) and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(args.delay)
-    h, n, end = hashlib.sha256(), 0, "eof"
+    reset = False
     try:
         if args.send:
             c.sendall(b"x" * args.send)
@@ -337,22 +349,9 @@ def run_halfclose(args):
     except OSError as e:
         if e.errno not in (errno.ECONNRESET, errno.EPIPE, errno.ENOTCONN):
             raise
-        end = "reset"   # what came before it still reads below
-    try:
-        while True:
-            b = c.recv(16384 if args.rate else 65536)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-            if args.rate:
-                time.sleep(len(b) / args.rate)
-    except ConnectionResetError:
-        end = "reset"
-    except OSError as e:
-        if e.errno != errno.ENOTCONN or end != "reset":
-            raise   # ENOTCONN: the reset was already reported above
-    print("%s %d %s" % (h.hexdigest(), n, end))
+        reset = True   # what came before it still reads below
+    digest, n, end = read_to_end(c, args.rate, reset_reported=reset)
+    print("%s %d %s" % (digest, n, "reset" if reset else end))
 
 
 def run_resetclient(args):
