@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,10 @@ static int socket_in_use(const struct sockaddr_un *sa)
 int hs_listen_unix(const char *path, const char **why)
 {
     struct sockaddr_un sa, tmp;
+    char tmp_name[sizeof(tmp.sun_path) + 32];
     struct stat st;
     mode_t old_mask;
+    bool via_tmp;
     int fd, rc;
 
     if (fill_sun(&sa, path) < 0) {
@@ -78,11 +81,10 @@ int hs_listen_unix(const char *path, const char **why)
      * only once it takes connections (a client started when it appears, as QEMU often
      * is, would be refused between bind and listen). Where the name would not fit,
      * directly. */
-    memset(&tmp, 0, sizeof(tmp));
-    if (snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%s.%ld.tmp", path, (long)getpid()) >=
-        (int)sizeof(tmp.sun_path))
+    snprintf(tmp_name, sizeof(tmp_name), "%s.%ld.tmp", path, (long)getpid());
+    via_tmp = fill_sun(&tmp, tmp_name) == 0;
+    if (!via_tmp)
         tmp = sa;
-    tmp.sun_family = AF_UNIX;
     (void)unlink(tmp.sun_path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -102,13 +104,13 @@ int hs_listen_unix(const char *path, const char **why)
     if (listen(fd, 64) < 0) {
         rc = -errno;
         *why = "listen";
-    } else if (strcmp(tmp.sun_path, path) != 0 && link(tmp.sun_path, path) < 0) {
+    } else if (via_tmp && link(tmp.sun_path, path) < 0) {
         rc = -errno;
         *why = "link the listening socket to its name";
     } else {
         rc = 0;
     }
-    if (strcmp(tmp.sun_path, path) != 0 || rc < 0)
+    if (via_tmp || rc < 0)
         (void)unlink(tmp.sun_path);
     if (rc < 0) {
         close(fd);
