@@ -1,7 +1,9 @@
 /* loadgen.c: the benchmark's endpoints and meters, driven by bench/run.sh. Servers (sink,
  * echo) on one epoll loop so 10,000 idle connections cost little; clients for bulk,
- * bidirectional, ping-pong, connection-rate and idle-hold runs; a wrapper that reports
- * the CPU time of a relay's process tree; a meter of a process tree's memory and fds.
+ * bidirectional, ping-pong, connection-rate and idle-hold runs; the least work a relay
+ * can do (one connection, a blocking splice loop per direction), the suite's reference
+ * for what any relay reaches on this machine; a wrapper that reports the CPU time of a
+ * relay's process tree; a meter of a process tree's memory and fds.
  * A benchmark tool, not a test: it prints numbers, one line, and fails loudly. */
 #include "config.h"
 
@@ -11,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -586,6 +589,74 @@ static int lg_hold(const char *addr_text, size_t count)
     return 0;
 }
 
+/* ---- the least a relay can do: no event loop, no buffers in user space, no timers;
+ * one blocking thread per direction moves data socket -> pipe -> socket with splice and
+ * passes EOF on as a half-close. What the suite's relays are measured against: whatever
+ * this reaches is the cost of the hop itself on this machine. */
+
+struct lg_pump {
+    int from, to;
+};
+
+static void *lg_pump_main(void *arg)
+{
+    const struct lg_pump *p = arg;
+    int pipefd[2];
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        lg_die_errno("pipe");
+    (void)fcntl(pipefd[1], F_SETPIPE_SZ, LG_IOBUF);
+    for (;;) {
+        ssize_t n = splice(p->from, NULL, pipefd[1], NULL, LG_IOBUF, SPLICE_F_MOVE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            lg_die_errno("relay: splice from the socket");
+        if (n == 0)
+            break;
+        while (n > 0) {
+            ssize_t m = splice(pipefd[0], NULL, p->to, NULL, (size_t)n, SPLICE_F_MOVE);
+            if (m < 0 && errno == EINTR)
+                continue;
+            if (m <= 0)
+                lg_die_errno("relay: splice to the socket");
+            n -= m;
+        }
+    }
+    (void)shutdown(p->to, SHUT_WR);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    return NULL;
+}
+
+/* relay LISTEN TARGET: takes one connection on LISTEN, connects it to TARGET, relays
+ * both ways until both have ended, exits. */
+static int lg_relay(const char *listen_text, const char *target_text)
+{
+    struct lg_addr la;
+    struct pollfd pfd = {.events = POLLIN};
+    struct lg_pump fwd, back;
+    pthread_t th;
+
+    lg_parse_addr(listen_text, &la);
+    pfd.fd = lg_listen(&la);
+    while (poll(&pfd, 1, -1) < 0)
+        if (errno != EINTR)
+            lg_die_errno("poll");
+    fwd.from = accept4(pfd.fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fwd.from < 0)
+        lg_die_errno("accept");
+    close(pfd.fd);
+    lg_nodelay(fwd.from, la.family);
+    fwd.to = lg_client_connect(target_text, 0);
+    back = (struct lg_pump){.from = fwd.to, .to = fwd.from};
+    if (pthread_create(&th, NULL, lg_pump_main, &fwd) != 0)
+        lg_die("thread", "cannot start");
+    lg_pump_main(&back);
+    pthread_join(th, NULL);
+    return 0;
+}
+
 /* ---- meters */
 
 static pid_t lg_child;
@@ -731,6 +802,7 @@ static _Noreturn void lg_usage(void)
             "       loadgen pingpong ADDR SIZE COUNT\n"
             "       loadgen connrate ADDR COUNT SIZE\n"
             "       loadgen hold ADDR COUNT\n"
+            "       loadgen relay LISTEN-ADDR TARGET-ADDR\n"
             "       loadgen run CPUFILE CMD [ARG...]\n"
             "       loadgen treemem PID\n"
             "ADDR: tcp:HOST:PORT, unix:PATH, hybrid:PATH:PORT\n");
@@ -759,6 +831,8 @@ int main(int argc, char **argv)
                            (size_t)lg_number(argv[4], "SIZE"));
     if (strcmp(cmd, "hold") == 0 && argc == 4)
         return lg_hold(argv[2], (size_t)lg_number(argv[3], "COUNT"));
+    if (strcmp(cmd, "relay") == 0 && argc == 4)
+        return lg_relay(argv[2], argv[3]);
     if (strcmp(cmd, "run") == 0 && argc >= 4)
         return lg_run(argv[2], argv + 3);
     if (strcmp(cmd, "treemem") == 0 && argc == 3)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh: the benchmark suite of issue 6 (run by `make bench`). Drives the same
-# workloads through direct / socat / socat -b 131072 / ncat --sh-exec / vsockcat, round
-# robin per repetition so machine noise hits every relay alike, writes raw.csv, then
+# workloads through direct / socat / socat -b 131072 / ncat --sh-exec / vsockcat (and,
+# as the reference for any relay, a bare splice loop in loadgen), round robin per repetition so machine noise hits every relay alike, writes raw.csv, then
 # bench/report.py makes the table, summary.csv and plot.svg. Never part of `make check`.
 #
 # Environment: BENCH_QUICK=1 (3 runs of 64 MiB, 1,000 idle connections: < 2 min),
@@ -35,6 +35,10 @@ SIZES="1024 65536 1048576"
 BUSY_POLL_US=${BENCH_BUSY_POLL_US:-50}
 read -r -a VHOST_OPTS <<<"${BENCH_VHOST_OPTS:-}"
 RELAYS="direct socat socat-b128k ncat vsockcat"
+# The reference for what any relay can reach here: `loadgen relay`, one connection, a
+# blocking splice loop per direction, nothing else (one-shot runs only: bulk at 64 KiB,
+# the size of the targets, and latency).
+FLOOR=splice-loop
 
 say() { printf 'bench [%d:%02d]: %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }   # elapsed min:s
 die() { say "$*"; exit 1; }
@@ -118,6 +122,7 @@ relay_cmd() {
         vsockcat) RELAY_CMD=("$VSOCKCAT" "TCP-LISTEN:$PORT,bind=127.0.0.1$vf" "TCP:127.0.0.1:$cnt") ;;
         vsockcat-nosplice) RELAY_CMD=(env VSOCKCAT_NO_SPLICE=1 "$VSOCKCAT" "TCP-LISTEN:$PORT,bind=127.0.0.1$vf" "TCP:127.0.0.1:$cnt") ;;
         vsockcat-busypoll) RELAY_CMD=("$VSOCKCAT" --busy-poll "$BUSY_POLL_US" "TCP-LISTEN:$PORT,bind=127.0.0.1$vf" "TCP:127.0.0.1:$cnt") ;;
+        splice-loop) RELAY_CMD=("$LOADGEN" relay "$RELAY_ADDR" "$tgt") ;;
         esac
     else
         lsn=$TMPD/r$PORT.sock
@@ -129,6 +134,7 @@ relay_cmd() {
         ncat) RELAY_CMD=(ncat -lU "$lsn" "${nk[@]}" --sh-exec "exec ncat -U $cnt") ;;
         vsockcat) RELAY_CMD=("$VSOCKCAT" "UNIX-LISTEN:$lsn$vf" "UNIX-CONNECT:$cnt") ;;
         vsockcat-busypoll) RELAY_CMD=("$VSOCKCAT" --busy-poll "$BUSY_POLL_US" "UNIX-LISTEN:$lsn$vf" "UNIX-CONNECT:$cnt") ;;
+        splice-loop) RELAY_CMD=("$LOADGEN" relay "$RELAY_ADDR" "$tgt") ;;
         esac
     fi
 }
@@ -181,9 +187,11 @@ throughput() {   # workload kind size
     local wl=$1 kind=$2 size=$3 rep name mode server key tmo
     local bytes=$TOTAL
     # bidir moves BYTES/2 in all (a quarter each way): the 10-minute budget of a full run.
+    local names=$RELAYS
     [ "$wl" = bulk ] && { mode=bulk; server=sink; } || { mode=bidir; server=echo; bytes=$((TOTAL / 4)); }
+    [ "$wl/$size" = bulk/65536 ] && names="$RELAYS $FLOOR"
     for ((rep = 1; rep <= REPS; rep++)); do
-        for name in $RELAYS; do
+        for name in $names; do
             key="$wl/$kind/$size/$name"
             case $DEAD in *" $key "*) continue ;; esac
             tmo=$TMO
@@ -227,7 +235,7 @@ if want lat; then
         for size in 1 4096; do
             say "latency $kind ${size}-byte ping-pong, $PINGS round trips"
             for ((rep = 1; rep <= REPS; rep++)); do
-                for name in $RELAYS vsockcat-busypoll; do
+                for name in $RELAYS vsockcat-busypoll $FLOOR; do
                     session "$name" "$kind" echo 60 pingpong "$size" "$PINGS"
                     [ -n "$OUTPUT" ] || { say "latency $kind $size $name failed"; continue; }
                     set -- $OUTPUT
