@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/run.sh: the benchmark suite of issue 6 (run by `make bench`). Drives the same
 # workloads through direct / socat / socat -b 131072 / ncat --sh-exec / vsockcat (and,
-# as the reference for any relay, a bare splice loop in loadgen), round robin per repetition so machine noise hits every relay alike, writes raw.csv, then
+# as the reference for any relay, a bare splice loop in loadgen), round robin per
+# repetition so machine noise hits every relay alike, writes raw.csv, then
 # bench/report.py makes the table, summary.csv and plot.svg. Never part of `make check`.
 #
 # Environment: BENCH_QUICK=1 (3 runs of 64 MiB, 1,000 idle connections: < 2 min),
