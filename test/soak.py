@@ -32,9 +32,9 @@ up to its credit window (WINDOW_KB) of guest data per connection whose host side
 read it yet, and still flushes connections whose front-end was killed, so its samples
 count WINDOW_KB less per descriptor open beyond those at rest before the load. At rest
 each process holds at most FD_SLACK descriptors more than at rest before the load, not
-counting pipes; pipes (vsockcat's splice pool, bounded by its
-PIPE_POOL_MAX of 64) at most 2 x 64. A failure report names the descriptors left
-(kinds, eventfd states, TCP states) and what the echo server still holds open.
+counting pipes; pipes (vsockcat's splice pool, bounded by its PIPE_POOL_MAX of 64) at
+most 2 x 64. A failure report names the descriptors left (kinds, eventfd states, TCP
+states) and what the echo server still holds open.
 """
 import argparse
 import hashlib
