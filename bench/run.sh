@@ -186,9 +186,8 @@ DEAD=" "   # "workload/kind/size/relay" that deadlocked or failed: not retried
 # ---- bulk (one way) and bidir (both ways at once) throughput, CPU per GiB
 throughput() {   # workload kind size
     local wl=$1 kind=$2 size=$3 rep name mode server key tmo
-    local bytes=$TOTAL
+    local bytes=$TOTAL names=$RELAYS
     # bidir moves BYTES/2 in all (a quarter each way): the 10-minute budget of a full run.
-    local names=$RELAYS
     [ "$wl" = bulk ] && { mode=bulk; server=sink; } || { mode=bidir; server=echo; bytes=$((TOTAL / 4)); }
     [ "$wl/$size" = bulk/65536 ] && names="$RELAYS $FLOOR"
     for ((rep = 1; rep <= REPS; rep++)); do
