@@ -31,6 +31,14 @@ for log in $(grep -lE '^(not ok|Bail out)' $(find . -name '*.log' -newer Makefil
          /^not ok/ {printf "%s%s\n", held, $0; after = 15} {held = ""}' "$log" | head -150
 done
 sed -n '/^=*$/,$p' check.out | grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR)' || true
+# A QEMU guest that did not finish fails every check it owed; its harness log says why
+# (boot times, console tail, QEMU's own messages). Printed last, where a truncated CI
+# log still shows it.
+for err in $(find test/guest -name run.err -newer Makefile 2>/dev/null | sort); do
+    grep -qE '^run-guest: (guest did not finish|[a-z-]+\.sh failed)' "$err" || continue
+    echo "---- $err"
+    head -60 "$err"
+done
 if [ $status -ne 0 ] && ! grep -q '^# TOTAL:' check.out; then
     echo "make check failed before running the tests:"; tail -30 check.out
 fi

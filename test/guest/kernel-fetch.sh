@@ -3,7 +3,9 @@
 # (linux-image-6.1.0-N-amd64) is unpacked under CACHE_DIR (in the build tree, never the
 # source tree) and prints "RELEASE DIR" (vmlinuz at DIR/boot/vmlinuz-RELEASE, modules
 # with a fresh modules.dep under DIR/lib/modules/RELEASE).
-# Exits 77 with the reason on stderr when no kernel can be had (no apt, no network).
+# Exits 77 with the reason on stderr when no kernel can be had (no apt, no network), 1
+# when the archive's package cannot be unpacked. A download is tried three times, the
+# pauses between tries KERNEL_FETCH_BACKOFF (3) s times the try's number.
 set -euo pipefail
 cache=${1:?usage: kernel-fetch.sh CACHE_DIR}
 mkdir -p "$cache"
@@ -45,27 +47,58 @@ fi
 
 rel=${pkg#linux-image-}
 dir=$cache/$rel
+tmp=$cache/.download
+
+# fetch_once: downloads and unpacks $pkg into $dir.tmp with a fresh modules.dep. On
+# failure says why in $why and sets $kind to "download" or "unpack".
+fetch_once() {
+    local deb
+    rm -rf "$tmp" "$dir.tmp"
+    mkdir -p "$tmp"
+    kind=download
+    # apt-get download writes into the current directory; as root it warns that _apt
+    # cannot write there, which is harmless.
+    if ! (cd "$tmp" && apt-get download -q "$pkg" >download.log 2>&1); then
+        why="apt-get download $pkg failed: $(tail -1 "$tmp/download.log")"
+        return 1
+    fi
+    kind=unpack
+    deb=$(ls "$tmp"/"$pkg"_*.deb 2>/dev/null | head -1)
+    [ -n "$deb" ] || { why="apt-get download $pkg left no .deb"; return 1; }
+    dpkg -x "$deb" "$dir.tmp" 2>"$tmp/unpack.log" ||
+        { why="dpkg -x $(basename "$deb") failed: $(tail -1 "$tmp/unpack.log")"; return 1; }
+    [ -f "$dir.tmp/boot/vmlinuz-$rel" ] || { why="$(basename "$deb") has no boot/vmlinuz-$rel"; return 1; }
+    "$depmod" -b "$dir.tmp" "$rel" 2>"$tmp/unpack.log" ||
+        { why="depmod $rel failed: $(tail -1 "$tmp/unpack.log")"; return 1; }
+    touch "$dir.tmp/.ready"
+}
+
 if [ ! -f "$dir/.ready" ]; then
     command -v dpkg >/dev/null || skip "dpkg is missing"
     depmod=$(command -v depmod || echo /sbin/depmod)
     [ -x "$depmod" ] || skip "depmod (kmod) is missing"
-    tmp=$cache/.download
-    rm -rf "$tmp" "$dir.tmp"
-    mkdir -p "$tmp"
     echo "kernel-fetch: downloading $pkg" >&2
-    # apt-get download writes into the current directory; as root it warns that _apt
-    # cannot write there, which is harmless.
-    if ! (cd "$tmp" && apt-get download -q "$pkg" >download.log 2>&1); then
+    # A mirror can fail a download or hand over a truncated file now and then: three tries.
+    tries=3 why='' kind=''
+    for try in $(seq 1 $tries); do
+        fetch_once && break
+        echo "kernel-fetch: try $try of $tries: $why" >&2
+        rm -rf "$dir.tmp"
+        if [ "$try" -lt $tries ]; then sleep $((try * ${KERNEL_FETCH_BACKOFF:-3})); fi
+    done
+    if [ ! -f "$dir.tmp/.ready" ]; then
+        rm -rf "$tmp"
         if rel2=$(cached); then
-            echo "kernel-fetch: download of $pkg failed, using cached $rel2" >&2
+            echo "kernel-fetch: using cached $rel2 instead" >&2
             echo "$rel2 $cache/$rel2"
             exit 0
         fi
-        skip "apt-get download $pkg failed: $(tail -1 "$tmp/download.log")"
+        # No way to reach the archive is this machine's limit (skip); an archive that
+        # hands over a package we cannot unpack is a failure.
+        [ "$kind" = download ] && skip "$why"
+        echo "kernel-fetch: $why" >&2
+        exit 1
     fi
-    dpkg -x "$tmp"/"$pkg"_*.deb "$dir.tmp"
-    "$depmod" -b "$dir.tmp" "$rel"
-    touch "$dir.tmp/.ready"
     mv "$dir.tmp" "$dir"
     rm -rf "$tmp"
 fi

@@ -9,8 +9,9 @@ test_guest_guest_util_SOURCES = test/guest/guest-util.c cmd/vsockctl/sockets.c \
 	cmd/vsockctl/sockets.h
 test_guest_guest_util_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockctl
 
-TESTS += test/guest/kernel.test
-EXTRA_DIST += test/guest/kernel.test test/guest/run-guest.sh test/guest/kernel-fetch.sh \
+TESTS += test/guest/kernel.test test/guest/run-guest.bats test/guest/kernel-fetch.bats
+EXTRA_DIST += test/guest/kernel.test test/guest/run-guest.bats test/guest/kernel-fetch.bats \
+	test/guest/run-guest.sh test/guest/kernel-fetch.sh \
 	test/guest/mkinitramfs.sh test/guest/init test/guest/guest-lib.sh \
 	test/guest/scenarios/kernel.sh test/guest/README.md
 

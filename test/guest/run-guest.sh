@@ -60,18 +60,39 @@ kinfo=$("$here/kernel-fetch.sh" "$cache") || {
 read -r rel kdir <<<"$kinfo"
 vmlinuz=$kdir/boot/vmlinuz-$rel
 initrd=$out/initramfs.cpio.gz
-"$here/mkinitramfs.sh" "$initrd" "$kdir" "$rel" "$scenario" "$@"
+"$here/mkinitramfs.sh" "$initrd" "$kdir" "$rel" "$scenario" "$@" || {
+    echo "run-guest: mkinitramfs.sh failed (exit $?)" >&2
+    exit 1
+}
+
+# boot: one QEMU run; status in $status.
+boot() {
+    status=0
+    rm -f "$out/console.log" "$out/results.txt"
+    # memmap reserves 16 MiB at 768 MiB (0x30000000) for later device tests.
+    timeout --kill-after=5 "$limit" qemu-system-x86_64 \
+        -accel tcg -machine pc -cpu max -m 1G -smp "${VSOCK_GUEST_SMP:-2}" \
+        -nographic -no-reboot -monitor none -nic none \
+        -kernel "$vmlinuz" -initrd "$initrd" \
+        -append "console=ttyS0 panic=-1 loglevel=4 memmap=16M\$0x30000000 ${VSOCK_GUEST_APPEND:-}" \
+        -serial "file:$out/console.log" -serial "file:$out/results.txt" \
+        </dev/null >"$out/qemu.log" 2>&1 || status=$?
+}
+
+console_tail() {
+    tail -n 20 "$out/console.log" >&2 2>/dev/null || true
+    cat "$out/qemu.log" >&2 2>/dev/null || true
+}
 
 t1=$SECONDS
-status=0
-# memmap reserves 16 MiB at 768 MiB (0x30000000) for later device tests.
-timeout --kill-after=5 "$limit" qemu-system-x86_64 \
-    -accel tcg -machine pc -cpu max -m 1G -smp "${VSOCK_GUEST_SMP:-2}" \
-    -nographic -no-reboot -monitor none -nic none \
-    -kernel "$vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 loglevel=4 memmap=16M\$0x30000000 ${VSOCK_GUEST_APPEND:-}" \
-    -serial "file:$out/console.log" -serial "file:$out/results.txt" \
-    </dev/null >"$out/qemu.log" 2>&1 || status=$?
+boot
+# A guest that never reached /init ran none of our code: that is the emulator or the
+# kernel failing to boot, so it gets one more boot. Once /init has run, nothing is retried.
+if ! grep -q '^BOOTED ' "$out/results.txt" 2>/dev/null; then
+    echo "run-guest: the guest never reached /init (qemu exit $status), booting again; console tail:" >&2
+    console_tail
+    boot
+fi
 t2=$SECONDS
 
 booted=$(sed -n 's/^BOOTED \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1)
@@ -81,8 +102,7 @@ echo "run-guest: kernel $rel; prepared in $((t1 - t0)) s; guest booted in ${boot
 if [ -z "$done_at" ]; then
     [ $status -eq 124 ] || [ $status -eq 137 ] && echo "run-guest: guest killed after $limit s" >&2
     echo "run-guest: guest did not finish (qemu exit $status); console tail:" >&2
-    tail -n 20 "$out/console.log" >&2 2>/dev/null || true
-    cat "$out/qemu.log" >&2 2>/dev/null || true
+    console_tail
     exit 1
 fi
 exit 0
