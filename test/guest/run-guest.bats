@@ -37,6 +37,7 @@ done
 case $(sed -n "${n}p" "$FAKE_QEMU_DIR/plan") in
     panic) echo "Kernel panic - not syncing: stand-in" >>"${files[0]}"; exit 1 ;;
     stuck) echo "BOOTED 2.00" >>"${files[1]}"; exit 124 ;;
+    stall) echo "Probing EDD" >>"${files[0]}"; exec -a "stalled-guest-$FAKE_QEMU_DIR" sleep 600 ;;
     ok) printf 'BOOTED 2.00\nRESULT x ok fine\nDONE 3.00 status=0\n' >>"${files[1]}" ;;
     *) exit 3 ;;
 esac
@@ -46,7 +47,7 @@ QEMU
 
 run_guest() {
     printf '%s\n' "$@" >"$tmp/plan"
-    run --separate-stderr env PATH="$tmp/bin:$PATH" FAKE_QEMU_DIR="$tmp" \
+    run --separate-stderr env PATH="$tmp/bin:$PATH" FAKE_QEMU_DIR="$tmp" VSOCK_GUEST_BOOT_LIMIT=2 \
         VSOCK_GUEST_CACHE="$tmp/cache" abs_top_builddir="$tmp" \
         "$here/run-guest.sh" --scenario "$tmp/scenario.sh" --out "$tmp/out"
 }
@@ -78,4 +79,22 @@ boots() {
     [ "$(boots)" = 2 ]
     [[ "$stderr" == *"scenario finished at never"* ]]
     [[ "$stderr" == *"run-guest: guest did not finish (qemu exit 1)"* ]]
+}
+
+@test "a boot that stalls before /init is stopped at VSOCK_GUEST_BOOT_LIMIT and booted again" {
+    SECONDS=0
+    run_guest stall ok
+    [ "$status" -eq 0 ]
+    [ "$(boots)" = 2 ]
+    [ "$SECONDS" -lt 30 ]
+    [[ "$stderr" == *"run-guest: the guest had not reached /init after 2 s, booting again; console tail:"* ]]
+    [[ "$stderr" == *"Probing EDD"* ]]
+    [ -z "$(pgrep -f "stalled-guest-$tmp")" ] # stopped, not left behind
+}
+
+@test "two stalled boots fail, saying the guest never reached /init" {
+    run_guest stall stall
+    [ "$status" -eq 1 ]
+    [ "$(boots)" = 2 ]
+    [[ "$stderr" == *"run-guest: guest stopped: it had not reached /init after 2 s"* ]]
 }

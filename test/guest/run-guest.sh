@@ -5,10 +5,11 @@
 #   DIR/results.txt  the guest's "RESULT name ok|fail|skip detail" lines (serial port 2)
 #   DIR/console.log  everything on the guest console (serial port 1)
 # Prints boot and run times on stderr. Exit 0 when the guest finished the scenario,
-# 1 when it did not (timeout, crash), 77 (skip) when no guest can be run here.
+# 1 when it did not (timeout, crash), 77 (skip) when no guest can be run here. A guest
+# that never reached /init is booted once more (see README.md).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-scenario='' out='' limit=${VSOCK_GUEST_TIMEOUT:-220}
+scenario='' out='' limit=${VSOCK_GUEST_TIMEOUT:-220} boot_limit=${VSOCK_GUEST_BOOT_LIMIT:-60}
 while [ $# -gt 0 ]; do
     case $1 in
         --scenario) scenario=$2; shift 2 ;;
@@ -65,9 +66,11 @@ initrd=$out/initramfs.cpio.gz
     exit 1
 }
 
-# boot: one QEMU run; status in $status.
+# boot: one QEMU run; status in $status. A guest that has not reached /init within
+# $boot_limit s (it does in about 3 s) is stopped then, not at the end of $limit.
 boot() {
-    status=0
+    local qemu start=$SECONDS
+    status=0 stalled=0
     rm -f "$out/console.log" "$out/results.txt"
     # memmap reserves 16 MiB at 768 MiB (0x30000000) for later device tests.
     timeout --kill-after=5 "$limit" qemu-system-x86_64 \
@@ -76,9 +79,18 @@ boot() {
         -kernel "$vmlinuz" -initrd "$initrd" \
         -append "console=ttyS0 panic=-1 loglevel=4 memmap=16M\$0x30000000 ${VSOCK_GUEST_APPEND:-}" \
         -serial "file:$out/console.log" -serial "file:$out/results.txt" \
-        </dev/null >"$out/qemu.log" 2>&1 || status=$?
+        </dev/null >"$out/qemu.log" 2>&1 &
+    qemu=$!
+    while kill -0 "$qemu" 2>/dev/null && ! grep -q '^BOOTED ' "$out/results.txt" 2>/dev/null; do
+        if [ $((SECONDS - start)) -ge "$boot_limit" ]; then
+            stalled=1
+            kill "$qemu" 2>/dev/null # timeout passes the TERM on to QEMU
+            break
+        fi
+        sleep 0.2
+    done
+    wait "$qemu" || status=$?
 }
-
 console_tail() {
     tail -n 20 "$out/console.log" >&2 2>/dev/null || true
     cat "$out/qemu.log" >&2 2>/dev/null || true
@@ -89,7 +101,11 @@ boot
 # A guest that never reached /init ran none of our code: that is the emulator or the
 # kernel failing to boot, so it gets one more boot. Once /init has run, nothing is retried.
 if ! grep -q '^BOOTED ' "$out/results.txt" 2>/dev/null; then
-    echo "run-guest: the guest never reached /init (qemu exit $status), booting again; console tail:" >&2
+    if [ $stalled = 1 ]; then
+        echo "run-guest: the guest had not reached /init after $boot_limit s, booting again; console tail:" >&2
+    else
+        echo "run-guest: the guest never reached /init (qemu exit $status), booting again; console tail:" >&2
+    fi
     console_tail
     boot
 fi
@@ -100,7 +116,11 @@ done_at=$(sed -n 's/^DONE \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | h
 echo "run-guest: kernel $rel; prepared in $((t1 - t0)) s; guest booted in ${booted:-?} s," \
     "scenario finished at ${done_at:-never} s; qemu ran $((t2 - t1)) s; total $((t2 - t0)) s" >&2
 if [ -z "$done_at" ]; then
-    [ $status -eq 124 ] || [ $status -eq 137 ] && echo "run-guest: guest killed after $limit s" >&2
+    if [ $stalled = 1 ]; then
+        echo "run-guest: guest stopped: it had not reached /init after $boot_limit s" >&2
+    elif [ $status -eq 124 ] || [ $status -eq 137 ]; then
+        echo "run-guest: guest killed after $limit s" >&2
+    fi
     echo "run-guest: guest did not finish (qemu exit $status); console tail:" >&2
     console_tail
     exit 1
