@@ -60,7 +60,7 @@ if [ "${VALGRIND:-0}" = 1 ] && [ $status -eq 0 ]; then
 fi
 
 if [ "${DISTCHECK:-0}" = 1 ] && [ $status -eq 0 ]; then
-    VSOCK_SKIP_GUEST=1 make distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; status=1; }
+    VSOCK_SKIP_GUEST=1 make -j"$(nproc)" distcheck >distcheck.out 2>&1 || { tail -40 distcheck.out; status=1; }
     [ $status -eq 0 ] && echo "distcheck: ok"
 fi
 
