@@ -35,7 +35,7 @@ sed -n '/^=*$/,$p' check.out | grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERR
 # (boot times, console tail, QEMU's own messages). Printed last, where a truncated CI
 # log still shows it.
 for err in $(find test/guest -name run.err -newer Makefile 2>/dev/null | sort); do
-    grep -qE '^run-guest: (guest did not finish|[a-z-]+\.sh failed)' "$err" || continue
+    [ -s "$(dirname "$err")/failure.txt" ] || continue
     echo "---- $err"
     head -60 "$err"
 done

@@ -23,11 +23,18 @@ done
 [ -n "$scenario" ] && [ -n "$out" ] || { echo "usage: run-guest.sh --scenario FILE --out DIR [PROGRAM...]" >&2; exit 2; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out/console.log" "$out/results.txt" # never report an earlier run's results
+rm -f "$out/console.log" "$out/results.txt" "$out/failure.txt" # never an earlier run's
 builddir=${abs_top_builddir:-$(pwd)}
 cache=${VSOCK_GUEST_CACHE:-$builddir/test/guest/cache}
 
 skip() { echo "run-guest: $*" >&2; exit 77; }
+
+# give_up REASON: says why the run failed on stderr and, as one line, in
+# $out/failure.txt, which the tests quote next to every result the guest still owed.
+give_up() {
+    echo "run-guest: $*" >&2
+    echo "$*" >"$out/failure.txt"
+}
 
 # qemu-system-x86, busybox-static and cpio, installed when missing (as scripts/deps.sh).
 ensure_tools() {
@@ -52,17 +59,19 @@ ensure_tools() {
 
 t0=$SECONDS
 ensure_tools
-kinfo=$("$here/kernel-fetch.sh" "$cache") || {
-    rc=$?
+rc=0
+kinfo=$("$here/kernel-fetch.sh" "$cache" 2>"$out/kernel-fetch.err") || rc=$?
+cat "$out/kernel-fetch.err" >&2
+if [ $rc -ne 0 ]; then
     [ $rc -eq 77 ] && skip "no guest kernel can be had here"
-    echo "run-guest: kernel-fetch.sh failed (exit $rc)" >&2
+    give_up "kernel-fetch.sh failed (exit $rc): $(tail -n 1 "$out/kernel-fetch.err")"
     exit 1
-}
+fi
 read -r rel kdir <<<"$kinfo"
 vmlinuz=$kdir/boot/vmlinuz-$rel
 initrd=$out/initramfs.cpio.gz
 "$here/mkinitramfs.sh" "$initrd" "$kdir" "$rel" "$scenario" "$@" || {
-    echo "run-guest: mkinitramfs.sh failed (exit $?)" >&2
+    give_up "mkinitramfs.sh failed (exit $?)"
     exit 1
 }
 
@@ -117,11 +126,18 @@ echo "run-guest: kernel $rel; prepared in $((t1 - t0)) s; guest booted in ${boot
     "scenario finished at ${done_at:-never} s; qemu ran $((t2 - t1)) s; total $((t2 - t0)) s" >&2
 if [ -z "$done_at" ]; then
     if [ $stalled = 1 ]; then
-        echo "run-guest: guest stopped: it had not reached /init after $boot_limit s" >&2
+        why="it had not reached /init after $boot_limit s"
+    elif { [ $status -eq 124 ] || [ $status -eq 137 ]; } && [ -n "$booted" ]; then
+        why="killed after $limit s, after reaching /init at $booted s"
     elif [ $status -eq 124 ] || [ $status -eq 137 ]; then
-        echo "run-guest: guest killed after $limit s" >&2
+        why="killed after $limit s, before reaching /init"
+    elif [ -n "$booted" ]; then
+        why="it stopped before the scenario's end"
+    else
+        why="it never reached /init"
     fi
-    echo "run-guest: guest did not finish (qemu exit $status); console tail:" >&2
+    give_up "guest did not finish (qemu exit $status): $why"
+    echo "run-guest: console tail:" >&2
     console_tail
     exit 1
 fi
