@@ -89,3 +89,18 @@ wait_log() {
     cat "$1" >&2 2>/dev/null
     return 1
 }
+
+# wait_log_count FILE REGEX N: waits (max 10 s) until exactly N lines of FILE match the
+# extended regex. A server may log a connection's end after its client has exited (both
+# ending on their own timers, say), so a count taken at once may be short.
+wait_log_count() {
+    local i n=0
+    for i in $(seq 1 200); do
+        n=$(grep -Ec -- "$2" "$1" 2>/dev/null || true)
+        [ "${n:-0}" -eq "$3" ] && return 0
+        sleep 0.05
+    done
+    printf '%s has %s lines matching /%s/, want %s; it has:\n' "$1" "${n:-0}" "$2" "$3" >&2
+    cat "$1" >&2 2>/dev/null
+    return 1
+}
