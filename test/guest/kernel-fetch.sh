@@ -83,11 +83,10 @@ if [ ! -f "$dir/.ready" ]; then
     for try in $(seq 1 $tries); do
         fetch_once && break
         echo "kernel-fetch: try $try of $tries: $why" >&2
-        rm -rf "$dir.tmp"
         if [ "$try" -lt $tries ]; then sleep $((try * ${KERNEL_FETCH_BACKOFF:-3})); fi
     done
     if [ ! -f "$dir.tmp/.ready" ]; then
-        rm -rf "$tmp"
+        rm -rf "$tmp" "$dir.tmp"
         if rel2=$(cached); then
             echo "kernel-fetch: using cached $rel2 instead" >&2
             echo "$rel2 $cache/$rel2"
