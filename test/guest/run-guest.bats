@@ -22,7 +22,7 @@ setup() {
     touch "$kdir/.ready"
     echo 'echo scenario' >"$tmp/scenario.sh"
     # The stand-in: boot N plays line N of $tmp/plan on the two serial files QEMU was
-    # given (console first, results second).
+    # given (console first, results second), or fails before opening them (nofiles).
     cat >"$tmp/bin/qemu-system-x86_64" <<'QEMU'
 #!/bin/bash
 n=$(( $(cat "$FAKE_QEMU_DIR/boots" 2>/dev/null || echo 0) + 1 ))
@@ -32,9 +32,11 @@ while [ $# -gt 0 ]; do
     [ "$1" = -serial ] && files+=("${2#file:}")
     shift
 done
+play=$(sed -n "${n}p" "$FAKE_QEMU_DIR/plan")
+[ "$play" = nofiles ] && { echo "qemu: stand-in failed before opening its files" >&2; exit 1; }
 : >"${files[0]}"
 : >"${files[1]}"
-case $(sed -n "${n}p" "$FAKE_QEMU_DIR/plan") in
+case $play in
     panic) echo "Kernel panic - not syncing: stand-in" >>"${files[0]}"; exit 1 ;;
     stuck) echo "BOOTED 2.00" >>"${files[1]}"; exit 124 ;;
     stall) echo "Probing EDD" >>"${files[0]}"; exec -a "stalled-guest-$FAKE_QEMU_DIR" sleep 600 ;;
@@ -98,4 +100,12 @@ boots() {
     [ "$status" -eq 1 ]
     [ "$(boots)" = 2 ]
     [ "$(sed 's/exit [0-9]*/exit N/' "$tmp/out/failure.txt")" = "guest did not finish (qemu exit N): it had not reached /init after 2 s" ]
+}
+
+@test "a QEMU that fails before opening its serial files: booted twice, then a failure naming it" {
+    run_guest nofiles nofiles
+    [ "$status" -eq 1 ]
+    [ "$(boots)" = 2 ]
+    [ "$(cat "$tmp/out/failure.txt")" = "guest did not finish (qemu exit 1): it never reached /init" ]
+    [[ "$stderr" == *"qemu: stand-in failed before opening its files"* ]]
 }

@@ -75,6 +75,12 @@ initrd=$out/initramfs.cpio.gz
     exit 1
 }
 
+# booted_at: the guest's uptime when /init ran (its BOOTED line); empty until then, and
+# when QEMU never even created the result port's file.
+booted_at() {
+    sed -n 's/^BOOTED \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1 || true
+}
+
 # boot: one QEMU run; status in $status. A guest that has not reached /init within
 # $boot_limit s (it does in about 3 s) is stopped then, not at the end of $limit.
 boot() {
@@ -90,7 +96,7 @@ boot() {
         -serial "file:$out/console.log" -serial "file:$out/results.txt" \
         </dev/null >"$out/qemu.log" 2>&1 &
     qemu=$!
-    while kill -0 "$qemu" 2>/dev/null && ! grep -q '^BOOTED ' "$out/results.txt" 2>/dev/null; do
+    while kill -0 "$qemu" 2>/dev/null && [ -z "$(booted_at)" ]; do
         if [ $((SECONDS - start)) -ge "$boot_limit" ]; then
             stalled=1
             kill "$qemu" 2>/dev/null # timeout passes the TERM on to QEMU
@@ -100,6 +106,7 @@ boot() {
     done
     wait "$qemu" || status=$?
 }
+
 console_tail() {
     tail -n 20 "$out/console.log" >&2 2>/dev/null || true
     cat "$out/qemu.log" >&2 2>/dev/null || true
@@ -109,7 +116,7 @@ t1=$SECONDS
 boot
 # A guest that never reached /init ran none of our code: that is the emulator or the
 # kernel failing to boot, so it gets one more boot. Once /init has run, nothing is retried.
-if ! grep -q '^BOOTED ' "$out/results.txt" 2>/dev/null; then
+if [ -z "$(booted_at)" ]; then
     if [ $stalled = 1 ]; then
         echo "run-guest: the guest had not reached /init after $boot_limit s, booting again; console tail:" >&2
     else
@@ -120,17 +127,19 @@ if ! grep -q '^BOOTED ' "$out/results.txt" 2>/dev/null; then
 fi
 t2=$SECONDS
 
-booted=$(sed -n 's/^BOOTED \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1)
-done_at=$(sed -n 's/^DONE \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1)
+booted=$(booted_at)
+done_at=$(sed -n 's/^DONE \([0-9.]*\).*/\1/p' "$out/results.txt" 2>/dev/null | head -1 || true)
 echo "run-guest: kernel $rel; prepared in $((t1 - t0)) s; guest booted in ${booted:-?} s," \
     "scenario finished at ${done_at:-never} s; qemu ran $((t2 - t1)) s; total $((t2 - t0)) s" >&2
 if [ -z "$done_at" ]; then
     if [ $stalled = 1 ]; then
         why="it had not reached /init after $boot_limit s"
-    elif { [ $status -eq 124 ] || [ $status -eq 137 ]; } && [ -n "$booted" ]; then
-        why="killed after $limit s, after reaching /init at $booted s"
     elif [ $status -eq 124 ] || [ $status -eq 137 ]; then
-        why="killed after $limit s, before reaching /init"
+        if [ -n "$booted" ]; then
+            why="killed after $limit s, after reaching /init at $booted s"
+        else
+            why="killed after $limit s, before reaching /init"
+        fi
     elif [ -n "$booted" ]; then
         why="it stopped before the scenario's end"
     else
