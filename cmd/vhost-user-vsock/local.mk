@@ -35,3 +35,6 @@ TESTS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring 
 # Integration: options, socket safety, and our libvsock driver as the front-end.
 TESTS += test/vhost-user-vsock.bats
 EXTRA_DIST += test/vhost-user-vsock.bats
+# A guest driver in python, packet by packet (strict and hostile guests), and the device
+# rules it checks.
+EXTRA_DIST += test/tools/vhu_frontend.py test/tools/device_rules.py
