@@ -18,7 +18,7 @@ cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHU_CORE_SOURCES) \
 # CONNECT line, on the backend's own modules (no sockets, no front-end).
 VHU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
 check_PROGRAMS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect
+	test/unit/test_vhu_connect test/unit/test_vhu_log
 test_unit_test_vhu_msg_SOURCES = test/unit/test_vhu_msg.c $(VHU_CORE_SOURCES)
 test_unit_test_vhu_msg_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 test_unit_test_vhu_mem_SOURCES = test/unit/test_vhu_mem.c cmd/vhost-user-vsock/mem.c
@@ -29,8 +29,10 @@ test_unit_test_vhu_vring_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 test_unit_test_vhu_connect_SOURCES = test/unit/test_vhu_connect.c \
 	cmd/vhost-user-vsock/connect_line.c
 test_unit_test_vhu_connect_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhu_log_SOURCES = test/unit/test_vhu_log.c cmd/vhost-user-vsock/log.c
+test_unit_test_vhu_log_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 TESTS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect
+	test/unit/test_vhu_connect test/unit/test_vhu_log
 
 # Integration: options, socket safety, and our libvsock driver as the front-end.
 TESTS += test/vhost-user-vsock.bats

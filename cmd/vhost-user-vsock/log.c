@@ -1,20 +1,26 @@
 /* log.c: stderr lines for the backend ("vhost-user-vsock: ..."). A daemon's log, not a
- * tool's error: the loop keeps running after most of them. */
+ * tool's error: the loop keeps running after most of them. Counted lines (a peer can
+ * repeat their cause at will) are written at most once per interval each. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include "log.h"
 
 int vhu_log_verbose;
 
-static void vhu_vlog(const char *fmt, va_list ap)
+static struct vhu_counter *counters;
+
+static void vhu_vlog(const char *fmt, va_list ap, const char *suffix)
 {
     char line[512];
 
     vsnprintf(line, sizeof(line), fmt, ap);
-    fprintf(stderr, "vhost-user-vsock: %s\n", line);
+    fprintf(stderr, "vhost-user-vsock: %s%s\n", line, suffix);
 }
 
 void vhu_log(const char *fmt, ...)
@@ -22,7 +28,7 @@ void vhu_log(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vhu_vlog(fmt, ap);
+    vhu_vlog(fmt, ap, "");
     va_end(ap);
 }
 
@@ -33,6 +39,57 @@ void vhu_debug(const char *fmt, ...)
     if (!vhu_log_verbose)
         return;
     va_start(ap, fmt);
-    vhu_vlog(fmt, ap);
+    vhu_vlog(fmt, ap, "");
     va_end(ap);
+}
+
+static int64_t log_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void vhu_log_count(struct vhu_counter *c, const char *fmt, ...)
+{
+    char suffix[64] = "";
+    int64_t now = log_now_ms(); /* vDSO: a few ns, nothing next to a packet's handling */
+    uint64_t unreported;
+    va_list ap;
+
+    c->count++;
+    if (!c->listed) {
+        c->listed = 1;
+        c->next = counters;
+        counters = c;
+    }
+    if (c->count > 1 && now < c->next_ms)
+        return;
+    unreported = c->count - c->reported - 1;
+    if (unreported > 0)
+        snprintf(suffix, sizeof(suffix), " (%" PRIu64 " more since the last such line)",
+                 unreported);
+    c->reported = c->count;
+    c->next_ms = now + VHU_LOG_INTERVAL_MS;
+    va_start(ap, fmt);
+    vhu_vlog(fmt, ap, suffix);
+    va_end(ap);
+}
+
+void vhu_log_counters(void)
+{
+    char line[1024];
+    size_t len = 0;
+
+    if (counters == NULL)
+        return;
+    for (const struct vhu_counter *c = counters; c != NULL && len < sizeof(line); c = c->next) {
+        int n = snprintf(line + len, sizeof(line) - len, " %s=%" PRIu64, c->name, c->count);
+
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    fprintf(stderr, "vhost-user-vsock: counters:%s\n", line);
 }

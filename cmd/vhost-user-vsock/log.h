@@ -1,11 +1,38 @@
 /* log.h: the backend's diagnostics on stderr, one line each, prefixed with the program
- * name. Verbose lines (-v) trace every vhost-user message and connection event. */
+ * name. Verbose lines (-v) trace every vhost-user message and connection event. Events a
+ * guest or front-end can repeat at will are counted and rate-limited (vhu_log_count), so
+ * a peer cannot flood the log. */
 #ifndef VHU_LOG_H
 #define VHU_LOG_H
+
+#include <stdint.h>
 
 extern int vhu_log_verbose;
 
 __attribute__((format(printf, 1, 2))) void vhu_log(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void vhu_debug(const char *fmt, ...);
+
+#define VHU_LOG_INTERVAL_MS 1000 /* at most one line per counter per interval */
+
+/* One kind of event a peer can cause again and again (a malformed packet, a refused
+ * request). Declare each as a static with VHU_COUNTER; it joins the list printed by
+ * vhu_log_counters() at its first occurrence. */
+struct vhu_counter {
+    const char *name;          /* "tx_malformed": short, no spaces */
+    uint64_t count;
+    uint64_t reported;         /* count when the last line was written */
+    int64_t next_ms;           /* no line before this (monotonic ms) */
+    struct vhu_counter *next;  /* the list of counters seen so far */
+    int listed;
+};
+#define VHU_COUNTER(var, counter_name) static struct vhu_counter var = {.name = (counter_name)}
+
+/* Counts one occurrence; writes the line (like vhu_log) for the first one, then at most
+ * one per VHU_LOG_INTERVAL_MS, saying how many were not written since the last. */
+__attribute__((format(printf, 2, 3))) void vhu_log_count(struct vhu_counter *c,
+                                                         const char *fmt, ...);
+/* One line "counters: NAME=N ..." with every counter seen so far (nothing if none):
+ * on SIGUSR1 and at exit. */
+void vhu_log_counters(void);
 
 #endif
