@@ -18,6 +18,7 @@
 #include "device.h"
 #include "evloop.h"
 #include "fault.h"
+#include "fd_budget.h"
 #include "host_side.h"
 #include "log.h"
 
@@ -68,7 +69,7 @@ struct vsk_device {
     struct ev_watch kick[2];      /* rx, tx */
     unsigned int kick_gen[2];
     struct vsk_conn *conns[VSK_MAX_CONNS];
-    unsigned int nconns;
+    unsigned int nconns, max_conns;
     struct vsk_conn *pend_head, *pend_tail;
     struct vsock_hdr rst_q[VSK_RST_QUEUE_MAX];
     unsigned int rst_head, rst_len;
@@ -105,7 +106,7 @@ static struct vsk_conn *conn_new(struct vsk_device *dev, int fd, uint32_t host_p
 {
     struct vsk_conn *c;
 
-    if (dev->nconns >= VSK_MAX_CONNS)
+    if (dev->nconns >= dev->max_conns)
         return NULL;
     c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -156,8 +157,10 @@ static void conn_close(struct vsk_conn *c)
     vhu_debug("connection host port %u <-> guest port %u closed", c->host_port,
               c->guest_port);
     ev_watch_set(&c->w, 0);
-    if (c->w.fd >= 0)
+    if (c->w.fd >= 0) {
         close(c->w.fd);
+        fdb_fd_freed();
+    }
     pend_unlink(dev, c);
     for (unsigned int i = 0; i < dev->nconns; i++) {
         if (dev->conns[i] == c) {
@@ -693,6 +696,8 @@ static op_handler *const op_handlers[] = {
     [VSOCK_OP_CREDIT_REQUEST] = op_credit_request,
 };
 
+VHU_COUNTER(guest_conn_limit, "guest_conn_limit");
+
 /* A guest connecting to host port P: the Unix socket <uds-path>_P, or RST. */
 static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
 {
@@ -700,6 +705,13 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
     int fd;
 
     if (fault_fire(FAULT_RST_AFTER_REQUEST)) {
+        rst_reply(dev, h);
+        return;
+    }
+    /* Checked before a descriptor is taken: past the cap there may be none left. */
+    if (dev->nconns >= dev->max_conns) {
+        vhu_log_count(&guest_conn_limit, "guest connections at the limit of %u: guest port "
+                      "%u -> host port %u reset", dev->max_conns, h->src_port, h->dst_port);
         rst_reply(dev, h);
         return;
     }
@@ -712,7 +724,7 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
     }
     c = conn_new(dev, fd, h->dst_port, h->src_port, CONN_ESTABLISHED);
     if (c == NULL) {
-        vhu_log("guest port %u -> host port %u: too many connections; RST", h->src_port,
+        vhu_log("guest port %u -> host port %u: out of memory; RST", h->src_port,
                 h->dst_port);
         close(fd);
         rst_reply(dev, h);
@@ -862,10 +874,16 @@ struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
     dev->vhu = vhu;
     dev->uds_path = uds_path;
     dev->win = *win;
+    dev->max_conns = VSK_MAX_CONNS;
     dev->next_port = EPHEMERAL_FIRST;
     for (unsigned int i = 0; i < 2; i++)
         ev_watch_init(&dev->kick[i], -1, dev_kick, dev);
     return dev;
+}
+
+void vsk_device_set_max_conns(struct vsk_device *dev, unsigned int max_conns)
+{
+    dev->max_conns = max_conns < VSK_MAX_CONNS ? max_conns : VSK_MAX_CONNS;
 }
 
 void vsk_device_reset(struct vsk_device *dev)

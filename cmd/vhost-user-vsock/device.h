@@ -10,7 +10,7 @@
 #include "vhost_user.h"
 
 #define VSK_HOST_CID 2
-#define VSK_MAX_CONNS 1024
+#define VSK_MAX_CONNS 1024         /* connections at most; fewer under a low fd limit */
 #define VSK_RST_QUEUE_MAX 256      /* RSTs owed to the guest for unknown connections */
 
 struct vsk_device;
@@ -25,6 +25,9 @@ struct vsk_window {
 
 struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
                                   const struct vsk_window *win);
+/* Caps the connections open at a time, each holding a descriptor (VSK_MAX_CONNS at
+ * most, the default); a guest REQUEST beyond the cap is reset. */
+void vsk_device_set_max_conns(struct vsk_device *dev, unsigned int max_conns);
 /* Follows the front-end's ring setup (vhu_backend.changed): starts processing when rx and
  * tx are ready, resets every connection when either stops. */
 void vsk_device_sync(void *dev);

@@ -18,6 +18,7 @@
 
 #include "device.h"
 #include "evloop.h"
+#include "fd_budget.h"
 #include "host_side.h"
 #include "log.h"
 
@@ -160,6 +161,9 @@ struct hs_client {
     struct hs_client *next;
 };
 
+/* A guest holding every connection makes each host client's CONNECT fail: counted. */
+VHU_COUNTER(hs_refused, "host_refused");
+
 static struct {
     struct ev_watch listener;
     struct vsk_device *dev;
@@ -177,8 +181,10 @@ static void hs_client_free(struct hs_client *cl, int close_fd)
         *pp = cl->next;
     hs.nclients--;
     ev_watch_set(&cl->w, 0);
-    if (close_fd)
+    if (close_fd) {
         close(cl->w.fd);
+        fdb_fd_freed();
+    }
     free(cl);
 }
 
@@ -224,8 +230,10 @@ static void hs_client_readable(struct ev_watch *w, uint32_t events)
     }
     rc = vsk_device_host_connect(hs.dev, w->fd, port);
     if (rc < 0) {
-        vhu_log("host client for guest port %u refused: %s", port,
-                rc == -ENOTCONN ? "no front-end is running" : strerror(-rc));
+        vhu_log_count(&hs_refused, "host client for guest port %u refused: %s", port,
+                      rc == -ENOTCONN  ? "no front-end is running"
+                      : rc == -EMFILE ? "the connection limit is reached"
+                                      : strerror(-rc));
         hs_client_free(cl, 1);
         return;
     }
@@ -240,7 +248,10 @@ static void hs_accept(struct ev_watch *w, uint32_t events)
         int fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            /* Out of descriptors: paused, or the listener would be readable at once
+             * again and spin. */
+            if (errno != EAGAIN && errno != EINTR &&
+                !fdb_accept_failed(w, errno, "the host socket"))
                 vhu_log("accept on the host socket: %s", strerror(errno));
             return;
         }

@@ -9,16 +9,17 @@ VHU_CORE_SOURCES = \
 cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHU_CORE_SOURCES) \
 	cmd/vhost-user-vsock/main.c \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
+	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
 	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
 
 # Unit tests: message validation, memory translation, hostile descriptor chains and the
-# CONNECT line, on the backend's own modules (no sockets, no front-end).
+# CONNECT line, and the descriptor budget, on the backend's own modules (no front-end).
 VHU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
 check_PROGRAMS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect test/unit/test_vhu_log
+	test/unit/test_vhu_connect test/unit/test_vhu_log test/unit/test_vhu_fdb
 test_unit_test_vhu_msg_SOURCES = test/unit/test_vhu_msg.c $(VHU_CORE_SOURCES)
 test_unit_test_vhu_msg_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 test_unit_test_vhu_mem_SOURCES = test/unit/test_vhu_mem.c cmd/vhost-user-vsock/mem.c
@@ -31,8 +32,11 @@ test_unit_test_vhu_connect_SOURCES = test/unit/test_vhu_connect.c \
 test_unit_test_vhu_connect_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 test_unit_test_vhu_log_SOURCES = test/unit/test_vhu_log.c cmd/vhost-user-vsock/log.c
 test_unit_test_vhu_log_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhu_fdb_SOURCES = test/unit/test_vhu_fdb.c cmd/vhost-user-vsock/fd_budget.c \
+	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/log.c
+test_unit_test_vhu_fdb_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 TESTS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect test/unit/test_vhu_log
+	test/unit/test_vhu_connect test/unit/test_vhu_log test/unit/test_vhu_fdb
 
 # Integration: options, socket safety, and our libvsock driver as the front-end.
 TESTS += test/vhost-user-vsock.bats
@@ -40,3 +44,6 @@ EXTRA_DIST += test/vhost-user-vsock.bats
 # A guest driver in python, packet by packet (strict and hostile guests), and the device
 # rules it checks.
 EXTRA_DIST += test/tools/vhu_frontend.py test/tools/device_rules.py
+# Hostile guests (issue 16), one scenario per attack, and the bats file that runs them.
+TESTS += test/hostile-guest.bats
+EXTRA_DIST += test/hostile-guest.bats test/tools/hostile_guest.py

@@ -1,5 +1,6 @@
 /* main.c: vhost-user-vsock's options and event loop. Parses the option table, creates
- * the two listening sockets, then serves one vhost-user front-end at a time: when it goes
+ * the two listening sockets, sizes the connection cap to the descriptor limit
+ * (fd_budget.c), then serves one vhost-user front-end at a time: when it goes
  * away every connection is reset and the next front-end is awaited. See
  * vhost-user-vsock(8). */
 #include "config.h"
@@ -21,6 +22,7 @@
 #include "device.h"
 #include "evloop.h"
 #include "fault.h"
+#include "fd_budget.h"
 #include "host_side.h"
 #include "log.h"
 #include "vhost_user.h"
@@ -201,6 +203,31 @@ static void parse_options(int argc, char **argv, struct options *o)
         usage_error("--guest-cid is required (see --help)");
 }
 
+/* ---- descriptors -------------------------------------------------------------------------- */
+
+/* The guest connection cap: VSK_MAX_CONNS unless the descriptor limit (its soft value
+ * raised to the hard one) leaves less room. */
+static unsigned int conn_cap_or_die(void)
+{
+    uint64_t limit;
+    unsigned int cap = fdb_init(VSK_MAX_CONNS, &limit);
+
+    if (cap == 0) {
+        fprintf(stderr, "vhost-user-vsock: descriptor limit %llu leaves no room for guest "
+                        "connections (RLIMIT_NOFILE)\n", (unsigned long long)limit);
+        exit(1);
+    }
+    if (cap < VSK_MAX_CONNS)
+        vhu_log("descriptor limit %llu: at most %u guest connections, not %u",
+                (unsigned long long)limit, cap, VSK_MAX_CONNS);
+    return cap;
+}
+
+static int min_timeout(int a, int b)
+{
+    return a < 0 ? b : (b < 0 || a < b ? a : b);
+}
+
 /* ---- the front-end ------------------------------------------------------------------------ */
 
 static struct {
@@ -232,6 +259,7 @@ static void frontend_drop(const char *why)
     srv.frontend.fd = -1;
     vhu_backend_reset(&srv.backend);
     vsk_device_sync(srv.dev); /* not running any more: resets the connections */
+    fdb_fd_freed();
 }
 
 static void frontend_readable(struct ev_watch *w, uint32_t events)
@@ -253,8 +281,12 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
      * front-end trickling bytes stalls nothing else; one that does not read its replies
      * is dropped when its socket buffer fills. */
     fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0)
+    if (fd < 0) {
+        /* Out of descriptors: paused, or the listener would be readable again at once. */
+        if (errno != EAGAIN && errno != EINTR)
+            (void)fdb_accept_failed(w, errno, "the vhost-user socket");
         return;
+    }
     if (srv.frontend.fd >= 0) {
         vhu_log("second front-end refused: one is already connected");
         close(fd);
@@ -308,6 +340,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vhost-user-vsock: %s\n", strerror(ENOMEM));
         return 1;
     }
+    vsk_device_set_max_conns(srv.dev, conn_cap_or_die());
     srv.backend.changed = vsk_device_sync;
     srv.backend.ctx = srv.dev;
     ev_watch_init(&srv.frontend, -1, frontend_readable, NULL);
@@ -322,8 +355,8 @@ int main(int argc, char **argv)
             (unsigned long long)o.guest_cid, o.socket_path, o.uds_path);
     while (!stop_signal) {
         int64_t now = ev_now_ms();
-        int t1 = hs_expire(now), t2 = vsk_device_expire(srv.dev, now);
-        int timeout = t1 < 0 ? t2 : (t2 < 0 || t1 < t2 ? t1 : t2);
+        int timeout = min_timeout(min_timeout(hs_expire(now), vsk_device_expire(srv.dev, now)),
+                                  fdb_expire(now));
         int events;
 
         vsk_device_flush(srv.dev);

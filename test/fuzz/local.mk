@@ -31,6 +31,7 @@ VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c \
 	cmd/vsockcat/addr_readline.c
 VHU_FUZZ_SOURCES = $(VHU_CORE_SOURCES) \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
+	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
 	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \

@@ -1,0 +1,69 @@
+#!/usr/bin/env bats
+# hostile-guest.bats: vhost-user-vsock against a guest that attacks it through the device
+# (issue 16): exhausting its descriptors. Each attack is a scenario of
+# test/tools/hostile_guest.py (a packet-level guest on test/tools/vhu_frontend.py); this
+# file starts the back-end (without -v: the log is checked as a daemon's) and checks its
+# log and CPU. Nothing here touches kernel AF_VSOCK.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+BACKEND="$abs_top_builddir/cmd/vhost-user-vsock/vhost-user-vsock"
+HOSTILE="$abs_top_srcdir/test/tools/hostile_guest.py"
+
+setup() {
+    TMPD=$(mktemp -d "${BATS_TMPDIR:-/tmp}/vhu.XXXXXX")
+    VHU="$TMPD/vhu.sock"
+    UDS="$TMPD/host.sock"
+    LOG="$TMPD/backend.log"
+    BACKEND_PID=
+}
+
+teardown() {
+    if [ -n "$BACKEND_PID" ]; then
+        kill "$BACKEND_PID" 2>/dev/null || true
+        wait "$BACKEND_PID" 2>/dev/null || true
+    fi
+    jobs -p | xargs -r kill 2>/dev/null || true
+    rm -rf "$TMPD"
+}
+
+# start_backend [ARGS...]: the back-end on $VHU and $UDS, under a descriptor limit of
+# $NOFILE (soft and hard) if set; waits for both sockets.
+start_backend() {
+    ${NOFILE:+prlimit --nofile="$NOFILE:$NOFILE"} "$BACKEND" --socket "$VHU" \
+        --uds-path "$UDS" --guest-cid 42 "$@" 2>"$LOG" 3>&- &
+    BACKEND_PID=$!
+    wait_unix_socket "$VHU" && wait_unix_socket "$UDS"
+}
+
+# hostile SCENARIO: runs it against the back-end; passes if every check did.
+hostile() {
+    run_limited 60 python3 "$HOSTILE" "$VHU" "$UDS" 42 "$1" "$BACKEND_PID"
+    [ "$status" -eq 0 ] || { echo "$output"; echo "--- back-end log:"; head -50 "$LOG"; false; }
+    grep -Eq '^[0-9]+ checks passed$' <<<"${lines[-1]}"
+    kill -0 "$BACKEND_PID"
+}
+
+# at_most N REGEX: the back-end log has at most N lines matching REGEX.
+at_most() {
+    local n
+    n=$(grep -Ec -- "$2" "$LOG" || true)
+    [ "$n" -le "$1" ] || { echo "$n log lines match /$2/, want at most $1:"; head -30 "$LOG"; false; }
+}
+
+@test "descriptor limit: the guest is capped below it with RST; host clients cost no CPU; served after" {
+    NOFILE=256 start_backend
+    hostile fd-cap
+    grep -Eq 'descriptor limit 256: at most [0-9]+ guest connections' "$LOG"
+    at_most 1 'descriptor limit'
+    at_most 4 'guest connections at the limit'
+    at_most 25 .
+}
+
+@test "accept without descriptors (EMFILE): both listeners pause, no spin, resume once fds are freed" {
+    start_backend
+    hostile accept-pause
+    at_most 5 'not accepting'
+    at_most 25 .
+}

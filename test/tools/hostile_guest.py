@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""hostile_guest.py: guests (and their host-side accomplices) attacking vhost-user-vsock
+through its device, one scenario per attack of issue 16, built on vhu_frontend.py. Each
+checks that the back-end refuses what it must and stays responsive meanwhile.
+
+Usage: hostile_guest.py VHU UDS CID SCENARIO [BACKEND_PID]
+  fd-cap        open guest connections until refused (run the back-end under a low
+                descriptor limit) while host clients connect: RST past the cap, no spin
+                (BACKEND_PID's CPU), a host client served once the guest lets go
+  accept-pause  hold guest connections, lower the back-end's descriptor limit under its
+                open fds (prlimit), then host clients and a second front-end connect:
+                no spin; both listeners serve again once the guest lets go
+Prints one "ok ..." line per check and "N checks passed"; exit 1 at the first failure."""
+import os
+import resource
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vhu_frontend import REQUEST, RESPONSE, RST, Checks, Frontend, host_listener  # noqa: E402
+
+VHU, UDS, CID, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+PID = int(sys.argv[5]) if len(sys.argv) > 5 else None
+
+CPU_WINDOW_S = 3.0
+CPU_MAX_MS = 500   # an idle back-end uses ~0; the spin this guards against used 2850
+
+
+def cpu_ms(pid):
+    """User + system CPU milliseconds the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 // os.sysconf("SC_CLK_TCK")
+
+
+def cpu_during(pid, seconds):
+    before = cpu_ms(pid)
+    time.sleep(seconds)
+    return cpu_ms(pid) - before
+
+
+class Acceptor:
+    """A host listener at <uds>_<port> whose connections are accepted and kept open."""
+
+    def __init__(self, port, backlog=512):
+        self.lst = host_listener(UDS, port, backlog)
+        self.lst.setblocking(False)
+        self.conns = []
+
+    def drain(self):
+        while True:
+            try:
+                self.conns.append(self.lst.accept()[0])
+            except BlockingIOError:
+                return
+
+
+def host_client(line=None):
+    """A host program connected to --uds-path, having sent line (if any)."""
+    hc = socket.socket(socket.AF_UNIX)
+    hc.settimeout(10)
+    hc.connect(UDS)
+    if line is not None:
+        hc.sendall(line)
+    return hc
+
+
+def open_until_refused(fe, acc, host_port, first_src, most):
+    """Guest connections to host_port from ports first_src.. until one is refused: the
+    guest ports held and the refused one."""
+    held = []
+    for src in range(first_src, first_src + most):
+        fe.send(fe.hdr(REQUEST, src, host_port))
+        p = fe.recv(5)
+        acc.drain()
+        if p is None or p["op"] != "RESPONSE" or p["dst_port"] != src:
+            return held, src, p
+        held.append(src)
+    return held, None, None
+
+
+def release(fe, held, host_port):
+    for src in held:
+        fe.send(fe.hdr(RST, src, host_port))
+
+
+def serve_host_client(fe, check, guest_port, what):
+    """A host client's CONNECT reaches the guest, which accepts: the client reads OK."""
+    hc = host_client(b"CONNECT %d\n" % guest_port)
+    p = check.expect(fe, "REQUEST", what + ": the guest gets the host client's REQUEST",
+                     skip=("RST",), timeout=10, dst_port=guest_port)
+    fe.send(fe.hdr(RESPONSE, guest_port, p["src_port"]))
+    line = hc.recv(64)
+    check(line.startswith(b"OK "), what + ": the host client reads OK (got %r)" % line)
+    hc.close()
+
+
+def scenario_fd_cap(fe, check):
+    acc = Acceptor(5600)
+    held, refused, p = open_until_refused(fe, acc, 5600, 10000, 1100)
+    check(refused is not None and p is not None and p["op"] == "RST",
+          "the guest's REQUEST past the cap is answered with RST (got %r after %d)"
+          % (p and p["op"], len(held)))
+    check(0 < len(held) < 1024, "the cap (%d connections) is below the descriptor limit"
+          % len(held))
+    for src in range(refused + 1, refused + 4):
+        fe.send(fe.hdr(REQUEST, src, 5600))
+        check.expect(fe, "RST", "another REQUEST at the cap is reset at once", dst_port=src)
+    waiting = [host_client(b"CONNECT 7000\n") for _ in range(2)] + \
+        [host_client() for _ in range(2)]
+    used = cpu_during(PID, CPU_WINDOW_S)
+    check(used < CPU_MAX_MS, "host clients at the cap cost the back-end %d ms of CPU in %.0f s"
+          % (used, CPU_WINDOW_S))
+    for hc in waiting[:2]:
+        check(hc.recv(64) == b"", "a host client's CONNECT at the cap is closed without OK")
+    for hc in waiting:
+        hc.close()
+    release(fe, held, 5600)
+    serve_host_client(fe, check, 7000, "after the guest let go")
+
+
+def lowest_free_fd(pid):
+    fds = {int(n) for n in os.listdir("/proc/%d/fd" % pid)}
+    return min(set(range(len(fds) + 1)) - fds)
+
+
+def scenario_accept_pause(fe, check):
+    acc = Acceptor(5600)
+    held, refused, p = open_until_refused(fe, acc, 5600, 10000, 40)
+    check(len(held) == 40, "40 guest connections held (refused at %r: %r)" % (refused, p))
+    # Below the lowest free descriptor number: every new fd of the back-end fails with
+    # EMFILE, whatever its connection cap says.
+    limit = lowest_free_fd(PID)
+    resource.prlimit(PID, resource.RLIMIT_NOFILE, (limit, limit))
+    waiting = [host_client() for _ in range(3)]
+    second_fe = socket.socket(socket.AF_UNIX)
+    second_fe.connect(VHU)
+    used = cpu_during(PID, CPU_WINDOW_S)
+    check(used < CPU_MAX_MS, "listeners without descriptors cost the back-end %d ms of CPU "
+          "in %.0f s" % (used, CPU_WINDOW_S))
+    release(fe, held, 5600)
+    second_fe.settimeout(10)
+    check(second_fe.recv(1) == b"", "once descriptors are freed the waiting second "
+          "front-end is accepted (and refused: one is connected)")
+    for hc in waiting:
+        hc.close()
+    serve_host_client(fe, check, 7000, "once descriptors are freed")
+    check(fe.get_config() == CID, "the front-end is still served")
+
+
+def main():
+    scenario = globals().get("scenario_" + SCENARIO.replace("-", "_"))
+    if scenario is None:
+        sys.exit("hostile_guest.py: %s: unknown scenario" % SCENARIO)
+    check = Checks()
+    scenario(Frontend(VHU, CID), check)
+    check.done()
+
+
+if __name__ == "__main__":
+    main()
