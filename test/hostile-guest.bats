@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # hostile-guest.bats: vhost-user-vsock against a guest that attacks it through the device
-# (issue 16): exhausting its descriptors. Each attack is a scenario of
+# (issue 16): exhausting its descriptors, stalling its loop on a full listener backlog.
+# Each attack is a scenario of
 # test/tools/hostile_guest.py (a packet-level guest on test/tools/vhu_frontend.py); this
 # file starts the back-end (without -v: the log is checked as a daemon's) and checks its
 # log and CPU. Nothing here touches kernel AF_VSOCK.
@@ -66,4 +67,15 @@ at_most() {
     hostile accept-pause
     at_most 5 'not accepting'
     at_most 25 .
+}
+
+@test "a full host listener backlog stalls nothing: 40 REQUESTs answered in a bounded time" {
+    start_backend
+    hostile backlog
+    at_most 25 .
+}
+
+@test "a burst to a host listener that accepts a little late is connected in full" {
+    start_backend
+    hostile late-accept
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 
 enum conn_state {
+    CONN_GUEST_CONNECTING, /* guest asked, the host listener's backlog is full: retrying */
     CONN_HOST_CONNECTING, /* host program asked, REQUEST owed/sent, waiting for RESPONSE */
     CONN_ESTABLISHED,
 };
@@ -38,7 +39,8 @@ struct vsk_conn {
     struct vsk_device *dev;
     enum conn_state state;
     uint32_t host_port, guest_port;
-    int64_t deadline_ms;          /* CONN_HOST_CONNECTING, or orphan */
+    int64_t deadline_ms;          /* CONN_*_CONNECTING, or orphan */
+    int64_t retry_ms;             /* CONN_GUEST_CONNECTING: next connect attempt */
     /* guest -> host: a ring buffer of buf_alloc bytes, bounded by our credit */
     uint32_t buf_alloc;           /* the device's big or small window (vsk_window) */
     int big_window;
@@ -697,12 +699,41 @@ static op_handler *const op_handlers[] = {
 };
 
 VHU_COUNTER(guest_conn_limit, "guest_conn_limit");
+VHU_COUNTER(backlog_full, "host_backlog_full");
 
-/* A guest connecting to host port P: the Unix socket <uds-path>_P, or RST. */
+/* The guest's connection reached its host socket: RESPONSE. */
+static void guest_connected(struct vsk_conn *c)
+{
+    c->state = CONN_ESTABLISHED;
+    vhu_debug("guest port %u -> host port %u: connected", c->guest_port, c->host_port);
+    conn_want(c, PEND_RESPONSE);
+    if (fault_fire(FAULT_RST_AFTER_RESPONSE))
+        fault_doom(c->host_port, c->guest_port);
+    conn_update_interest(c);
+}
+
+/* May one more guest REQUEST wait for host_port's full backlog? Bounded per port and in
+ * all, so a guest cannot make the back-end retry without end. */
+static int backlog_wait_allowed(const struct vsk_device *dev, uint32_t host_port)
+{
+    unsigned int all = 0, port = 0;
+
+    for (unsigned int i = 0; i < dev->nconns; i++) {
+        if (dev->conns[i]->state != CONN_GUEST_CONNECTING)
+            continue;
+        all++;
+        port += dev->conns[i]->host_port == host_port;
+    }
+    return all < HS_BACKLOG_WAITING_MAX && port < HS_BACKLOG_WAITING_PORT;
+}
+
+/* A guest connecting to host port P: the Unix socket <uds-path>_P, or RST. A full
+ * backlog is retried from vsk_device_expire (never by sleeping: the loop serves every
+ * other connection meanwhile). */
 static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
 {
     struct vsk_conn *c;
-    int fd;
+    int fd = -1, rc;
 
     if (fault_fire(FAULT_RST_AFTER_REQUEST)) {
         rst_reply(dev, h);
@@ -715,14 +746,22 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
         rst_reply(dev, h);
         return;
     }
-    fd = hs_connect_port(dev->uds_path, h->dst_port);
-    if (fd < 0) {
-        vhu_debug("guest port %u -> host port %u: %s_%u: %s; RST", h->src_port, h->dst_port,
-                  dev->uds_path, h->dst_port, strerror(-fd));
+    rc = hs_connect_port(dev->uds_path, h->dst_port, &fd);
+    if (rc == -EAGAIN && !backlog_wait_allowed(dev, h->dst_port)) {
+        vhu_log_count(&backlog_full, "host port %u: listener backlog full, too many guest "
+                      "connections waiting; guest port %u reset", h->dst_port, h->src_port);
+        close(fd);
         rst_reply(dev, h);
         return;
     }
-    c = conn_new(dev, fd, h->dst_port, h->src_port, CONN_ESTABLISHED);
+    if (rc < 0 && rc != -EAGAIN) {
+        vhu_debug("guest port %u -> host port %u: %s_%u: %s; RST", h->src_port, h->dst_port,
+                  dev->uds_path, h->dst_port, strerror(-rc));
+        rst_reply(dev, h);
+        return;
+    }
+    c = conn_new(dev, fd, h->dst_port, h->src_port,
+                 rc == 0 ? CONN_ESTABLISHED : CONN_GUEST_CONNECTING);
     if (c == NULL) {
         vhu_log("guest port %u -> host port %u: out of memory; RST", h->src_port,
                 h->dst_port);
@@ -732,11 +771,47 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
     }
     c->peer_buf_alloc = h->buf_alloc;
     c->peer_fwd_cnt = h->fwd_cnt;
-    vhu_debug("guest port %u -> host port %u: connected", h->src_port, h->dst_port);
-    conn_want(c, PEND_RESPONSE);
-    if (fault_fire(FAULT_RST_AFTER_RESPONSE))
-        fault_doom(c->host_port, c->guest_port);
-    conn_update_interest(c);
+    if (rc == 0) {
+        guest_connected(c);
+        return;
+    }
+    vhu_debug("guest port %u -> host port %u: listener backlog full; retrying", h->src_port,
+              h->dst_port);
+    c->deadline_ms = ev_now_ms() + HS_BACKLOG_WAIT_MS;
+    c->retry_ms = ev_now_ms() + HS_BACKLOG_RETRY_MS;
+}
+
+/* CONN_GUEST_CONNECTING: another connect attempt once due. Returns 1 if c was reset
+ * (gave up, or the socket file went away), else 0 with *due its next attempt, or 0 if
+ * it connected. */
+static int guest_connect_retry(struct vsk_conn *c, int64_t now_ms, int64_t *due)
+{
+    int rc;
+
+    *due = c->retry_ms;
+    if (now_ms < c->retry_ms)
+        return 0;
+    rc = hs_connect_port(c->dev->uds_path, c->host_port, &c->w.fd);
+    if (rc == 0) {
+        *due = 0;
+        guest_connected(c);
+        return 0;
+    }
+    if (rc == -EAGAIN && now_ms < c->deadline_ms) {
+        c->retry_ms = now_ms + HS_BACKLOG_RETRY_MS;
+        if (c->retry_ms > c->deadline_ms)
+            c->retry_ms = c->deadline_ms; /* the last try at the deadline */
+        *due = c->retry_ms;
+        return 0;
+    }
+    if (rc == -EAGAIN)
+        vhu_log_count(&backlog_full, "host port %u: listener backlog still full after %d ms; "
+                      "guest port %u reset", c->host_port, HS_BACKLOG_WAIT_MS, c->guest_port);
+    else
+        vhu_debug("guest port %u -> host port %u: %s; RST", c->guest_port, c->host_port,
+                  strerror(-rc));
+    conn_reset(c);
+    return 1;
 }
 
 /* One packet from the guest's tx queue. */
@@ -973,12 +1048,19 @@ int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
     (void)dev_fault_rx(dev, now_ms);
     for (unsigned int i = 0; i < dev->nconns;) {
         struct vsk_conn *c = dev->conns[i];
+        int64_t due = c->deadline_ms;
 
-        if (c->state != CONN_HOST_CONNECTING && !c->orphan) {
+        if (c->state == CONN_GUEST_CONNECTING) {
+            if (guest_connect_retry(c, now_ms, &due))
+                continue; /* reset: the last entry was swapped into slot i */
+            if (due == 0) {
+                i++;
+                continue;
+            }
+        } else if (c->state != CONN_HOST_CONNECTING && !c->orphan) {
             i++;
             continue;
-        }
-        if (c->deadline_ms <= now_ms) {
+        } else if (c->deadline_ms <= now_ms) {
             if (c->orphan)
                 vhu_log("host port %u: host side did not take the guest's last data in "
                         "time; dropped", c->host_port);
@@ -988,8 +1070,8 @@ int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
             conn_reset(c); /* swaps the last entry into slot i */
             continue;
         }
-        if (next < 0 || c->deadline_ms - now_ms < next)
-            next = c->deadline_ms - now_ms;
+        if (next < 0 || due - now_ms < next)
+            next = due - now_ms;
         i++;
     }
     dev_pump_rx(dev);

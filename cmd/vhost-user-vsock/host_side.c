@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -120,35 +119,34 @@ int hs_listen_unix(const char *path, const char **why)
     return fd;
 }
 
-#define HS_BACKLOG_RETRIES 50 /* x 2 ms */
-
-int hs_connect_port(const char *uds_path, uint32_t port)
+int hs_connect_port(const char *uds_path, uint32_t port, int *fd)
 {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct sockaddr_un sa;
-    int fd, n;
+    int n, rc;
 
     n = snprintf(path, sizeof(path), "%s_%u", uds_path, port);
-    if (n < 0 || (size_t)n >= sizeof(path) || fill_sun(&sa, path) < 0)
-        return -ENAMETOOLONG;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (n < 0 || (size_t)n >= sizeof(path) || fill_sun(&sa, path) < 0) {
+        rc = -ENAMETOOLONG;
+        goto fail;
+    }
+    if (*fd < 0)
+        *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (*fd < 0)
         return -errno;
     /* A Unix connect completes at once or fails (ENOENT, ECONNREFUSED, EAGAIN when the
-     * listener's backlog is full): no connecting state to track. A full backlog is
-     * usually a burst the host program is about to accept: retry for up to ~100 ms (a
-     * bounded stall of this loop) before answering the guest with RST. */
-    for (int tries = 0;; tries++) {
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-            return fd;
-        if (errno != EAGAIN || tries == HS_BACKLOG_RETRIES) {
-            int rc = -errno;
-
-            close(fd);
-            return rc;
-        }
-        nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
-    }
+     * listener's backlog is full): no connecting state to track. After EAGAIN the socket
+     * is still unconnected and may try again. */
+    if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        return 0;
+    rc = -errno;
+    if (rc == -EAGAIN)
+        return rc;
+fail:
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    return rc;
 }
 
 /* ---- clients waiting to send their line ------------------------------------------------- */

@@ -20,8 +20,19 @@ struct vsk_device;
  * negative errno with *why set. */
 int hs_listen_unix(const char *path, const char **why);
 
-/* Connects (non-blocking) to "<uds_path>_<port>". Returns the fd or a negative errno. */
-int hs_connect_port(const char *uds_path, uint32_t port);
+/* A guest REQUEST finding the host listener's backlog full is not reset at once: a burst
+ * to a program that accepts a little late (a fork server) is common. It is retried every
+ * HS_BACKLOG_RETRY_MS for HS_BACKLOG_WAIT_MS, with at most HS_BACKLOG_WAITING_PORT such
+ * REQUESTs per host port and HS_BACKLOG_WAITING_MAX in all; beyond, RST at once. */
+#define HS_BACKLOG_WAIT_MS 100
+#define HS_BACKLOG_RETRY_MS 10
+#define HS_BACKLOG_WAITING_PORT 32
+#define HS_BACKLOG_WAITING_MAX 64
+
+/* Connects *fd (a new non-blocking socket if *fd is -1) to "<uds_path>_<port>". 0:
+ * connected. -EAGAIN: the listener's backlog is full; *fd stays open, unconnected, for
+ * another try. Any other negative errno: *fd is closed and -1. Never waits. */
+int hs_connect_port(const char *uds_path, uint32_t port, int *fd);
 
 /* Starts accepting host clients on listen_fd for the device. */
 int hs_start(int listen_fd, struct vsk_device *dev);

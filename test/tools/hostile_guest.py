@@ -10,6 +10,10 @@ Usage: hostile_guest.py VHU UDS CID SCENARIO [BACKEND_PID]
   accept-pause  hold guest connections, lower the back-end's descriptor limit under its
                 open fds (prlimit), then host clients and a second front-end connect:
                 no spin; both listeners serve again once the guest lets go
+  backlog       40 REQUESTs to a host listener with backlog 1 that never accepts: a host
+                client is answered meanwhile and every REQUEST within a bound
+  late-accept   a burst of REQUESTs to a listener with backlog 1 that accepts a little
+                late (a fork server): every one is connected
 Prints one "ok ..." line per check and "N checks passed"; exit 1 at the first failure."""
 import os
 import resource
@@ -96,6 +100,19 @@ def serve_host_client(fe, check, guest_port, what):
     hc.close()
 
 
+def replies(fe, ports, timeout, want=None):
+    """Reads rx until each guest port in ports (or `want` of them) got its answer
+    (RESPONSE or RST): {port: op}; ports unanswered at the timeout are missing."""
+    got = {}
+    want = len(ports) if want is None else want
+    deadline = time.monotonic() + timeout
+    while len(got) < want and time.monotonic() < deadline:
+        p = fe.recv(max(0.01, deadline - time.monotonic()))
+        if p is not None and p["dst_port"] in ports and p["op"] in ("RESPONSE", "RST"):
+            got.setdefault(p["dst_port"], p["op"])
+    return got
+
+
 def scenario_fd_cap(fe, check):
     acc = Acceptor(5600)
     held, refused, p = open_until_refused(fe, acc, 5600, 10000, 1100)
@@ -147,6 +164,73 @@ def scenario_accept_pause(fe, check):
         hc.close()
     serve_host_client(fe, check, 7000, "once descriptors are freed")
     check(fe.get_config() == CID, "the front-end is still served")
+
+
+def post_batch(fe, pkts):
+    """Posts pkts on the tx queue with one kick (at most the ring's and the tx memory's
+    slots at once), without waiting for them."""
+    slots = min(fe.QSZ, (fe.MEM - fe.TXBUF) // 0x10000)
+    assert len(pkts) <= slots
+    for pkt in pkts:
+        fe.post_tx(pkt, kick=False)
+    fe.notify(1)
+
+
+def wait_tx(fe, timeout=10):
+    deadline = time.monotonic() + timeout
+    while not fe.tx_done():
+        if time.monotonic() > deadline:
+            raise TimeoutError("tx buffers never returned")
+        time.sleep(0.002)
+
+
+def scenario_backlog(fe, check):
+    lst = host_listener(UDS, 5700, backlog=1)  # never accepts
+    ports = list(range(20000, 20040))
+    start = time.monotonic()
+    post_batch(fe, [fe.hdr(REQUEST, src, 5700) for src in ports[:12]])
+    # A host client meanwhile: its malformed line is refused at once by a loop that is not
+    # asleep (the loop used to sleep 100 ms per REQUEST on a full backlog: 1 s here).
+    t = time.monotonic()
+    hc = host_client(b"HELLO\n")
+    closed = hc.recv(64) == b""
+    took = time.monotonic() - t
+    check(closed and took < 0.5, "a host client is answered in %.2f s during the burst" % took)
+    wait_tx(fe)
+    for i in range(12, len(ports), 12):
+        post_batch(fe, [fe.hdr(REQUEST, src, 5700) for src in ports[i:i + 12]])
+        wait_tx(fe)
+    got = replies(fe, set(ports), 10)
+    took = time.monotonic() - start
+    check(len(got) == len(ports), "every REQUEST is answered (%d of %d)" % (len(got), len(ports)))
+    connected = sum(op == "RESPONSE" for op in got.values())
+    check(connected <= 2, "only what the backlog holds is connected (%d)" % connected)
+    check(took < 2.5, "all %d answered in %.2f s (a bounded wait each, not one after another)"
+          % (len(ports), took))
+    lst.close()
+
+
+def scenario_late_accept(fe, check):
+    lst = host_listener(UDS, 5750, backlog=1)
+    ports = list(range(21000, 21012))
+    post_batch(fe, [fe.hdr(REQUEST, src, 5750) for src in ports])
+    # The first answer comes once the device has handled the whole batch: what the backlog
+    # held is connected, the rest is waiting for it. Only then does the server accept.
+    got = replies(fe, set(ports), 5, want=1)
+    check(len(got) < len(ports), "the backlog held only part of the burst (%d)" % len(got))
+    conns = []
+    lst.settimeout(2)
+    for _ in ports:
+        try:
+            conns.append(lst.accept()[0])
+        except socket.timeout:
+            break
+    got.update(replies(fe, set(ports) - set(got), 5))
+    check(sorted(got.values()) == ["RESPONSE"] * len(ports),
+          "a burst of %d to a listener that accepts late: all connected (%r)"
+          % (len(ports), sorted(got.values())))
+    for c in conns:
+        c.close()
 
 
 def main():
