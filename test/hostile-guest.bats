@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # hostile-guest.bats: vhost-user-vsock against a guest that attacks it through the device
-# (issue 16): exhausting its descriptors, stalling its loop on a full listener backlog.
-# Each attack is a scenario of
+# (issue 16): exhausting its descriptors, stalling its loop on a full listener backlog,
+# reaching sockets through planted links. Each attack is a scenario of
 # test/tools/hostile_guest.py (a packet-level guest on test/tools/vhu_frontend.py); this
 # file starts the back-end (without -v: the log is checked as a daemon's) and checks its
 # log and CPU. Nothing here touches kernel AF_VSOCK.
@@ -65,6 +65,7 @@ at_most() {
 @test "accept without descriptors (EMFILE): both listeners pause, no spin, resume once fds are freed" {
     start_backend
     hostile accept-pause
+    grep -q 'not accepting on the host socket for now: Too many open files' "$LOG"
     at_most 5 'not accepting'
     at_most 25 .
 }
@@ -78,4 +79,23 @@ at_most() {
 @test "a burst to a host listener that accepts a little late is connected in full" {
     start_backend
     hostile late-accept
+}
+
+@test "<uds-path>_P as a symbolic link or a regular file is refused with RST, counted in the log" {
+    start_backend
+    hostile links
+    grep -q "${UDS}_5800: a symbolic link, not followed; guest connection reset" "$LOG"
+    grep -q "${UDS}_5801: not a socket; guest connection reset" "$LOG"
+}
+
+@test "without /proc, <uds-path>_P is checked, then connected by name: links still refused" {
+    [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null || skip "needs root and unshare"
+    # A private mount namespace whose /proc is an empty tmpfs; exec keeps the pid.
+    unshare --mount sh -c 'mount -t tmpfs none /proc && exec "$0" "$@"' "$BACKEND" \
+        --socket "$VHU" --uds-path "$UDS" --guest-cid 42 2>"$LOG" 3>&- &
+    BACKEND_PID=$!
+    wait_unix_socket "$VHU" && wait_unix_socket "$UDS"
+    hostile links
+    grep -q '/proc is not mounted' "$LOG"
+    grep -q "${UDS}_5800: a symbolic link, not followed" "$LOG"
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,28 +120,87 @@ int hs_listen_unix(const char *path, const char **why)
     return fd;
 }
 
+/* ---- reaching <uds-path>_<port> ------------------------------------------------------- */
+
+VHU_COUNTER(hs_port_link, "uds_port_link");
+VHU_COUNTER(hs_port_not_socket, "uds_port_not_socket");
+
+/* Without /proc the socket file can only be checked, then connected by name, leaving a
+ * narrow window to swap it. Found out at the first connect. */
+static int hs_no_proc;
+
+/* Opens the file at path itself (O_PATH|O_NOFOLLOW gives a symbolic link, not what it
+ * points to) and checks that it is a socket: a link or other file planted there must not
+ * send a guest's connection elsewhere. The O_PATH fd, or a negative errno. */
+static int hs_open_socket_file(const char *path)
+{
+    struct stat st;
+    int pfd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc;
+
+    if (pfd < 0)
+        return -errno;
+    if (fstat(pfd, &st) < 0) {
+        rc = -errno;
+        close(pfd);
+        return rc;
+    }
+    if (S_ISSOCK(st.st_mode))
+        return pfd;
+    close(pfd);
+    if (S_ISLNK(st.st_mode)) {
+        vhu_log_count(&hs_port_link, "%s: a symbolic link, not followed; guest connection "
+                      "reset", path);
+        return -ELOOP;
+    }
+    vhu_log_count(&hs_port_not_socket, "%s: not a socket; guest connection reset", path);
+    return -ENOTSOCK;
+}
+
+/* Connects fd to the socket file opened as pfd. The kernel resolves /proc/self/fd/N to
+ * exactly the inode opened and checked, so nothing can be swapped in between. */
+static int hs_connect_file(int fd, int pfd, const char *path)
+{
+    char name[32];
+    struct sockaddr_un sa;
+
+    if (!hs_no_proc) {
+        snprintf(name, sizeof(name), "/proc/self/fd/%d", pfd);
+        fill_sun(&sa, name);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+            return 0;
+        if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0)
+            return -errno;
+        hs_no_proc = 1;
+        vhu_log("/proc is not mounted: host sockets for guest connections are checked, "
+                "then connected by name");
+    }
+    fill_sun(&sa, path);
+    return connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? 0 : -errno;
+}
+
 int hs_connect_port(const char *uds_path, uint32_t port, int *fd)
 {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    struct sockaddr_un sa;
-    int n, rc;
+    int n, pfd, rc;
 
     n = snprintf(path, sizeof(path), "%s_%u", uds_path, port);
-    if (n < 0 || (size_t)n >= sizeof(path) || fill_sun(&sa, path) < 0) {
+    if (n < 0 || (size_t)n >= sizeof(path)) {
         rc = -ENAMETOOLONG;
+        goto fail;
+    }
+    pfd = hs_open_socket_file(path);
+    if (pfd < 0) {
+        rc = pfd;
         goto fail;
     }
     if (*fd < 0)
         *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (*fd < 0)
-        return -errno;
     /* A Unix connect completes at once or fails (ENOENT, ECONNREFUSED, EAGAIN when the
      * listener's backlog is full): no connecting state to track. After EAGAIN the socket
      * is still unconnected and may try again. */
-    if (connect(*fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-        return 0;
-    rc = -errno;
-    if (rc == -EAGAIN)
+    rc = *fd < 0 ? -errno : hs_connect_file(*fd, pfd, path);
+    close(pfd);
+    if (rc == 0 || rc == -EAGAIN)
         return rc;
 fail:
     if (*fd >= 0)

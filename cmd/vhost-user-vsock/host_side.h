@@ -29,9 +29,11 @@ int hs_listen_unix(const char *path, const char **why);
 #define HS_BACKLOG_WAITING_PORT 32
 #define HS_BACKLOG_WAITING_MAX 64
 
-/* Connects *fd (a new non-blocking socket if *fd is -1) to "<uds_path>_<port>". 0:
- * connected. -EAGAIN: the listener's backlog is full; *fd stays open, unconnected, for
- * another try. Any other negative errno: *fd is closed and -1. Never waits. */
+/* Connects *fd (a new non-blocking socket if *fd is -1) to "<uds_path>_<port>", which
+ * must be a socket file, not a symbolic link (-ELOOP) or another file (-ENOTSOCK); both
+ * are refused with a counted log line. 0: connected. -EAGAIN: the listener's backlog is
+ * full; *fd stays open, unconnected, for another try. Any other negative errno: *fd is
+ * closed and -1. Never waits. */
 int hs_connect_port(const char *uds_path, uint32_t port, int *fd);
 
 /* Starts accepting host clients on listen_fd for the device. */

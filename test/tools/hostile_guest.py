@@ -14,6 +14,8 @@ Usage: hostile_guest.py VHU UDS CID SCENARIO [BACKEND_PID]
                 client is answered meanwhile and every REQUEST within a bound
   late-accept   a burst of REQUESTs to a listener with backlog 1 that accepts a little
                 late (a fork server): every one is connected
+  links         <uds>_P as a symbolic link to a listening socket elsewhere, or a regular
+                file: RST, and the socket elsewhere sees no connection
 Prints one "ok ..." line per check and "N checks passed"; exit 1 at the first failure."""
 import os
 import resource
@@ -137,20 +139,29 @@ def scenario_fd_cap(fe, check):
     serve_host_client(fe, check, 7000, "after the guest let go")
 
 
-def lowest_free_fd(pid):
-    fds = {int(n) for n in os.listdir("/proc/%d/fd" % pid)}
-    return min(set(range(len(fds) + 1)) - fds)
+def end_of_fd_block(pid):
+    """1 + the last descriptor of the process before a gap of more than 8 free numbers
+    (descriptors inherited far above its own do not count)."""
+    fds = sorted(int(n) for n in os.listdir("/proc/%d/fd" % pid))
+    end = fds[0]
+    for fd in fds[1:]:
+        if fd - end > 8:
+            break
+        end = fd
+    return end + 1
 
 
 def scenario_accept_pause(fe, check):
     acc = Acceptor(5600)
     held, refused, p = open_until_refused(fe, acc, 5600, 10000, 40)
     check(len(held) == 40, "40 guest connections held (refused at %r: %r)" % (refused, p))
-    # Below the lowest free descriptor number: every new fd of the back-end fails with
-    # EMFILE, whatever its connection cap says.
-    limit = lowest_free_fd(PID)
+    # Just above the back-end's block of descriptors: the guest's connections are all
+    # under it, and once the first host clients took the holes below it (if any), every
+    # new fd fails with EMFILE, whatever the connection cap says.
+    limit = end_of_fd_block(PID)
     resource.prlimit(PID, resource.RLIMIT_NOFILE, (limit, limit))
-    waiting = [host_client() for _ in range(3)]
+    waiting = [host_client() for _ in range(10)]
+    time.sleep(0.2)
     second_fe = socket.socket(socket.AF_UNIX)
     second_fe.connect(VHU)
     used = cpu_during(PID, CPU_WINDOW_S)
@@ -231,6 +242,33 @@ def scenario_late_accept(fe, check):
           % (len(ports), sorted(got.values())))
     for c in conns:
         c.close()
+
+
+def scenario_links(fe, check):
+    elsewhere = os.path.join(os.path.dirname(UDS), "elsewhere.sock")
+    other = socket.socket(socket.AF_UNIX)
+    other.bind(elsewhere)
+    other.listen(8)
+    other.setblocking(False)
+    os.symlink(elsewhere, "%s_5800" % UDS)
+    fe.send(fe.hdr(REQUEST, 30000, 5800))
+    check.expect(fe, "RST", "REQUEST to <uds>_P, a symbolic link to a listening socket: RST",
+                 dst_port=30000)
+    try:
+        other.accept()
+        reached = True
+    except BlockingIOError:
+        reached = False
+    check(not reached, "the socket the link points to saw no connection")
+    with open("%s_5801" % UDS, "w") as f:
+        f.write("not a socket\n")
+    fe.send(fe.hdr(REQUEST, 30001, 5801))
+    check.expect(fe, "RST", "REQUEST to <uds>_P, a regular file: RST", dst_port=30001)
+    real = host_listener(UDS, 5802)
+    fe.send(fe.hdr(REQUEST, 30002, 5802))
+    check.expect(fe, "RESPONSE", "REQUEST to <uds>_P, a listening socket: connected",
+                 dst_port=30002)
+    real.accept()[0].close()
 
 
 def main():
