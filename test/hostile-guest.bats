@@ -88,6 +88,24 @@ at_most() {
     grep -q "${UDS}_5801: not a socket; guest connection reset" "$LOG"
 }
 
+@test "a --uds-path directory others can write to is named in a warning at start" {
+    local mode dir
+    for mode in 0777 1777 0770; do
+        dir="$TMPD/shared$mode"
+        mkdir "$dir"
+        chmod "$mode" "$dir"
+        UDS="$dir/host.sock" start_backend
+        wait_log "$LOG" 'waiting for a front-end'
+        grep -q "warning: $dir is writable by other users" "$LOG" ||
+            { echo "mode $mode: no warning"; cat "$LOG"; false; }
+        kill "$BACKEND_PID"
+        wait "$BACKEND_PID" || true
+    done
+    start_backend
+    wait_log "$LOG" 'waiting for a front-end'
+    ! grep -q 'warning' "$LOG"
+}
+
 @test "without /proc, <uds-path>_P is checked, then connected by name: links still refused" {
     [ "$(id -u)" -eq 0 ] && unshare --mount true 2>/dev/null || skip "needs root and unshare"
     # A private mount namespace whose /proc is an empty tmpfs; exec keeps the pid.

@@ -209,6 +209,26 @@ fail:
     return rc;
 }
 
+void hs_warn_shared_dir(const char *uds_path)
+{
+    const char *slash = strrchr(uds_path, '/');
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct stat st;
+
+    if (slash == NULL)
+        snprintf(dir, sizeof(dir), ".");
+    else
+        snprintf(dir, sizeof(dir), "%.*s", slash == uds_path ? 1 : (int)(slash - uds_path),
+                 uds_path);
+    if (stat(dir, &st) < 0)
+        return;
+    /* Sticky or not: whoever may create files there may create <uds-path>_<port>. */
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) ||
+        (st.st_uid != geteuid() && st.st_uid != 0 && (st.st_mode & S_IWUSR)))
+        vhu_log("warning: %s is writable by other users: any of them can create a socket "
+                "%s_<port> that guest connections to that port would reach", dir, uds_path);
+}
+
 /* ---- clients waiting to send their line ------------------------------------------------- */
 
 struct hs_client {

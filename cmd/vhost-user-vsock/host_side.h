@@ -36,6 +36,10 @@ int hs_listen_unix(const char *path, const char **why);
  * closed and -1. Never waits. */
 int hs_connect_port(const char *uds_path, uint32_t port, int *fd);
 
+/* Logs a warning at start if other users can create files in the directory of uds_path:
+ * any of them could plant a socket <uds_path>_<port> that guest connections would reach. */
+void hs_warn_shared_dir(const char *uds_path);
+
 /* Starts accepting host clients on listen_fd for the device. */
 int hs_start(int listen_fd, struct vsk_device *dev);
 /* Closes clients whose line is overdue; returns ms to the next deadline or -1. */

@@ -333,6 +333,7 @@ int main(int argc, char **argv)
     }
     vfd = listen_or_die("--socket", o.socket_path);
     hfd = listen_or_die("--uds-path", o.uds_path);
+    hs_warn_shared_dir(o.uds_path);
     vhu_backend_init(&srv.backend, o.guest_cid, o.queue_size);
     srv.backend.no_event_idx = o.no_event_idx;
     srv.dev = vsk_device_new(&srv.backend, o.uds_path, &o.window);
