@@ -21,7 +21,18 @@
  * without SA_RESTART, and the relay uses blocking calls only (one thread per direction),
  * so every wait inside libvsock is interrupted over and over. libvsock(3) promises that
  * interrupted calls are restarted; an -EINTR would still be retried, but counted. At the
- * end one line on stderr: "eintr-storm: N signals, M EINTR from libvsock". */
+ * end one line on stderr: "eintr-storm: N signals, M EINTR from libvsock".
+ *
+ * --fork-holder (any mode): once the transport is open, a child is forked that keeps a
+ * copy of the address space and sleeps until the transfer is over, as a fork without
+ * exec does (vsockcat's EXEC and SYSTEM between fork and exec). Where the transport's
+ * "dma_memory" fact names a physical address (uio), our mapping of it is found before
+ * the fork (/proc/self/pagemap, root; /dev/mem by file offset) and must map the same
+ * page at the end: a copy-on-write of DMA memory would leave the device writing the old
+ * page while the driver reads the new one (the transfer stalls). The child must not have
+ * inherited any device or DMA mapping (/dev/mem, sysfs resourceN, hugepages) either.
+ * One line at the end, also after an error: "fork-holder: DMA memory stayed at physical
+ * 0x...; the child mapped 0 of N device and DMA mappings", or what went wrong. */
 #include "config.h"
 
 #include <errno.h>
@@ -33,7 +44,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "libvsock.h"
@@ -41,6 +54,8 @@
 #define XFER_BUF (128 * 1024)
 
 static const char *progname = "vsock_xfer";
+
+static void holder_report(void);
 
 __attribute__((format(printf, 2, 3), noreturn)) static void die(int err, const char *fmt, ...)
 {
@@ -53,6 +68,7 @@ __attribute__((format(printf, 2, 3), noreturn)) static void die(int err, const c
     if (err != 0)
         fprintf(stderr, ": %s", strerror(err));
     fputc('\n', stderr);
+    holder_report(); /* a stall says more with where the DMA page went */
     exit(1);
 }
 
@@ -271,6 +287,211 @@ static void relay_blocking(struct vsock_transport *t, int s)
     pthread_join(writer, NULL);
 }
 
+/* ---- --fork-holder: a live forked child while data moves ------------------------------ */
+
+#define HOLDER_MAX_MAPS 16
+
+static struct {
+    pid_t child;          /* 0: no holder */
+    int release_fd;       /* its end of a pipe; closing it ends the child */
+    uint64_t dma_phys;    /* what the transport says its DMA memory is; 0: nothing named */
+    uintptr_t dma_virt;   /* our mapping of dma_phys */
+    int dma_pfnmap;       /* dma_virt maps /dev/mem: a PFN map, no page to copy */
+    uintptr_t dev[HOLDER_MAX_MAPS]; /* device and DMA mappings before the fork */
+    unsigned int n_dev;
+    int failed;
+} holder;
+
+#define PAGEMAP_PRESENT (1ull << 63)
+#define PAGEMAP_PFN_MASK ((1ull << 55) - 1)
+
+/* The physical address in the uio transport's "dma_memory" fact ("hugepages at physical
+ * 0x...", "reserved RAM 0x... via /dev/mem"). */
+static void holder_dma_fact(void *ctx, const char *key, const char *value)
+{
+    static const char *const marks[] = {"physical 0x", "reserved RAM 0x"};
+    uint64_t *phys = ctx;
+
+    if (strcmp(key, "dma_memory") != 0)
+        return;
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        const char *p = strstr(value, marks[i]);
+
+        if (p != NULL) {
+            *phys = strtoull(p + strlen(marks[i]) - 2, NULL, 16);
+            return;
+        }
+    }
+}
+
+/* The physical address of virtual page virt, 0 if absent or hidden (no CAP_SYS_ADMIN).
+ * PFN maps (/dev/mem) read as absent: pagemap does not walk them. */
+static uint64_t page_phys(int pagemap, uintptr_t virt)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), entry = 0;
+
+    if (pread(pagemap, &entry, sizeof(entry), (off_t)(virt / page * sizeof(entry))) !=
+            (ssize_t)sizeof(entry) || !(entry & PAGEMAP_PRESENT))
+        return 0;
+    return (entry & PAGEMAP_PFN_MASK) * page;
+}
+
+struct map_line {
+    uintptr_t start;
+    unsigned long long offset;
+    const char *path; /* "" for anonymous memory */
+};
+
+/* Calls fn for every line of /proc/PID/maps ("self" for ours). */
+static int for_each_mapping(const char *pid, void (*fn)(const struct map_line *m, void *ctx),
+                            void *ctx)
+{
+    char name[64], *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    FILE *maps;
+
+    snprintf(name, sizeof(name), "/proc/%s/maps", pid);
+    if ((maps = fopen(name, "re")) == NULL)
+        return -errno;
+    while ((n = getline(&line, &cap, maps)) > 0) {
+        unsigned long start;
+        struct map_line m;
+        int at = 0;
+
+        if (line[n - 1] == '\n')
+            line[n - 1] = '\0';
+        if (sscanf(line, "%lx-%*x %*s %llx %*s %*u %n", &start, &m.offset, &at) < 2 || at == 0)
+            continue;
+        m.start = start;
+        m.path = line + at;
+        fn(&m, ctx);
+    }
+    free(line);
+    fclose(maps);
+    return 0;
+}
+
+/* Memory a device reaches: /dev/mem (BARs, reserved RAM), a sysfs resourceN file (BARs),
+ * hugepages (DMA). */
+static int is_device_mapping(const char *path)
+{
+    return strcmp(path, "/dev/mem") == 0 || strncmp(path, "/sys/", 5) == 0 ||
+           strstr(path, "anon_hugepage") != NULL;
+}
+
+static void holder_note_mapping(const struct map_line *m, void *ctx)
+{
+    int pagemap = *(int *)ctx;
+
+    if (is_device_mapping(m->path) && holder.n_dev < HOLDER_MAX_MAPS)
+        holder.dev[holder.n_dev++] = m->start;
+    if (holder.dma_phys == 0 || holder.dma_virt != 0)
+        return;
+    if (strcmp(m->path, "/dev/mem") == 0 && m->offset == holder.dma_phys) {
+        holder.dma_virt = m->start;
+        holder.dma_pfnmap = 1;
+    } else if (page_phys(pagemap, m->start) == holder.dma_phys) {
+        holder.dma_virt = m->start;
+    }
+}
+
+static void holder_start(struct vsock_transport *t)
+{
+    int fds[2], pagemap, rc;
+
+    vsock_transport_describe(t, holder_dma_fact, &holder.dma_phys);
+    pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    rc = for_each_mapping("self", holder_note_mapping, &pagemap);
+    if (pagemap >= 0)
+        close(pagemap);
+    if (rc < 0)
+        die(-rc, "/proc/self/maps");
+    if (holder.dma_phys != 0 && holder.dma_virt == 0)
+        die(0, "--fork-holder: no mapping of the DMA memory at physical 0x%llx found "
+            "(reading physical addresses needs root)", (unsigned long long)holder.dma_phys);
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        die(errno, "pipe");
+    holder.child = fork();
+    if (holder.child < 0)
+        die(errno, "fork");
+    if (holder.child == 0) {
+        char c;
+
+        /* Touches nothing of the parent's: holds the address space until released. */
+        close(fds[1]);
+        while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        _exit(0);
+    }
+    close(fds[0]);
+    holder.release_fd = fds[1];
+}
+
+static void holder_count_inherited(const struct map_line *m, void *ctx)
+{
+    unsigned int *inherited = ctx;
+
+    for (unsigned int i = 0; i < holder.n_dev; i++)
+        *inherited += m->start == holder.dev[i];
+}
+
+/* While the child still lives: where the DMA page is now and which device mappings the
+ * child got; then ends the child. One line on stderr. */
+static void holder_report(void)
+{
+    char pid[24], where[160];
+    unsigned int inherited = 0;
+    uint64_t now = 0;
+    int status = 0, rc;
+
+    if (holder.child <= 0)
+        return;
+    if (holder.dma_pfnmap) {
+        now = holder.dma_phys; /* a PFN map holds no page that could be copied */
+    } else if (holder.dma_virt != 0) {
+        int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+        if (pagemap >= 0) {
+            now = page_phys(pagemap, holder.dma_virt);
+            close(pagemap);
+        }
+    }
+    snprintf(pid, sizeof(pid), "%ld", (long)holder.child);
+    rc = for_each_mapping(pid, holder_count_inherited, &inherited);
+    close(holder.release_fd);
+    while (waitpid(holder.child, &status, 0) < 0 && errno == EINTR)
+        ;
+    holder.child = 0;
+    if (holder.dma_virt == 0)
+        snprintf(where, sizeof(where), "the transport names no physical DMA address");
+    else if (now != holder.dma_phys)
+        snprintf(where, sizeof(where), "DMA memory at virtual 0x%lx moved from physical "
+                 "0x%llx to 0x%llx (copy-on-write)", (unsigned long)holder.dma_virt,
+                 (unsigned long long)holder.dma_phys, (unsigned long long)now);
+    else
+        snprintf(where, sizeof(where), "DMA memory stayed at physical 0x%llx%s",
+                 (unsigned long long)now, holder.dma_pfnmap ? " (a /dev/mem map)" : "");
+    if (rc < 0)
+        fprintf(stderr, "fork-holder: %s; the child's maps: %s\n", where, strerror(-rc));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "fork-holder: %s; the child ended with status 0x%x\n", where, status);
+    else
+        fprintf(stderr, "fork-holder: %s; the child mapped %u of %u device and DMA "
+                "mappings\n", where, inherited, holder.n_dev);
+    holder.failed = rc < 0 || status != 0 || inherited > 0 ||
+                    (holder.dma_virt != 0 && now != holder.dma_phys);
+}
+
+/* The end of a successful run: fails unless the page stayed and the child had no
+ * mapping of the device. */
+static void holder_end(void)
+{
+    holder_report();
+    if (holder.failed)
+        exit(1);
+}
+
 /* ---- many connections at once: echo client and server -------------------------------- */
 
 #define ECHO_MAX 256
@@ -454,9 +675,14 @@ int main(int argc, char **argv)
     struct sockaddr_vm addr;
     const char *storm = NULL;
     char why[300] = "";
-    int s, rc, argi = 1;
+    int s, rc, argi = 1, fork_holder = 0;
 
     while (argc - argi > 1 && strncmp(argv[argi], "--", 2) == 0) {
+        if (strcmp(argv[argi], "--fork-holder") == 0) {
+            fork_holder = 1;
+            argi++;
+            continue;
+        }
         if (strcmp(argv[argi], "--transport") == 0)
             spec = argv[argi + 1];
         else if (strcmp(argv[argi], "--eintr-storm") == 0)
@@ -466,8 +692,9 @@ int main(int argc, char **argv)
         argi += 2;
     }
     if (argc - argi < 2)
-        die(0, "usage: vsock_xfer [--transport SPEC] [--eintr-storm USEC] connect CID PORT | "
-               "listen PORT | echo-clients N CID PORT BYTES | echo-server PORT N");
+        die(0, "usage: vsock_xfer [--transport SPEC] [--eintr-storm USEC] [--fork-holder] "
+               "connect CID PORT | listen PORT | echo-clients N CID PORT BYTES | "
+               "echo-server PORT N");
     if (storm != NULL && strcmp(argv[argi], "connect") != 0 && strcmp(argv[argi], "listen") != 0)
         die(0, "--eintr-storm: only with connect or listen");
     if (storm != NULL)
@@ -480,6 +707,8 @@ int main(int argc, char **argv)
     if (strcmp(vsock_transport_name(t), "kernel") == 0)
         die(0, "refusing the kernel transport: give --transport vhost-user:PATH or "
                "VSOCK_TRANSPORT");
+    if (fork_holder)
+        holder_start(t);
     s = vsock_socket(t, SOCK_STREAM, 0);
     if (s < 0)
         die(-s, "socket");
@@ -521,6 +750,7 @@ int main(int argc, char **argv)
             die(0, "echo-clients: 1 to %d connections", ECHO_MAX);
         vsock_close(t, s);
         echo_clients(t, (unsigned int)n, cid, port, strtoull(argv[argi + 4], NULL, 10));
+        holder_end();
         vsock_transport_close(t);
         return 0;
     } else if (strcmp(argv[argi], "echo-server") == 0 && argc - argi == 3) {
@@ -537,12 +767,14 @@ int main(int argc, char **argv)
             die(-rc, "listen");
         fprintf(stderr, "listening %u\n", port);
         echo_server(t, s, (unsigned int)n);
+        holder_end();
         vsock_close(t, s);
         vsock_transport_close(t);
         return 0;
     } else {
-        die(0, "usage: vsock_xfer [--transport SPEC] [--eintr-storm USEC] connect CID PORT | "
-               "listen PORT | echo-clients N CID PORT BYTES | echo-server PORT N");
+        die(0, "usage: vsock_xfer [--transport SPEC] [--eintr-storm USEC] [--fork-holder] "
+               "connect CID PORT | listen PORT | echo-clients N CID PORT BYTES | "
+               "echo-server PORT N");
     }
     if (storm != NULL) {
         relay_blocking(t, s);
@@ -551,6 +783,7 @@ int main(int argc, char **argv)
             die(-rc, "set_nonblock");
         relay(t, s);
     }
+    holder_end();
     vsock_close(t, s);
     vsock_transport_close(t);
     storm_stop();
