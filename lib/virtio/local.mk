@@ -41,10 +41,10 @@ check_PROGRAMS += test/guest/pci-util test/unit/test_virtio_pci
 test_guest_pci_util_SOURCES = test/guest/pci-util.c
 test_unit_test_virtio_pci_LDADD = lib/libvsock-core.la
 TESTS += test/unit/test_virtio_pci test/guest/pci-host.bats test/guest/pci.test
-EXTRA_DIST += test/guest/pci.test test/guest/scenarios/pci.sh \
+EXTRA_DIST += test/guest/pci.test test/guest/scenarios/pci.sh test/guest/scenarios/pci-pio.sh \
 	test/guest/scenarios/pci-iommu.sh test/guest/pci-host.bats
 
 clean-local: clean-local-pci
 clean-local-pci:
-	-rm -rf test/guest/pci.out test/guest/pci-iommu.out
+	-rm -rf test/guest/pci.out test/guest/pci-iommu.out test/guest/pci-pio.out
 .PHONY: clean-local-pci

@@ -599,8 +599,9 @@ static int pci_resolve(struct pci_bus *b, const char *device, char *why, size_t 
 
 /* ---- opening -------------------------------------------------------------------------- */
 
-static int pci_bar_sizes(struct pci_bus *b, uint64_t start[PCI_CFG_NUM_BARS],
-                         uint64_t size[PCI_CFG_NUM_BARS], char *why, size_t why_size)
+/* The BARs as the kernel sees them: one sysfs "resource" line each. */
+static int pci_read_bars(struct pci_bus *b, struct pci_cfg_bar bars[PCI_CFG_NUM_BARS],
+                         char *why, size_t why_size)
 {
     char path[PATH_MAX], text[2048];
     const char *line = text;
@@ -613,7 +614,7 @@ static int pci_bar_sizes(struct pci_bus *b, uint64_t start[PCI_CFG_NUM_BARS],
         return rc;
     }
     for (unsigned int i = 0; i < PCI_CFG_NUM_BARS; i++) {
-        if (line == NULL || pci_cfg_parse_resource_line(line, &start[i], &size[i]) < 0) {
+        if (line == NULL || pci_cfg_parse_resource_line(line, &bars[i]) < 0) {
             vsock_why(why, why_size, "%s: cannot parse line %u", path, i + 1);
             return -EPROTO;
         }
@@ -627,11 +628,12 @@ static int pci_bar_sizes(struct pci_bus *b, uint64_t start[PCI_CFG_NUM_BARS],
 /* Maps BAR i: /dev/mem first (the issue's path: works where sysfs resource files are
  * missing), the sysfs resource file where /dev/mem is refused (IO_STRICT_DEVMEM, no
  * CAP_SYS_RAWIO, lockdown). */
-static int pci_map_bar(struct pci_bus *b, unsigned int i, uint64_t start, uint64_t size,
+static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_bar *bar,
                        char *why, size_t why_size)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t len = (size_t)((size + page - 1) / page * page);
+    size_t len = (size_t)((bar->size + page - 1) / page * page);
+    uint64_t start = bar->start;
     char path[PATH_MAX], devmem_err[80] = "";
     void *p = MAP_FAILED;
     int fd;
@@ -682,7 +684,7 @@ static volatile uint8_t *region_ptr(struct pci_bus *b, const struct pci_cfg_regi
 static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
 {
     uint8_t config[PCI_CONFIG_SIZE];
-    uint64_t start[PCI_CFG_NUM_BARS], size[PCI_CFG_NUM_BARS];
+    struct pci_cfg_bar bars[PCI_CFG_NUM_BARS];
     const struct pci_cfg_region *regions[] = {&b->caps.common, &b->caps.notify, &b->caps.isr,
                                               &b->caps.device};
     char path[PATH_MAX];
@@ -723,10 +725,11 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
         vsock_why(why, why_size, "%s: not a virtio-vsock function", path);
         return -ENODEV;
     }
-    rc = pci_bar_sizes(b, start, size, why, why_size);
+    rc = pci_read_bars(b, bars, why, why_size);
     if (rc < 0)
         return rc;
-    rc = pci_cfg_parse(config, (size_t)got, size, VSOCK_CONFIG_SIZE, &b->caps, why, why_size);
+    /* Every BAR a capability names is checked to be memory before anything is mapped. */
+    rc = pci_cfg_parse(config, (size_t)got, bars, VSOCK_CONFIG_SIZE, &b->caps, why, why_size);
     if (rc < 0) {
         char inner[200];
 
@@ -737,7 +740,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
         unsigned int bar = regions[i]->bar;
 
-        if (b->bar[bar].base == NULL && (rc = pci_map_bar(b, bar, start[bar], size[bar], why,
+        if (b->bar[bar].base == NULL && (rc = pci_map_bar(b, bar, &bars[bar], why,
                                                           why_size)) < 0)
             return rc;
     }

@@ -38,7 +38,41 @@ static const struct cap_type cap_types[] = {
 };
 #define N_CAP_TYPES (sizeof(cap_types) / sizeof(cap_types[0]))
 
-int pci_cfg_parse(const uint8_t *config, size_t len, const uint64_t bar_size[PCI_CFG_NUM_BARS],
+/* 0 if BAR i can hold a virtio structure: the driver maps it from /dev/mem at its start,
+ * so it must be memory space with an address. An I/O-port BAR's start is a port number:
+ * read as a physical address it is RAM (0xc000 is low memory). Both the kernel's resource
+ * flags and the device's own BAR dword must say memory. */
+static int bar_check_memory(const uint8_t *config, const struct pci_cfg_bar *bar,
+                            unsigned int i, const char *cap, char *why, size_t why_size)
+{
+    uint64_t type = bar->flags & PCI_CFG_RES_TYPE_BITS;
+    uint32_t dword = le32_get(config + PCI_CFG_BAR0 + 4 * i);
+
+    if (type == PCI_CFG_RES_IO) {
+        vsock_why(why, why_size, "%s capability: BAR %u is an I/O-port BAR (ports 0x%" PRIx64
+                  ", resource flags 0x%" PRIx64 "), not memory", cap, i, bar->start,
+                  bar->flags);
+        return -EPROTO;
+    }
+    if (dword & PCI_CFG_BAR_SPACE_IO) {
+        vsock_why(why, why_size, "%s capability: BAR %u is an I/O-port BAR (config space "
+                  "0x%08" PRIx32 "), not memory", cap, i, dword);
+        return -EPROTO;
+    }
+    if (type != PCI_CFG_RES_MEM) {
+        vsock_why(why, why_size, "%s capability: BAR %u is not a memory BAR (resource flags "
+                  "0x%" PRIx64 ")", cap, i, bar->flags);
+        return -EPROTO;
+    }
+    if ((bar->flags & (PCI_CFG_RES_UNSET | PCI_CFG_RES_DISABLED)) || bar->start == 0) {
+        vsock_why(why, why_size, "%s capability: BAR %u has no address assigned (start 0x%"
+                  PRIx64 ", resource flags 0x%" PRIx64 ")", cap, i, bar->start, bar->flags);
+        return -EPROTO;
+    }
+    return 0;
+}
+
+int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar bar[PCI_CFG_NUM_BARS],
                   uint32_t min_device_len, struct pci_cfg_virtio *out, char *why,
                   size_t why_size)
 {
@@ -102,11 +136,14 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const uint64_t bar_size[PCI
                           ct->name, r->length, min);
                 return -EPROTO;
             }
-            if (bar_size[r->bar] == 0 || end > bar_size[r->bar]) {
+            if (bar[r->bar].size != 0 &&
+                bar_check_memory(config, &bar[r->bar], r->bar, ct->name, why, why_size) < 0)
+                return -EPROTO;
+            if (bar[r->bar].size == 0 || end > bar[r->bar].size) {
                 vsock_why(why, why_size,
                           "%s capability: BAR %u offset 0x%" PRIx32 " length 0x%" PRIx32
                           " outside the BAR (size 0x%" PRIx64 ")",
-                          ct->name, r->bar, r->offset, r->length, bar_size[r->bar]);
+                          ct->name, r->bar, r->offset, r->length, bar[r->bar].size);
                 return -EPROTO;
             }
             if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
@@ -133,13 +170,14 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const uint64_t bar_size[PCI
     return 0;
 }
 
-int pci_cfg_parse_resource_line(const char *line, uint64_t *start, uint64_t *size)
+int pci_cfg_parse_resource_line(const char *line, struct pci_cfg_bar *bar)
 {
     unsigned long long s, e, flags;
 
     if (sscanf(line, "%llx %llx %llx", &s, &e, &flags) != 3)
         return -EINVAL;
-    *start = s;
-    *size = (s == 0 && e == 0) || e < s ? 0 : e - s + 1;
+    bar->start = s;
+    bar->size = (s == 0 && e == 0) || e < s ? 0 : e - s + 1;
+    bar->flags = flags;
     return 0;
 }

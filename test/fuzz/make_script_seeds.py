@@ -96,24 +96,35 @@ VRING_SEEDS = {
 }
 
 
-# ---- fuzz_pci_cfg: six BAR size picks (0, 4K, 16K, 64K), the min_device_len flag, then
+# ---- fuzz_pci_cfg: six BAR picks (bits 0-1 the size 0, 4K, 16K, 64K; bits 2-3 the kind:
+# memory, I/O ports, unassigned memory, 64-bit memory), the min_device_len flag, then
 # config space: a modern virtio-pci function with its four capabilities in BAR 4.
 
 
-def pci_config(caps):
+def pci_config(caps, bar_dwords=None):
     cfg = bytearray(256)
     struct.pack_into("<H", cfg, 0x06, 0x10)  # status: capability list
+    for i, dword in (bar_dwords or {}).items():
+        struct.pack_into("<I", cfg, 0x10 + 4 * i, dword)
     cfg[0x34] = 0x40
     pos = 0x40
-    for i, (ctype, off, length, extra) in enumerate(caps):
+    for i, (ctype, off, length, extra, *bar) in enumerate(caps):
         nxt = 0 if i + 1 == len(caps) else pos + 0x18
-        cap = bytes([0x09, nxt, 16 + len(extra), ctype, 4, 0, 0, 0]) + u32(off) + u32(length)
+        cap = (bytes([0x09, nxt, 16 + len(extra), ctype, bar[0] if bar else 4, 0, 0, 0])
+               + u32(off) + u32(length))
         cfg[pos:pos + len(cap) + len(extra)] = cap + extra
         pos += 0x18
     return bytes(cfg)
 
 
+def bar_pick(size_index, kind=0):
+    return size_index | kind << 2
+
+
+MEM, IO, UNSET, MEM64 = 0, 1, 2, 3
 GOOD_CAPS = [(1, 0, 0x38, b""), (2, 0x3000, 4, u32(4)), (3, 0x1000, 1, b""), (4, 0x2000, 8, b"")]
+# QEMU's modern-pio-notify=on: a notify capability in the I/O BAR 2, first in the list.
+PIO_NOTIFY_CAPS = [(2, 0, 4, u32(0), 2)] + GOOD_CAPS
 PCI_SEEDS = {
     "modern": bytes([0, 0, 0, 0, 2, 0, 0]) + pci_config(GOOD_CAPS),
     "outside-bar": bytes([0, 0, 0, 0, 1, 0, 0]) + pci_config(GOOD_CAPS),
@@ -121,6 +132,13 @@ PCI_SEEDS = {
         [(1, 0, 0x38, b""), (2, 0x3000, 4, b""), (3, 0x1000, 1, b""), (4, 0x2000, 8, b"")]),
     "std-header-only": bytes([0, 0, 0, 0, 2, 0, 0]) + pci_config(GOOD_CAPS)[:64],
     "resource-line": b"0x00000000fe000000 0x00000000fe003fff 0x0000000000140204\n",
+    "io-bar": bytes([0, 0, 0, 0, bar_pick(2, IO), 0, 0]) + pci_config(GOOD_CAPS),
+    "pio-notify": bytes([0, 0, bar_pick(1, IO), 0, bar_pick(2, MEM64), 0, 0])
+    + pci_config(PIO_NOTIFY_CAPS, {2: 0xc001, 4: 0x0000000c, 5: 0x8}),
+    "io-in-config": bytes([0, 0, 0, 0, bar_pick(2, MEM64), 0, 0])
+    + pci_config(GOOD_CAPS, {4: 0xfe000001}),
+    "unset-bar": bytes([0, 0, 0, 0, bar_pick(2, UNSET), 0, 0]) + pci_config(GOOD_CAPS),
+    "resource-io-line": b"0x000000000000c000 0x000000000000c03f 0x0000000000040101\n",
 }
 
 

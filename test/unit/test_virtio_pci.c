@@ -1,6 +1,7 @@
 /* test_virtio_pci.c: the device-facing parsers of the PCI/UIO bus, with no device: the
- * virtio capability walk over crafted config spaces (good, hostile, incomplete), sysfs
- * resource lines, the mem=ADDR+SIZE and memmap= parsers and the /proc/iomem RAM check. */
+ * virtio capability walk over crafted config spaces (good, hostile, incomplete), BAR
+ * kinds (I/O, unassigned), sysfs resource lines, the mem=ADDR+SIZE and memmap= parsers
+ * and the /proc/iomem RAM check. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,7 +16,12 @@
 #include "virtio/wire.h"
 
 static uint8_t cfg[256];
-static uint64_t bars[PCI_CFG_NUM_BARS];
+static struct pci_cfg_bar bars[PCI_CFG_NUM_BARS];
+
+/* sysfs resource flags of QEMU's BARs: 64-bit prefetchable memory, 32-bit memory, I/O. */
+#define RES_MEM64_PREF 0x14220cu
+#define RES_MEM32 0x40200u
+#define RES_IO 0x40101u
 
 static void put_le32(uint8_t *p, uint32_t v)
 {
@@ -36,14 +42,17 @@ static void add_cap(unsigned int pos, unsigned int next, unsigned int type, unsi
     put_le32(cfg + pos + 12, length);
 }
 
-/* QEMU's layout: BAR 4 (16 KiB), common 0x0, ISR 0x1000, device 0x2000, notify 0x3000
- * with multiplier 4; an MSI-X capability (id 0x11) first in the list. */
+/* QEMU's layout: BAR 4 (16 KiB, 64-bit memory), common 0x0, ISR 0x1000, device 0x2000,
+ * notify 0x3000 with multiplier 4; an MSI-X capability (id 0x11) first in the list. */
 static void qemu_like(void)
 {
     memset(cfg, 0, sizeof(cfg));
     memset(bars, 0, sizeof(bars));
-    bars[1] = 0x1000;
-    bars[4] = 0x4000;
+    bars[1] = (struct pci_cfg_bar){.start = 0xfebf1000, .size = 0x1000, .flags = RES_MEM32};
+    bars[4] = (struct pci_cfg_bar){.start = 0xfe000000, .size = 0x4000, .flags = RES_MEM64_PREF};
+    put_le32(cfg + 0x14, 0xfebf1000);
+    put_le32(cfg + 0x20, 0xfe00000c); /* BAR 4: memory, 64-bit, prefetchable */
+    put_le32(cfg + 0x24, 0);          /* its upper half */
     cfg[0] = 0xf4;
     cfg[1] = 0x1a;
     cfg[2] = 0x53;
@@ -94,7 +103,7 @@ static void test_caps(void)
     TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "offset+length overflow is refused");
 
     qemu_like();
-    bars[4] = 0;
+    bars[4] = (struct pci_cfg_bar){0};
     TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a capability in an absent BAR is refused");
 
     qemu_like();
@@ -145,18 +154,86 @@ static void test_caps(void)
                "under 64 bytes: refused");
 }
 
+/* Every BAR a used capability names must be memory with an address: the driver maps it
+ * from /dev/mem at its start, and an I/O BAR's start is a port number. */
+static void test_bar_kinds(void)
+{
+    struct pci_cfg_virtio v;
+    char why[200];
+
+    qemu_like();
+    bars[4] = (struct pci_cfg_bar){.start = 0xc000, .size = 0x4000, .flags = RES_IO};
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "capabilities in an I/O-port BAR: refused");
+    TAP_OK_WHY(strstr(why, "notify capability: BAR 4 is an I/O-port BAR (ports 0xc000, "
+                           "resource flags 0x40101), not memory") != NULL, why);
+    tap_ok(strchr(why, '\n') == NULL, "the reason is one line");
+
+    /* QEMU's modern-pio-notify=on: a second notify capability, first in the list, in
+     * the 4-port I/O BAR 2 (a page-aligned port number would map low RAM). */
+    qemu_like();
+    bars[2] = (struct pci_cfg_bar){.start = 0xc000, .size = 4, .flags = RES_IO};
+    put_le32(cfg + 0x18, 0xc001);
+    add_cap(0xb0, 0x98, VIRTIO_PCI_CAP_NOTIFY_CFG, 2, 0, 4, 20);
+    cfg[0x34] = 0xb0;
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a notify capability in an I/O BAR: refused");
+    TAP_OK_WHY(strstr(why, "notify capability: BAR 2 is an I/O-port BAR (ports 0xc000") != NULL,
+               why);
+
+    qemu_like();
+    put_le32(cfg + 0x20, 0xfe000001); /* sysfs says memory, the device's BAR says I/O */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "config space BAR bit 0 (I/O): refused");
+    TAP_OK_WHY(strstr(why, "BAR 4 is an I/O-port BAR (config space 0xfe000001)") != NULL, why);
+
+    qemu_like();
+    bars[4].flags = 0x1000; /* IORESOURCE_BUS: neither memory nor I/O */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a BAR of another resource type: refused");
+    TAP_OK_WHY(strstr(why, "BAR 4 is not a memory BAR") != NULL, why);
+
+    qemu_like();
+    bars[4].flags |= PCI_CFG_RES_IO; /* both type bits: not plain memory */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "memory and I/O type bits at once: refused");
+
+    qemu_like();
+    bars[4].flags |= PCI_CFG_RES_UNSET;
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a BAR the kernel left unassigned: refused");
+    TAP_OK_WHY(strstr(why, "BAR 4 has no address assigned") != NULL, why);
+
+    qemu_like();
+    bars[4].start = 0;
+    TAP_IS_INT(parse(&v, why, sizeof(why)), -EPROTO, "a memory BAR at address 0: refused");
+    TAP_OK_WHY(strstr(why, "no address assigned") != NULL, why);
+
+    qemu_like();
+    bars[0] = (struct pci_cfg_bar){.start = 0xc000, .size = 0x40, .flags = RES_IO};
+    put_le32(cfg + 0x10, 0xc001);
+    TAP_IS_INT(parse(&v, why, sizeof(why)), 0,
+               "an I/O BAR no used capability names (PCI_CFG's BAR 0) is fine");
+
+    qemu_like();
+    put_le32(cfg + 0x24, 0x1); /* upper half of 64-bit BAR 4: address bit 32, not I/O */
+    TAP_IS_INT(parse(&v, why, sizeof(why)), 0, "a 64-bit BAR's upper dword is not read as a BAR");
+}
+
 static void test_resource(void)
 {
-    uint64_t start = 1, size = 1;
+    struct pci_cfg_bar bar = {1, 1, 1};
 
     TAP_IS_INT(pci_cfg_parse_resource_line("0x00000000fe000000 0x00000000fe003fff "
-                                           "0x000000000014220c\n", &start, &size), 0,
+                                           "0x000000000014220c\n", &bar), 0,
                "resource line parses");
-    TAP_IS_INT(start, 0xfe000000, "BAR start");
-    TAP_IS_INT(size, 0x4000, "BAR size");
-    pci_cfg_parse_resource_line("0x0000000000000000 0x0000000000000000 0x0\n", &start, &size);
-    TAP_IS_INT(size, 0, "unused BAR has size 0");
-    TAP_IS_INT(pci_cfg_parse_resource_line("garbage", &start, &size), -EINVAL, "garbage refused");
+    TAP_IS_INT(bar.start, 0xfe000000, "BAR start");
+    TAP_IS_INT(bar.size, 0x4000, "BAR size");
+    TAP_IS_INT(bar.flags, RES_MEM64_PREF, "BAR flags");
+    TAP_IS_INT(pci_cfg_parse_resource_line("0x000000000000c000 0x000000000000c03f "
+                                           "0x0000000000040101\n", &bar), 0,
+               "an I/O BAR's line parses");
+    TAP_IS_INT(bar.flags & PCI_CFG_RES_TYPE_BITS, PCI_CFG_RES_IO, "its type is I/O");
+    TAP_IS_INT(bar.size, 0x40, "64 ports");
+    pci_cfg_parse_resource_line("0x0000000000000000 0x0000000000000000 0x0\n", &bar);
+    TAP_IS_INT(bar.size, 0, "unused BAR has size 0");
+    TAP_IS_INT(pci_cfg_parse_resource_line("garbage", &bar), -EINVAL, "garbage refused");
+    TAP_IS_INT(pci_cfg_parse_resource_line("0xfe000000 0xfe003fff", &bar), -EINVAL,
+               "a line without flags refused");
 }
 
 static void test_ranges(void)
@@ -207,9 +284,11 @@ static void test_iomem(void)
                "zeroed addresses (not root) are reported");
 }
 
+
 int main(void)
 {
     test_caps();
+    test_bar_kinds();
     test_resource();
     test_ranges();
     test_iomem();
