@@ -194,6 +194,12 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
                   want, strerror(-rc));
         return rc;
     }
+    rc = dma_keep_from_fork(p, want);
+    if (rc < 0) {
+        vsock_why(why, why_size, "madvise(MADV_DONTFORK) on the DMA range: %s", strerror(-rc));
+        munmap(p, want);
+        return rc;
+    }
     memset(p, 0, want); /* reserved RAM holds whatever the firmware or last user left */
     *out = (struct dma_region){.kind = DMA_RESERVED, .virt = p, .phys = addr, .size = want};
     return 0;
@@ -228,6 +234,13 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
         vsock_why(why, why_size, "cannot get %zu MiB of 2 MiB hugepages: %s (see "
                   "/proc/sys/vm/nr_hugepages)", size >> 20, strerror(-rc));
         return rc;
+    }
+    /* Before the pages are touched: from here on no fork shares them (copy-on-write
+     * would move them away from the device), and pagemap below sees the final pages. */
+    rc = dma_keep_from_fork(p, size);
+    if (rc < 0) {
+        vsock_why(why, why_size, "madvise(MADV_DONTFORK) on the hugepages: %s", strerror(-rc));
+        goto fail;
     }
     memset(p, 0, size); /* faults every page in: pagemap must see them present */
     fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
@@ -264,6 +277,11 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
 fail:
     munmap(p, size);
     return rc;
+}
+
+int dma_keep_from_fork(void *addr, size_t size)
+{
+    return madvise(addr, size, MADV_DONTFORK) < 0 ? neg_errno() : 0;
 }
 
 void dma_free(struct dma_region *r)

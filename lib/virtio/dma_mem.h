@@ -30,13 +30,20 @@ int dma_check_iomem(const char *iomem, uint64_t addr, uint64_t size, char *why,
                     size_t why_size);
 
 /* Maps want bytes at the start of the reserved range [addr, addr+size) through /dev/mem
- * and zeroes them. */
+ * (kept from fork) and zeroes them. */
 int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_region *out,
                      char *why, size_t why_size);
 
-/* Allocates want bytes of hugepages (2 MiB each), locked, and finds their physical
- * address; fails unless they are physically contiguous. */
+/* Allocates want bytes of hugepages (2 MiB each), locked and kept from fork, and finds
+ * their physical address; fails unless they are physically contiguous. */
 int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t why_size);
+
+/* Keeps [addr, addr+size) out of every child fork() makes (MADV_DONTFORK). The device
+ * reaches this memory by physical address: a private page shared with a child after a
+ * fork is copied on our next write, and the device goes on using the old copy. Shared
+ * maps (/dev/mem, BARs) are never copied, but a child that does not exec has no business
+ * with the device's registers and rings either. Returns 0 or a negative errno. */
+int dma_keep_from_fork(void *addr, size_t size);
 
 void dma_free(struct dma_region *r);
 

@@ -627,7 +627,8 @@ static int pci_read_bars(struct pci_bus *b, struct pci_cfg_bar bars[PCI_CFG_NUM_
 
 /* Maps BAR i: /dev/mem first (the issue's path: works where sysfs resource files are
  * missing), the sysfs resource file where /dev/mem is refused (IO_STRICT_DEVMEM, no
- * CAP_SYS_RAWIO, lockdown). */
+ * CAP_SYS_RAWIO, lockdown). The map is kept from fork: a child that does not exec must
+ * not reach the device's registers. */
 static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_bar *bar,
                        char *why, size_t why_size)
 {
@@ -636,7 +637,7 @@ static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_b
     uint64_t start = bar->start;
     char path[PATH_MAX], devmem_err[80] = "";
     void *p = MAP_FAILED;
-    int fd;
+    int fd, rc, via_sysfs = 0;
 
     if (start % page != 0) {
         vsock_why(why, why_size, "BAR %u at 0x%" PRIx64 " is not page-aligned", i, start);
@@ -651,28 +652,34 @@ static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_b
     } else {
         snprintf(devmem_err, sizeof(devmem_err), "%s", strerror(errno));
     }
-    if (p != MAP_FAILED) {
-        b->bar[i] = (struct pci_bar_map){.base = p, .size = len, .phys = start};
-        snprintf(b->bar_how, sizeof(b->bar_how), "BAR %u at 0x%" PRIx64 ", %zu bytes, via "
-                 "/dev/mem", i, start, len);
-        return 0;
-    }
     snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/resource%u", b->bdf, i);
-    fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
-    if (fd >= 0) {
-        p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        close(fd);
+    if (p == MAP_FAILED) {
+        via_sysfs = 1;
+        fd = open(path, O_RDWR | O_SYNC | O_CLOEXEC);
+        if (fd >= 0) {
+            p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            close(fd);
+        }
     }
     if (p == MAP_FAILED) {
-        int rc = neg_errno();
-
+        rc = neg_errno();
         vsock_why(why, why_size, "cannot map BAR %u: /dev/mem: %s; %s: %s", i, devmem_err,
                   path, strerror(-rc));
         return rc;
     }
-    b->bar[i] = (struct pci_bar_map){.base = p, .size = len, .phys = start, .via_sysfs = 1};
-    snprintf(b->bar_how, sizeof(b->bar_how), "BAR %u at 0x%" PRIx64 ", %zu bytes, via %.80s "
-             "(/dev/mem refused: %.40s)", i, start, len, path, devmem_err);
+    if ((rc = dma_keep_from_fork(p, len)) < 0) {
+        vsock_why(why, why_size, "BAR %u: madvise(MADV_DONTFORK): %s", i, strerror(-rc));
+        munmap(p, len);
+        return rc;
+    }
+    b->bar[i] = (struct pci_bar_map){.base = p, .size = len, .phys = start,
+                                     .via_sysfs = via_sysfs};
+    if (via_sysfs)
+        snprintf(b->bar_how, sizeof(b->bar_how), "BAR %u at 0x%" PRIx64 ", %zu bytes, via "
+                 "%.80s (/dev/mem refused: %.40s)", i, start, len, path, devmem_err);
+    else
+        snprintf(b->bar_how, sizeof(b->bar_how), "BAR %u at 0x%" PRIx64 ", %zu bytes, via "
+                 "/dev/mem", i, start, len);
     return 0;
 }
 

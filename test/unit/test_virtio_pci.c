@@ -1,12 +1,17 @@
 /* test_virtio_pci.c: the device-facing parsers of the PCI/UIO bus, with no device: the
  * virtio capability walk over crafted config spaces (good, hostile, incomplete), BAR
- * kinds (I/O, unassigned), sysfs resource lines, the mem=ADDR+SIZE and memmap= parsers
- * and the /proc/iomem RAM check. */
+ * kinds (I/O, unassigned), sysfs resource lines, the mem=ADDR+SIZE and memmap= parsers,
+ * the /proc/iomem RAM check; and DMA memory across fork() (hugepages only where some
+ * are reserved). */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -284,6 +289,119 @@ static void test_iomem(void)
                "zeroed addresses (not root) are reported");
 }
 
+/* ---- DMA memory across fork() ---------------------------------------------------------- */
+
+/* The physical address of the page at p, 0 if absent or hidden (needs CAP_SYS_ADMIN). */
+static uint64_t phys_of(const void *p)
+{
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), entry = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return 0;
+    if (pread(fd, &entry, sizeof(entry), (off_t)((uintptr_t)p / page * sizeof(entry))) !=
+        (ssize_t)sizeof(entry))
+        entry = 0;
+    close(fd);
+    if (!(entry >> 63))
+        return 0;
+    return (entry & ((1ull << 55) - 1)) * page;
+}
+
+struct holder {
+    pid_t pid;
+    int release;
+};
+
+/* Forks a child that holds a copy of the address space (as a fork without exec does)
+ * until holder_end; its exit status says whether the page at p is mapped in it. */
+static void holder_start(struct holder *h, void *p)
+{
+    int fds[2];
+
+    h->pid = -1;
+    if (pipe(fds) < 0)
+        return;
+    h->pid = fork();
+    if (h->pid == 0) {
+        unsigned char vec[1];
+        int mapped = mincore(p, (size_t)sysconf(_SC_PAGESIZE), vec) == 0;
+        char c;
+
+        close(fds[1]);
+        while (read(fds[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        _exit(mapped);
+    }
+    close(fds[0]);
+    h->release = fds[1];
+}
+
+/* 1: the child had the page mapped, 0: it had not, -1: it failed. */
+static int holder_end(struct holder *h)
+{
+    int status = 0;
+
+    if (h->pid < 0)
+        return -1;
+    close(h->release);
+    if (waitpid(h->pid, &status, 0) < 0 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* Writes p while a forked child holds the address space; checks p's physical page. */
+static void check_write_with_child(volatile uint8_t *p, int kept, const char *what)
+{
+    struct holder h;
+    uint64_t before, after;
+
+    p[0] = 1; /* present before the fork */
+    before = phys_of((const void *)p);
+    holder_start(&h, (void *)p);
+    p[0] = 2; /* the driver's next write: copy-on-write if the child shares the page */
+    after = phys_of((const void *)p);
+    TAP_IS_INT(holder_end(&h), kept ? 0 : 1, "%s: a forked child %s", what,
+               kept ? "does not map it" : "maps it too");
+    if (before == 0)
+        tap_ok(1, "%s: physical address # SKIP pagemap hides it (not root)", what);
+    else if (kept)
+        tap_ok(before == after, "%s: stays at physical 0x%llx (now 0x%llx)", what,
+               (unsigned long long)before, (unsigned long long)after);
+    else
+        tap_ok(before != after, "%s: copy-on-write moved it from 0x%llx to 0x%llx", what,
+               (unsigned long long)before, (unsigned long long)after);
+}
+
+static void test_fork(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    struct dma_region r;
+    char why[200] = "";
+    uint8_t *p;
+    int rc;
+
+    /* Ordinary private memory, the way the hugepages are mapped: the hazard, then the
+     * cure. */
+    p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!tap_ok(p != MAP_FAILED, "an anonymous private page"))
+        return;
+    check_write_with_child(p, 0, "private page without MADV_DONTFORK");
+    TAP_IS_INT(dma_keep_from_fork(p, page), 0, "dma_keep_from_fork on a private page");
+    check_write_with_child(p, 1, "private page kept from fork");
+    munmap(p, page);
+
+    /* The driver's own hugepages, where this machine has some reserved (the test never
+     * reserves any: that is a system setting; the QEMU guest test does). */
+    rc = dma_alloc_hugepages(1, &r, why, sizeof(why));
+    if (rc < 0) {
+        tap_ok(1, "hugepage DMA memory and fork # SKIP %s", why);
+        return;
+    }
+    TAP_IS_INT(phys_of(r.virt), r.phys, "hugepage DMA memory: pagemap agrees");
+    check_write_with_child(r.virt, 1, "hugepage DMA memory");
+    dma_free(&r);
+}
 
 int main(void)
 {
@@ -292,5 +410,6 @@ int main(void)
     test_resource();
     test_ranges();
     test_iomem();
+    test_fork();
     return tap_done();
 }

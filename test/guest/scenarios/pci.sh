@@ -277,6 +277,8 @@ done
 echo /nonexistent >/proc/sys/kernel/modprobe
 plan vsockctl/uio-check-before-bind vsockctl/bind vsockctl/uio-check-ready uio-driver/no-kernel-vsock \
     uio-driver/auto-picks-uio uio-driver/info uio-driver/explicit-device uio-driver/hugepages \
+    uio-driver/fork-keeps-dma-hugepages uio-driver/fork-keeps-dma-reserved \
+    uio-driver/vsockcat-system-hugepages \
     uio-driver/refuses-system-ram uio-driver/bad-spec uio-driver/second-process-refused vsockctl/unbind
 
 c_check_before() {
@@ -362,6 +364,39 @@ c_hugepages() {
     note "3 MB echoed with DMA memory in hugepages ($out)"
 }
 check uio-driver/hugepages c_hugepages
+
+# A child forked without exec (vsockcat's EXEC and SYSTEM until the exec; here one that
+# lives while data moves) must leave the DMA memory where the device writes it. With
+# MAP_PRIVATE hugepages the parent's next write copied the page away from the device
+# (copy-on-write, spare hugepages allowing) and the transfer stalled. vsock_xfer checks
+# the echo, that the DMA page never moved (/proc/self/pagemap) and that the child got
+# no mapping of the BAR or the DMA memory (MADV_DONTFORK).
+c_fork_keeps_dma() {
+    echo 8 >/proc/sys/vm/nr_hugepages
+    free=$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)
+    timeout 60 vsock_xfer --transport "$1" --fork-holder echo-clients 2 $HOST_CID 5002 1048576 \
+        >/tmp/fh.out 2>/tmp/fh.err || fail "exit $?: $(cat /tmp/fh.out /tmp/fh.err)"
+    grep -q '^2 connections, 1048576 bytes each way each: ok$' /tmp/fh.out || fail "$(cat /tmp/fh.out)"
+    grep -qE '^fork-holder: DMA memory stayed at physical 0x[0-9a-f]+.*; the child mapped 0 of [2-9] ' \
+        /tmp/fh.err || fail "$(cat /tmp/fh.err)"
+    note "$1, $free free hugepages: 2 x 1 MiB echoed; $(sed -n 's/^fork-holder: //p' /tmp/fh.err)"
+}
+check uio-driver/fork-keeps-dma-hugepages c_fork_keeps_dma uio:mem=hugepages
+check uio-driver/fork-keeps-dma-reserved c_fork_keeps_dma uio:mem=0x30000000+16M
+
+# What the issue names: vsockcat's SYSTEM forks a shell while the driver runs in
+# vsockcat (DMA memory in hugepages); the shell keeps the host's 64 MiB.
+c_vsockcat_system() {
+    echo 8 >/proc/sys/vm/nr_hugepages
+    rm -f /tmp/sys.out
+    VSOCK_TRANSPORT=uio:mem=hugepages timeout 80 vsockcat -u VSOCK-CONNECT:$HOST_CID:5001 \
+        SYSTEM:'cat >/tmp/sys.out' || fail "exit $?"
+    [ "$(sha /tmp/sys.out)" = "$HOST_BIG_SHA" ] ||
+        fail "sha256 $(sha /tmp/sys.out) ($(wc -c </tmp/sys.out) bytes), want $HOST_BIG_SHA"
+    rm -f /tmp/sys.out
+    note "64 MiB host->guest into a SYSTEM child, DMA memory in hugepages, sha256 equal"
+}
+check uio-driver/vsockcat-system-hugepages c_vsockcat_system
 
 c_refuse_ram() {
     timeout 10 vsockctl --transport uio:mem=0x1000000+16M cid >/dev/null 2>/tmp/err &&
