@@ -25,9 +25,10 @@ TESTS += test/unit/test_virtio_virtq test/unit/test_virtio_core \
 	test/unit/test_virtio_vhost_user test/unit/test_virtio_transport
 
 # Test tools for the vhost-user integration tests (not installed).
-check_PROGRAMS += test/tools/vsock_xfer
+check_PROGRAMS += test/tools/vsock_xfer test/tools/vsock_probe
 test_tools_vsock_xfer_LDADD = lib/libvsock-core.la
-EXTRA_DIST += test/tools/hybrid_host.py
+test_tools_vsock_probe_LDADD = lib/libvsock-core.la
+EXTRA_DIST += test/tools/hybrid_host.py test/tools/hostile_device.py
 
 # End to end against cmd/vhost-user-vsock (skips while that is not built).
 TESTS += test/vhost-user-transport.bats
