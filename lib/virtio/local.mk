@@ -34,6 +34,11 @@ EXTRA_DIST += test/tools/hybrid_host.py test/tools/hostile_device.py
 TESTS += test/vhost-user-transport.bats
 EXTRA_DIST += test/vhost-user-transport.bats
 
+# The driver against a hostile device: test/tools/hostile_device.py (a vhost-user back-end
+# that floods events, stalls tx, trickles replies) attacking test/tools/vsock_probe.
+TESTS += test/hostile-device.bats
+EXTRA_DIST += test/hostile-device.bats
+
 # The PCI bus on (emulated) hardware: one QEMU guest boot with a vhost-user-vsock-pci
 # device served by cmd/vhost-user-vsock, Linux's driver first, then the uio transport
 # (test/guest/pci.test, scenario test/guest/scenarios/pci.sh). Unit tests of the

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,8 +16,8 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "transport.h" /* vsock_why */
@@ -25,7 +26,10 @@
 #include "virtio/wire.h"
 
 #define VHU_NQ 3
-#define VHU_REPLY_TIMEOUT_S 5 /* a back-end that does not answer in time is broken */
+/* A back-end that does not take a request and answer it, all of it, within this time is
+ * broken: one deadline per exchange, not per system call, or a reply trickled a byte at
+ * a time would be waited for without end. */
+#define VHU_REPLY_TIMEOUT_S 5
 
 struct vhu_bus {
     struct vsk_bus base;
@@ -99,8 +103,41 @@ __attribute__((format(printf, 3, 4))) static int vhu_fail(struct vhu_bus *b, int
 
 /* ---- messages --------------------------------------------------------------------- */
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The deadline of an exchange that starts now. */
+static uint64_t vhu_deadline(void)
+{
+    return mono_ms() + VHU_REPLY_TIMEOUT_S * 1000;
+}
+
+/* Waits until fd is ready for events or the deadline passed: 0, -ETIMEDOUT or -errno.
+ * The socket itself stays blocking; every transfer on it is MSG_DONTWAIT after this. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = events};
+        uint64_t now = mono_ms();
+        int n;
+
+        if (now >= deadline)
+            return -ETIMEDOUT;
+        n = poll(&p, 1, (int)(deadline - now));
+        if (n > 0)
+            return 0; /* ready, or an error/hang-up the transfer will report */
+        if (n < 0 && errno != EINTR)
+            return neg_errno();
+    }
+}
+
 static int vhu_send(struct vhu_bus *b, uint32_t req, uint32_t flags, const void *payload,
-                    uint32_t size, const int *fds, unsigned int nfds)
+                    uint32_t size, const int *fds, unsigned int nfds, uint64_t deadline)
 {
     struct vhost_user_header hdr = {.request = req, .flags = VHOST_USER_VERSION | flags, .size = size};
     struct iovec iov[2] = {{.iov_base = &hdr, .iov_len = sizeof(hdr)},
@@ -110,8 +147,7 @@ static int vhu_send(struct vhu_bus *b, uint32_t req, uint32_t flags, const void 
         struct cmsghdr align;
     } control;
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
-    size_t want = sizeof(hdr) + size;
-    ssize_t n;
+    size_t left = sizeof(hdr) + size;
 
     if (b->lost)
         return -ENOTCONN;
@@ -127,30 +163,64 @@ static int vhu_send(struct vhu_bus *b, uint32_t req, uint32_t flags, const void 
         cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
         memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
     }
-    do
-        n = sendmsg(b->sock, &msg, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-        int rc = neg_errno();
+    /* A back-end that does not read could fill the socket: the send shares the
+     * exchange's deadline. The fds go with the first byte sent. */
+    while (left > 0) {
+        ssize_t n = sendmsg(b->sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        int rc;
 
-        return vhu_fail(b, rc, "sending %s: %s", vhu_request_name(req), strerror(-rc));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            rc = wait_fd(b->sock, POLLOUT, deadline);
+            if (rc == -ETIMEDOUT)
+                return vhu_fail(b, rc, "back-end did not take %s within %d s",
+                                vhu_request_name(req), VHU_REPLY_TIMEOUT_S);
+            if (rc < 0)
+                return vhu_fail(b, rc, "sending %s: %s", vhu_request_name(req), strerror(-rc));
+            continue;
+        }
+        if (n < 0) {
+            rc = neg_errno();
+            return vhu_fail(b, rc, "sending %s: %s", vhu_request_name(req), strerror(-rc));
+        }
+        left -= (size_t)n;
+        msg.msg_control = NULL;
+        msg.msg_controllen = 0;
+        while (n > 0 && msg.msg_iovlen > 0) { /* skip what went */
+            size_t step = (size_t)n < msg.msg_iov->iov_len ? (size_t)n : msg.msg_iov->iov_len;
+
+            msg.msg_iov->iov_base = (uint8_t *)msg.msg_iov->iov_base + step;
+            msg.msg_iov->iov_len -= step;
+            n -= (ssize_t)step;
+            if (msg.msg_iov->iov_len == 0) {
+                msg.msg_iov++;
+                msg.msg_iovlen--;
+            }
+        }
     }
-    if ((size_t)n != want) /* a 4 KiB message on a fresh stream socket: all or nothing */
-        return vhu_fail(b, -EIO, "sending %s: short write", vhu_request_name(req));
     return 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
+/* Reads exactly len bytes by the deadline: 0, -ETIMEDOUT, -ECONNRESET (EOF) or -errno. */
+static int read_full(int fd, void *buf, size_t len, uint64_t deadline)
 {
     uint8_t *p = buf;
 
     while (len > 0) {
-        ssize_t n = recv(fd, p, len, 0);
+        ssize_t n = recv(fd, p, len, MSG_DONTWAIT);
+        int rc;
 
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            rc = wait_fd(fd, POLLIN, deadline);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (n < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : neg_errno();
+            return neg_errno();
         if (n == 0)
             return -ECONNRESET;
         p += n;
@@ -159,14 +229,15 @@ static int read_full(int fd, void *buf, size_t len)
     return 0;
 }
 
-/* Reads the reply to req into payload (exactly size bytes expected unless *got given). */
+/* Reads the reply to req into payload (exactly size bytes expected unless *got given),
+ * all of it by the exchange's deadline. */
 static int vhu_recv_reply(struct vhu_bus *b, uint32_t req, void *payload, uint32_t size,
-                          uint32_t *got)
+                          uint32_t *got, uint64_t deadline)
 {
     struct vhost_user_header hdr;
     uint8_t scratch[VHOST_USER_MAX_PAYLOAD];
     const char *name = vhu_request_name(req);
-    int rc = read_full(b->sock, &hdr, sizeof(hdr));
+    int rc = read_full(b->sock, &hdr, sizeof(hdr), deadline);
 
     if (rc == -ETIMEDOUT)
         return vhu_fail(b, rc, "back-end did not answer %s within %d s", name,
@@ -183,7 +254,10 @@ static int vhu_recv_reply(struct vhu_bus *b, uint32_t req, void *payload, uint32
                         hdr.flags);
     if (hdr.size > VHOST_USER_MAX_PAYLOAD)
         return vhu_fail(b, -EPROTO, "reply to %s claims %u bytes", name, hdr.size);
-    rc = read_full(b->sock, scratch, hdr.size);
+    rc = read_full(b->sock, scratch, hdr.size, deadline);
+    if (rc == -ETIMEDOUT)
+        return vhu_fail(b, rc, "back-end did not answer %s within %d s", name,
+                        VHU_REPLY_TIMEOUT_S);
     if (rc < 0)
         return vhu_fail(b, rc, "reading the reply to %s: %s", name, strerror(-rc));
     if ((got != NULL && hdr.size > size) || (got == NULL && hdr.size != size))
@@ -197,9 +271,10 @@ static int vhu_recv_reply(struct vhu_bus *b, uint32_t req, void *payload, uint32
 
 static int vhu_get_u64(struct vhu_bus *b, uint32_t req, uint64_t *value)
 {
-    int rc = vhu_send(b, req, 0, NULL, 0, NULL, 0);
+    uint64_t deadline = vhu_deadline();
+    int rc = vhu_send(b, req, 0, NULL, 0, NULL, 0, deadline);
 
-    return rc < 0 ? rc : vhu_recv_reply(b, req, value, sizeof(*value), NULL);
+    return rc < 0 ? rc : vhu_recv_reply(b, req, value, sizeof(*value), NULL, deadline);
 }
 
 /* Sends a request that has no reply of its own; with REPLY_ACK asks for one and turns a
@@ -208,12 +283,13 @@ static int vhu_request(struct vhu_bus *b, uint32_t req, const void *payload, uin
                        const int *fds, unsigned int nfds)
 {
     int ack = has_protocol(b, VHOST_USER_PROTOCOL_F_REPLY_ACK);
-    uint64_t status = 0;
-    int rc = vhu_send(b, req, ack ? VHOST_USER_NEED_REPLY_MASK : 0, payload, size, fds, nfds);
+    uint64_t status = 0, deadline = vhu_deadline();
+    int rc = vhu_send(b, req, ack ? VHOST_USER_NEED_REPLY_MASK : 0, payload, size, fds, nfds,
+                      deadline);
 
     if (rc < 0 || !ack)
         return rc;
-    rc = vhu_recv_reply(b, req, &status, sizeof(status), NULL);
+    rc = vhu_recv_reply(b, req, &status, sizeof(status), NULL, deadline);
     if (rc < 0)
         return rc;
     if (status != 0)
@@ -252,6 +328,7 @@ static int vhu_read_config(struct vsk_bus *bus, unsigned int offset, void *buf, 
         uint8_t data[256];
     } msg;
     uint32_t got = 0;
+    uint64_t deadline = vhu_deadline();
     int rc;
 
     if (!has_protocol(b, VHOST_USER_PROTOCOL_F_CONFIG))
@@ -261,10 +338,11 @@ static int vhu_read_config(struct vsk_bus *bus, unsigned int offset, void *buf, 
     memset(&msg, 0, sizeof(msg));
     msg.h.offset = offset;
     msg.h.size = (uint32_t)len;
-    rc = vhu_send(b, VHOST_USER_GET_CONFIG, 0, &msg, (uint32_t)(sizeof(msg.h) + len), NULL, 0);
+    rc = vhu_send(b, VHOST_USER_GET_CONFIG, 0, &msg, (uint32_t)(sizeof(msg.h) + len), NULL, 0,
+                  deadline);
     if (rc < 0)
         return rc;
-    rc = vhu_recv_reply(b, VHOST_USER_GET_CONFIG, &msg, (uint32_t)sizeof(msg), &got);
+    rc = vhu_recv_reply(b, VHOST_USER_GET_CONFIG, &msg, (uint32_t)sizeof(msg), &got, deadline);
     if (rc < 0)
         return rc;
     /* A back-end signals failure with a reply of size 0 (QEMU) or a short payload. */
@@ -397,8 +475,8 @@ static int vhu_start(struct vsk_bus *bus)
                 return rc;
         }
     }
-    /* The reply timeout stays: a GET_CONFIG after TRANSPORT_RESET must not hang the
-     * driver thread on a stuck back-end. */
+    /* A GET_CONFIG after TRANSPORT_RESET has the same deadline: a stuck back-end cannot
+     * hang the driver thread. */
     return 0;
 }
 
@@ -591,7 +669,8 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
            (1ull << VHOST_USER_PROTOCOL_F_MQ);
     want &= b->backend_protocol;
     /* SET_PROTOCOL_FEATURES itself is never acked: REPLY_ACK is not in force yet. */
-    rc = vhu_send(b, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &want, sizeof(want), NULL, 0);
+    rc = vhu_send(b, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &want, sizeof(want), NULL, 0,
+                  vhu_deadline());
     if (rc < 0)
         return vhu_why(b, why, why_size, "SET_PROTOCOL_FEATURES", rc);
     b->protocol = want;
@@ -612,7 +691,6 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
 int vhu_bus_open(const char *path, struct vsk_bus **out, char *why, size_t why_size)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = VHU_REPLY_TIMEOUT_S};
     struct vhu_bus *b;
     int rc;
 
@@ -647,8 +725,6 @@ int vhu_bus_open(const char *path, struct vsk_bus **out, char *why, size_t why_s
                   strerror(-rc));
         goto fail;
     }
-    setsockopt(b->sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(b->sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     rc = vhu_handshake(b, why, why_size);
     if (rc < 0)
         goto fail;

@@ -1,0 +1,53 @@
+#!/usr/bin/env bats
+# hostile-device.bats: libvsock's userspace driver ("vhost-user:PATH") against a device
+# that attacks it (test/tools/hostile_device.py, a vhost-user back-end in Python): a reply
+# trickled byte by byte must not be waited for longer than the reply timeout. The program under attack is
+# test/tools/vsock_probe (or vsockctl). Every blocking step runs under timeout.
+
+load helpers
+
+DEVICE="$abs_top_srcdir/test/tools/hostile_device.py"
+PROBE="$abs_top_builddir/test/tools/vsock_probe"
+
+setup() {
+    [ -x "$PROBE" ] || skip "test/tools/vsock_probe is not built"
+    TMPD=$(mktemp -d "${BATS_TMPDIR:-/tmp}/hostile.XXXXXX")
+    SOCK="$TMPD/vhost.sock"
+    # Under ASan, freed memory waits in a quarantine (256 MiB by default): RSS would
+    # measure the sanitizer, not the driver.
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8"
+}
+
+teardown() {
+    if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -s "${TMPD:-/nonexistent}/device.err" ]; then
+        tail -n 5 "$TMPD/device.err" | sed "s|^|# device.err: |" >&3
+    fi
+    if [ -n "${DEVICE_PID:-}" ]; then
+        kill "$DEVICE_PID" 2>/dev/null
+        wait "$DEVICE_PID" 2>/dev/null
+    fi
+    [ -n "${TMPD:-}" ] && rm -rf "$TMPD"
+    true
+}
+
+# start_device SCENARIO [options]: the hostile back-end on $SOCK, log in device.err.
+start_device() {
+    timeout 120 python3 "$DEVICE" "$SOCK" "$@" 2>"$TMPD/device.err" &
+    DEVICE_PID=$!
+    wait_log "$TMPD/device.err" "^listening "
+}
+
+# field NAME: the number after NAME in $output ("NAME N" or "NAME=N").
+field() {
+    sed -n "s/.*\\b$1[ =]\\([0-9][0-9.]*\\).*/\\1/p" <<<"$output" | tail -n 1
+}
+
+@test "a reply trickled a byte every 0.5 s: the transport gives up after 5 s, one line" {
+    start_device trickle-reply
+    start=$SECONDS
+    run_limited 30 "$VSOCKCTL" --transport="vhost-user:$SOCK" cid
+    assert_failure
+    assert_output --partial "back-end did not answer GET_FEATURES within 5 s"
+    [ "${#lines[@]}" -eq 1 ]
+    (( SECONDS - start <= 8 ))
+}
