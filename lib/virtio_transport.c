@@ -217,16 +217,36 @@ static void glue_forget_irq_fds(struct glue *g)
     g->n_irq_fds = 0;
 }
 
-/* Runs the core until it has no work left. Between batches the lock is let go, so a
- * device flooding the rx ring cannot lock the application's threads out. */
+/* Between two processing rounds the lock is let go, so a device that keeps the driver
+ * thread busy (an rx or event flood) cannot lock the application's threads out. The
+ * guest CID re-read after TRANSPORT_RESET, a round trip to the device that a vhost-user
+ * back-end can stretch to its reply timeout, happens here, without the lock: only this
+ * thread uses the bus's control channel. */
+static void glue_between_rounds(struct glue *g)
+{
+    int stale = vsk_core_cid_stale(g->core), rc = 0;
+    uint64_t cid = 0;
+
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    if (stale)
+        rc = vsk_core_read_cid(g->bus, &cid);
+    sched_yield();
+    pthread_mutex_lock(&g->lock);
+    if (stale)
+        vsk_core_update_cid(g->core, rc, cid);
+}
+
+/* Runs the core until it has no work left, in rounds with the lock let go between. */
 static void glue_process_all(struct glue *g)
 {
-    while (vsk_core_process(g->core) == 1) {
-        pthread_cond_broadcast(&g->cond);
-        pthread_mutex_unlock(&g->lock);
-        sched_yield();
-        pthread_mutex_lock(&g->lock);
-        if (g->stop)
+    for (;;) {
+        int more = vsk_core_process(g->core) == 1;
+
+        if (!more && !vsk_core_cid_stale(g->core))
+            return;
+        glue_between_rounds(g);
+        if (g->stop || !more)
             return;
     }
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # hostile-device.bats: libvsock's userspace driver ("vhost-user:PATH") against a device
-# that attacks it (test/tools/hostile_device.py, a vhost-user back-end in Python): a reply
-# trickled byte by byte must not be waited for longer than the reply timeout. The program under attack is
+# that attacks it (test/tools/hostile_device.py, a vhost-user back-end in Python): an
+# event flood must not freeze the application's calls, and a reply trickled byte by byte
+# must not be waited for longer than the reply timeout. The program under attack is
 # test/tools/vsock_probe (or vsockctl). Every blocking step runs under timeout.
 
 load helpers
@@ -40,6 +41,24 @@ start_device() {
 # field NAME: the number after NAME in $output ("NAME N" or "NAME=N").
 field() {
     sed -n "s/.*\\b$1[ =]\\([0-9][0-9.]*\\).*/\\1/p" <<<"$output" | tail -n 1
+}
+
+@test "event flood: every socket/close call returns within 500 ms while TRANSPORT_RESETs pour in" {
+    # Each event buffer comes back as TRANSPORT_RESET as soon as it is posted, and each
+    # GET_CONFIG is answered only once the reposted buffers came back: a driver that
+    # re-reads the config per event, or under its lock, freezes every call for seconds.
+    start_device event-flood
+    run_limited 40 "$PROBE" --transport "vhost-user:$SOCK" call-latency 6
+    assert_success
+    max=$(field max_ms)
+    calls=$(field calls)
+    echo "# $output" >&3
+    [ "$calls" -gt 100 ]
+    awk -v m="$max" 'BEGIN { exit !(m < 500) }'
+    # the flood went on all along: thousands of events, several per config read
+    wait_log "$TMPD/device.err" "^event-flood: "
+    events=$(sed -n 's/^event-flood: \([0-9]*\) TRANSPORT_RESET.*/\1/p' "$TMPD/device.err")
+    [ "$events" -gt 1000 ]
 }
 
 @test "a reply trickled a byte every 0.5 s: the transport gives up after 5 s, one line" {

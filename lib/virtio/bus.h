@@ -29,7 +29,9 @@ struct vsk_bus_ops {
     /* Driver feature bits: a subset of the device's. The bus adds its own transport bits
      * (vhost-user: PROTOCOL_FEATURES) and does FEATURES_OK where the transport has it. */
     int (*set_features)(struct vsk_bus *bus, uint64_t features);
-    /* Device-specific configuration space (virtio-vsock: le64 guest_cid at 0). */
+    /* Device-specific configuration space (virtio-vsock: le64 guest_cid at 0). After
+     * start, the one op the driver thread may call without the transport's lock (while
+     * other threads notify): it may take a round trip to the device. */
     int (*read_config)(struct vsk_bus *bus, unsigned int offset, void *buf, size_t len);
     /* Largest size queue q may have: 0 = no limit from the bus (up to 32768), -ENOENT if
      * the queue does not exist or the device model does not want it (vhost-user: the event

@@ -240,7 +240,7 @@ int vq_next_used(struct virtq *vq, uint32_t *token, uint32_t *len)
         vq->last_used++;
         if (id >= vq->size || !vq->heads[id].in_flight) {
             vq->stats.bad_id++;
-            continue;
+            return VQ_USED_BAD_ID;
         }
         *token = vq->heads[id].token;
         *len = ulen;

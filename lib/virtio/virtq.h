@@ -84,11 +84,14 @@ enum vq_used_result {
     VQ_USED_NONE = 0,    /* nothing (more) to harvest */
     VQ_USED_OK = 1,      /* *token and *len are valid */
     VQ_USED_BAD_LEN = 2, /* *token is valid (the chain is free again), *len is not */
+    VQ_USED_BAD_ID = 3,  /* an entry with an id out of range or not in flight was skipped
+                          * (counted in stats.bad_id); *token and *len are not set */
 };
 
-/* Harvests the next used entry. Entries with an id out of range or not in flight are
- * skipped (counted in stats.bad_id). Returns an enum vq_used_result, or -EIO once the
- * device has written a used index more than size ahead (the queue is then broken). */
+/* Harvests the next used entry. Returns an enum vq_used_result, or -EIO once the device
+ * has written a used index more than size ahead (the queue is then broken). A skipped
+ * entry is reported, not passed over: a device that keeps writing bad entries must cost
+ * the caller's budget like good ones, or it could keep a harvest loop going forever. */
 int vq_next_used(struct virtq *vq, uint32_t *token, uint32_t *len);
 
 static inline unsigned int vq_num_free(const struct virtq *vq)

@@ -24,7 +24,10 @@
 #define VSK_MAX_BACKLOG 4096u      /* Linux net.core.somaxconn default */
 #define VSK_SNDBUF (256u * 1024u)  /* unsent bytes a socket may queue while the ring is full */
 #define VSK_TXQ_MAX_REPLIES 1024u  /* RSTs to unknown sockets queued before dropping */
-#define VSK_RX_BUDGET_FACTOR 2u    /* used entries per process call, times the queue size */
+/* Used entries (good or bad) one processing round takes from all queues together, times
+ * their total size: the rest waits for the next round, so a device that completes
+ * forever cannot keep the driver thread, and the lock, in one round. */
+#define VSK_ROUND_BUDGET_FACTOR 2u
 #define VSK_CID_ANY 0xffffffffu
 #define VSK_RX_HOLD_MIN 8192u      /* smaller packets are copied: cheap, and a held buffer
                                     * of a few bytes would waste a 64 KiB spare */
@@ -76,6 +79,8 @@ struct vsk_core {
 
     struct vsk_txpkt *txq_head, *txq_tail;
     unsigned int txq_len;
+    unsigned int round_budget; /* used entries per vsk_core_process() */
+    int cid_stale;         /* TRANSPORT_RESET: the guest CID is to be re-read */
     /* vsk_write_room's answer while the ring is full: one packet's worth of memory that
      * vsk_write_commit sends by copy, as vsk_write would (allocated on first need). */
     uint8_t *tx_bounce;
@@ -642,7 +647,7 @@ static void event_post(struct vsk_core *c, unsigned int i)
         c->kick[VIRTIO_VSOCK_QUEUE_EVENT] = 1;
 }
 
-static int tx_harvest(struct vsk_core *c);
+static int tx_harvest(struct vsk_core *c, unsigned int *budget);
 
 /* Tx completions only matter while something waits for tx room (a queued packet, a ring
  * or slot pool more than half in use) or the transport drains before closing; otherwise
@@ -662,7 +667,9 @@ static void tx_irq_update(struct vsk_core *c)
         return;
     vq_set_interrupts(vq, want);
     if (want) {
-        (void)tx_harvest(c); /* an error leaves the queue broken: process() sees it */
+        unsigned int budget = c->qsize[VIRTIO_VSOCK_QUEUE_TX];
+
+        (void)tx_harvest(c, &budget); /* an error leaves the queue broken: process() sees it */
         txq_flush(c);
     }
 }
@@ -679,36 +686,43 @@ static void kick_queues(struct vsk_core *c)
     }
 }
 
-static int tx_harvest(struct vsk_core *c)
+/* The three harvests take one unit of *budget per used entry, bad ones included, and
+ * stop when it is spent (the caller then reports more work). */
+static int tx_harvest(struct vsk_core *c, unsigned int *budget)
 {
     uint32_t token, len;
     int rc;
 
-    while ((rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_TX], &token, &len)) > 0) {
+    while (*budget > 0) {
+        rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_TX], &token, &len);
+        if (rc <= 0)
+            return rc;
+        (*budget)--;
         /* A device may report the readable length of a tx chain; nothing to check. */
-        if (token >= c->tx_hdr_count)
+        if (rc == VQ_USED_BAD_ID || token >= c->tx_hdr_count)
             continue;
         if (c->tx_hdr_data[token] >= 0)
             c->tx_data_free[c->tx_data_nfree++] = (uint16_t)c->tx_hdr_data[token];
         c->tx_hdr_data[token] = -1;
         c->tx_hdr_free[c->tx_hdr_nfree++] = (uint16_t)token;
     }
-    return rc;
+    return 0;
 }
 
-static int rx_harvest(struct vsk_core *c, unsigned int budget, int *more)
+static int rx_harvest(struct vsk_core *c, unsigned int *budget)
 {
     uint32_t token, len;
     int rc;
 
-    while (budget-- > 0) {
+    while (*budget > 0) {
         struct vsock_hdr h;
         uint8_t *buf;
 
         rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_RX], &token, &len);
         if (rc <= 0)
             return rc;
-        if (token >= c->rx_total)
+        (*budget)--;
+        if (rc == VQ_USED_BAD_ID || token >= c->rx_total)
             continue;
         buf = c->rx_mem + (size_t)token * c->rx_stride;
         c->rx_cur_token = token;
@@ -726,18 +740,13 @@ static int rx_harvest(struct vsk_core *c, unsigned int budget, int *more)
         rx_post(c, c->rx_cur_held ? c->rx_free[--c->rx_nfree] : token);
         c->rx_cur_held = 0;
     }
-    *more = 1;
     return 0;
 }
 
+/* virtio_vsock_event_handle(): every connected socket is reset; listeners stay. The
+ * guest CID is re-read by the caller afterwards (vsk_core_cid_stale). */
 static void transport_reset(struct vsk_core *c)
 {
-    uint8_t cfg[VSOCK_CONFIG_SIZE];
-
-    /* virtio_vsock_update_guest_cid() then reset every connected socket; listeners stay. */
-    if (c->bus->ops->read_config(c->bus, VSOCK_CONFIG_GUEST_CID, cfg, sizeof(cfg)) == 0 &&
-        !vsock_cid_is_reserved(le64_get(cfg)))
-        c->guest_cid = (uint32_t)le64_get(cfg);
     for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
         next = s->all_next;
         if (!s->in_table)
@@ -748,17 +757,22 @@ static void transport_reset(struct vsk_core *c)
         }
         sock_reset_local(c, s, ECONNRESET);
     }
+    c->cid_stale = 1;
 }
 
-static int event_harvest(struct vsk_core *c)
+static int event_harvest(struct vsk_core *c, unsigned int *budget)
 {
     uint32_t token, len;
-    int rc;
+    int rc = 0, reset = 0;
 
     if (c->qsize[VIRTIO_VSOCK_QUEUE_EVENT] == 0)
         return 0;
-    while ((rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_EVENT], &token, &len)) > 0) {
-        if (token >= c->ev_count)
+    while (*budget > 0) {
+        rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_EVENT], &token, &len);
+        if (rc <= 0)
+            break;
+        (*budget)--;
+        if (rc == VQ_USED_BAD_ID || token >= c->ev_count)
             continue;
         if (rc == VQ_USED_BAD_LEN || len < VSOCK_EVENT_SIZE) {
             c->st.rx_malformed++;
@@ -766,11 +780,14 @@ static int event_harvest(struct vsk_core *c)
             c->st.events++;
             if (le32_get(c->ev_mem + (size_t)token * VSK_EVENT_STRIDE) ==
                 VSOCK_EVENT_TRANSPORT_RESET)
-                transport_reset(c);
+                reset = 1;
         }
         event_post(c, token);
     }
-    return rc;
+    /* Several resets in one round are one: nothing ran between them. */
+    if (reset)
+        transport_reset(c);
+    return rc < 0 ? rc : 0;
 }
 
 static void run_timers(struct vsk_core *c)
@@ -798,13 +815,12 @@ static void run_timers(struct vsk_core *c)
 
 int vsk_core_process(struct vsk_core *c)
 {
-    int more = 0;
+    unsigned int budget = c->round_budget;
 
     if (c->lost)
         return -ENETDOWN;
-    if (tx_harvest(c) < 0 ||
-        rx_harvest(c, VSK_RX_BUDGET_FACTOR * c->qsize[VIRTIO_VSOCK_QUEUE_RX], &more) < 0 ||
-        event_harvest(c) < 0) {
+    if (tx_harvest(c, &budget) < 0 || rx_harvest(c, &budget) < 0 ||
+        event_harvest(c, &budget) < 0) {
         vsk_core_device_lost(c);
         return -ENETDOWN;
     }
@@ -813,7 +829,40 @@ int vsk_core_process(struct vsk_core *c)
     run_timers(c);
     txq_flush(c);
     kick_queues(c);
-    return more;
+    return budget == 0; /* spent: there may be more (and if not, one round for nothing) */
+}
+
+int vsk_core_cid_stale(const struct vsk_core *c)
+{
+    return c->cid_stale && !c->lost;
+}
+
+int vsk_core_read_cid(struct vsk_bus *bus, uint64_t *cid)
+{
+    uint8_t cfg[VSOCK_CONFIG_SIZE];
+    int rc = bus->ops->read_config(bus, VSOCK_CONFIG_GUEST_CID, cfg, sizeof(cfg));
+
+    *cid = rc == 0 ? le64_get(cfg) : 0;
+    return rc;
+}
+
+void vsk_core_update_cid(struct vsk_core *c, int rc, uint64_t cid)
+{
+    /* virtio_vsock_update_guest_cid(); a reserved CID or a failed read keeps the old. */
+    if (rc == 0 && !vsock_cid_is_reserved(cid))
+        c->guest_cid = (uint32_t)cid;
+    c->cid_stale = 0;
+}
+
+void vsk_core_refresh_cid(struct vsk_core *c)
+{
+    uint64_t cid;
+
+    if (vsk_core_cid_stale(c)) {
+        int rc = vsk_core_read_cid(c->bus, &cid);
+
+        vsk_core_update_cid(c, rc, cid);
+    }
 }
 
 void vsk_core_drain_tx(struct vsk_core *c)
@@ -1070,6 +1119,11 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     rc = core_layout(c, why, why_size);
     if (rc < 0)
         goto fail;
+    c->round_budget = cfg->round_budget != 0
+                          ? cfg->round_budget
+                          : VSK_ROUND_BUDGET_FACTOR * (c->qsize[VIRTIO_VSOCK_QUEUE_RX] +
+                                                       c->qsize[VIRTIO_VSOCK_QUEUE_TX] +
+                                                       c->qsize[VIRTIO_VSOCK_QUEUE_EVENT]);
     for (unsigned int i = 0; i < c->rx_count; i++)
         rx_post(c, i);
     for (unsigned int i = 0; i < c->ev_count; i++)

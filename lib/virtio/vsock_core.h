@@ -31,6 +31,9 @@ struct vsk_config {
     unsigned int connect_timeout_ms;
     unsigned int close_timeout_ms; /* linger for the peer's RST after close (Linux 8 s) */
     int event_idx;                 /* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
+    /* Used entries one vsk_core_process() takes from all queues together, bad ones
+     * included; 0 = twice the queues' total size. */
+    unsigned int round_budget;
 };
 
 /* Linux's values: 2 s connect timeout, 256 KiB buffer, 8 s close linger. */
@@ -55,9 +58,24 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
 void vsk_core_destroy(struct vsk_core *c);
 
 /* Harvests the used rings (tx completions, rx packets, events), runs expired timers and
- * sends what is pending. Call after an interrupt or when the deadline passed. Returns 0,
- * 1 if it stopped with work left (call again), or -ENETDOWN once the device is lost. */
+ * sends what is pending. Call after an interrupt or when the deadline passed. One call
+ * takes a bounded number of used entries from all queues together (bad entries count);
+ * it returns 1 when that budget is spent and work may be left (let other threads in,
+ * then call again), 0 when done, or -ENETDOWN once the device is lost. */
 int vsk_core_process(struct vsk_core *c);
+/* After a TRANSPORT_RESET, which vsk_core_process() handles at once for the sockets,
+ * the guest CID must be re-read from the device configuration: over vhost-user a round
+ * trip that a back-end can stretch to the reply timeout, so the core leaves it to the
+ * caller, who can do it without its lock. vsk_core_cid_stale() says it is due (once
+ * for any number of resets); vsk_core_read_cid() reads the configuration through the
+ * bus only (never touching a core, so it may run unlocked); vsk_core_update_cid() then
+ * adopts the result (rc its return value; a failed read or reserved CID keeps the old)
+ * and clears the flag. vsk_core_refresh_cid() does all three, for a caller that holds
+ * its lock anyway. */
+int vsk_core_cid_stale(const struct vsk_core *c);
+int vsk_core_read_cid(struct vsk_bus *bus, uint64_t *cid);
+void vsk_core_update_cid(struct vsk_core *c, int rc, uint64_t cid);
+void vsk_core_refresh_cid(struct vsk_core *c);
 /* A closing transport is about to wait for vsk_core_tx_idle(): from now on every tx
  * completion interrupts (the core otherwise lets the device skip them while tx room is
  * plentiful). */

@@ -61,11 +61,14 @@ static int pooled_dma_alloc(struct vsk_bus *bus, size_t size, void **virt, uint6
     return 0;
 }
 
+/* What the transport glue does: rounds until none says there is more, then the guest
+ * CID re-read a TRANSPORT_RESET asked for (the model's CID changes with the script). */
 static void settle(struct run *r)
 {
     for (unsigned int i = 0; vsk_core_process(r->c) == 1; i++)
         if (i == PROCESS_ROUNDS_MAX)
             abort();
+    vsk_core_refresh_cid(r->c);
 }
 
 static uint32_t pick_port(struct fuzz_in *in)
@@ -318,6 +321,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.buf_alloc = (setup & 0x10) ? 4096 : 256u * 1024u;
     cfg.rx_spare_bufs = (setup & 0x20) ? 4 : 0;   /* zero-copy receive (held buffers) */
     cfg.event_idx = (setup & 1) != 0;
+    cfg.round_budget = (setup & 0x80) ? 3 : 0; /* rounds that stop with work left */
     /* The model offers all the driver needs: a failed bring-up is a bug. */
     if (vsk_core_create(&r->dm.bus, &cfg, &hooks, &r->c, why, sizeof(why)) < 0)
         abort();

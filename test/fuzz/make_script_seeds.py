@@ -44,7 +44,20 @@ DRIVER_CONNECT = (d_pop() + d_pkt(RESPONSE, src=2, dst=3) + d_call(1, 9)
                   + d_call(1, 7, u8(1)) + d_pop() + d_pkt(SHUTDOWN, 3, src=2, dst=3)
                   + d_call(1, 8) + d_pop() + d_pkt(RST, src=2, dst=3))
 
+def d_call_on(handle, call, args=b""):
+    """A guest call whose byte decodes to exactly this handle slot (what >> 4, of 8) and
+    call (what % 10), which d_call's plain encoding gives for handle 0 only."""
+    what = next(w for w in range(256) if (w >> 4) % 8 == handle and w % 10 == call)
+    return u8(8) + u8(what) + args
+
+
+# TRANSPORT_RESETs between packets, in rounds of 3 used entries (setup 0x80).
+DRIVER_RESET_FLOOD = (d_pkt(REQUEST) + d_call_on(0, 4) + (u8(4) + u8(0)) * 4
+                      + d_pkt(RW, 0, b"after") + u8(3) + u8(2) + u8(0) + u32(1) + u32(4)
+                      + (u8(4) + u8(0)) * 4 + d_pop() + d_pkt(REQUEST) + d_call_on(0, 4))
+
 DRIVER_SEEDS = {
+    "reset-flood-budget": u8(0x80) + DRIVER_RESET_FLOOD,
     "life": u8(0) + DRIVER_LIFE,
     "connect": u8(0) + DRIVER_CONNECT,
     "connect-small-buf": u8(0x10) + DRIVER_CONNECT,

@@ -63,10 +63,13 @@ static void h_close(struct h *t)
     dm_free(&t->dm);
 }
 
+/* What the transport glue does: rounds until no work is left, and the guest CID re-read
+ * that a TRANSPORT_RESET asks for. */
 static void process(struct h *t)
 {
     while (vsk_core_process(t->c) == 1)
         ;
+    vsk_core_refresh_cid(t->c);
 }
 
 /* Pops the next tx packet into t->last; returns its op or -1 if none. */
@@ -1406,6 +1409,71 @@ static void test_rx_hold_core(void)
     h_close(&t);
 }
 
+/* ---- a hostile device: bounded rounds ------------------------------------------------- */
+
+static struct vsk_core_stats stats(struct h *t)
+{
+    struct vsk_core_stats st;
+
+    vsk_core_get_stats(t->c, &st);
+    return st;
+}
+
+/* One processing round takes at most round_budget used entries from all queues together,
+ * bad ones included, and then says there is more; TRANSPORT_RESET events of one round
+ * cost one configuration read, and that read is left to the caller. */
+static void test_round_budget(void)
+{
+    struct vsk_config cfg;
+    struct h t;
+    int s, l;
+
+    vsk_config_default(&cfg);
+    cfg.queue_size = 64;
+    cfg.rx_bufs = 32;
+    cfg.tx_data_slots = 16;
+    cfg.round_budget = 10;
+    h_open_cfg(&t, &cfg);
+    for (int i = 0; i < 14; i++)
+        dm_used_raw(&t.dm, VIRTIO_VSOCK_QUEUE_RX, 9999, 50); /* ids out of range */
+    for (int i = 0; i < 6; i++)
+        dm_used_raw(&t.dm, VIRTIO_VSOCK_QUEUE_TX, 7777, 0);
+    TAP_IS_INT(vsk_core_process(t.c), 1, "budget: a round stops with work left");
+    TAP_IS_INT(stats(&t).rx_bad_id, 10, "budget: bad entries count: 10 taken, not all 20");
+    TAP_IS_INT(vsk_core_process(t.c), 1, "budget: the next round takes 10 more");
+    TAP_IS_INT(stats(&t).rx_bad_id, 20, "budget: 20 taken over two rounds, tx and rx together");
+    TAP_IS_INT(vsk_core_process(t.c), 0, "budget: then the rings are empty");
+    TAP_IS_INT(vsk_core_is_lost(t.c), 0, "budget: bad entries alone do not lose the device");
+    h_close(&t);
+
+    /* a device completing every event buffer with TRANSPORT_RESET */
+    h_open(&t);
+    l = listen_on(&t, 1234, 4);
+    s = connect_to_host(&t, 5000);
+    t.dm.guest_cid = 77;
+    t.dm.config_reads = 0;
+    for (int i = 0; i < 8; i++)
+        dm_event_push(&t.dm, VSOCK_EVENT_TRANSPORT_RESET);
+    TAP_IS_INT(vsk_core_process(t.c), 0, "reset flood: 8 events in one round");
+    TAP_IS_INT(stats(&t).events, 8, "reset flood: all 8 handled");
+    TAP_IS_INT(t.dm.config_reads, 0, "reset flood: no configuration read inside the round");
+    TAP_IS_INT(vsk_sock_error(t.c, s), -ECONNRESET, "reset flood: the connection is reset at once");
+    TAP_IS_INT(vsk_core_cid_stale(t.c), 1, "reset flood: the guest CID is due for a re-read");
+    TAP_IS_INT(vsk_core_guest_cid(t.c), GUEST, "reset flood: ... and not re-read yet");
+    vsk_core_refresh_cid(t.c);
+    TAP_IS_INT(t.dm.config_reads, 1, "reset flood: 8 resets cost one configuration read");
+    TAP_IS_INT(vsk_core_guest_cid(t.c), 77, "reset flood: the new CID adopted");
+    TAP_IS_INT(vsk_core_cid_stale(t.c), 0, "reset flood: no re-read due after it");
+    vsk_core_refresh_cid(t.c);
+    TAP_IS_INT(t.dm.config_reads, 1, "reset flood: nothing read when nothing is due");
+    vsk_core_update_cid(t.c, 0, 2); /* a reserved CID from the device is ignored */
+    TAP_IS_INT(vsk_core_guest_cid(t.c), 77, "reset flood: a reserved CID is not adopted");
+    vsk_core_update_cid(t.c, -ETIMEDOUT, 99);
+    TAP_IS_INT(vsk_core_guest_cid(t.c), 77, "reset flood: a failed read keeps the old CID");
+    TAP_IS_INT(accept_from_host(&t, l, 1234, 6000) >= 0, 1, "reset flood: the listener still accepts");
+    h_close(&t);
+}
+
 int main(void)
 {
     test_bringup();
@@ -1427,5 +1495,6 @@ int main(void)
     test_malformed();
     test_done_and_coalesce();
     test_more_malformed();
+    test_round_budget();
     return tap_done();
 }

@@ -35,6 +35,7 @@ static int dm_read_config(struct vsk_bus *bus, unsigned int off, void *buf, size
 {
     uint8_t cfg[VSOCK_CONFIG_SIZE];
 
+    dm_of(bus)->config_reads++;
     if (off + len > sizeof(cfg))
         return -EINVAL;
     le64_put(cfg, dm_of(bus)->guest_cid);

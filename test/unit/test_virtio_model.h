@@ -35,6 +35,7 @@ struct devmodel {
     int started;
     int lost;                   /* irq_ack reports the device gone */
     uint64_t now;               /* the test's clock (ms) */
+    unsigned int config_reads;  /* read_config calls */
     unsigned int changed[64];   /* sock_changed calls per handle (< 64) */
 };
 

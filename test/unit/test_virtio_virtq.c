@@ -255,9 +255,13 @@ static void test_bad_used(void)
     dev_used(&r, (uint32_t)h0, 100);
     dev_used(&r, (uint32_t)h0, 100); /* duplicate */
     dev_used(&r, 0xffffffffu, 0);
-    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_OK, "bad id: skipped, good entry found");
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_BAD_ID, "bad id: out of range reported");
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_BAD_ID, "bad id: never posted reported");
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_OK, "bad id: then the good entry");
     TAP_IS_INT(token, 10, "bad id: the good entry's token");
-    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_NONE, "bad id: duplicate skipped too");
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_BAD_ID, "bad id: duplicate reported");
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_BAD_ID, "bad id: -1 reported");
+    TAP_IS_INT(vq_next_used(&r.vq, &token, &len), VQ_USED_NONE, "bad id: then nothing");
     TAP_IS_INT(r.vq.stats.bad_id, 4, "bad id: out of range, not in flight, duplicate, -1 counted");
     TAP_IS_INT(vq_num_free(&r.vq), 7, "bad id: accounting untouched (one chain in flight)");
     dev_used(&r, (uint32_t)h1, 101);
