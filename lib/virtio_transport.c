@@ -494,6 +494,13 @@ int vsk_glue_describe(struct vsock_transport *t, vsock_describe_fn *emit, void *
              (unsigned long long)st.rx_malformed, (unsigned long long)st.rx_bad_id,
              (unsigned long long)st.rst_sent, (unsigned long long)st.rst_received);
     emit(ctx, "stats", text);
+    snprintf(text, sizeof(text),
+             "%llu packets, %llu bytes waiting for the ring (at most %llu); %llu writes "
+             "refused (ENOBUFS), %llu packets of reset or closed sockets freed unsent",
+             (unsigned long long)st.txq_pkts, (unsigned long long)st.txq_bytes,
+             (unsigned long long)st.txq_max_bytes, (unsigned long long)st.tx_nobufs,
+             (unsigned long long)st.tx_purged);
+    emit(ctx, "tx_queue", text);
     pthread_mutex_unlock(&g->lock);
     return 0;
 }

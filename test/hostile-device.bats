@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 # hostile-device.bats: libvsock's userspace driver ("vhost-user:PATH") against a device
 # that attacks it (test/tools/hostile_device.py, a vhost-user back-end in Python): an
-# event flood must not freeze the application's calls, and a reply trickled byte by byte
-# must not be waited for longer than the reply timeout. The program under attack is
+# event flood must not freeze the application's calls, a device that stops taking tx
+# packets must not grow the process without bound, and a reply trickled byte by byte must
+# not be waited for longer than the reply timeout. The program under attack is
 # test/tools/vsock_probe (or vsockctl). Every blocking step runs under timeout.
 
 load helpers
@@ -59,6 +60,27 @@ field() {
     wait_log "$TMPD/device.err" "^event-flood: "
     events=$(sed -n 's/^event-flood: \([0-9]*\) TRANSPORT_RESET.*/\1/p' "$TMPD/device.err")
     [ "$events" -gt 1000 ]
+}
+
+@test "tx stall: a REQUEST flood while the device takes no tx packets: memory stays under the queue's cap" {
+    # The device stops consuming tx after 64 packets and floods REQUESTs to port 5000; the
+    # server accepts, writes 64 KiB and closes, over and over. The driver's tx queue is
+    # capped at 32 MiB (vsk_config_default): new connections and writes are refused
+    # beyond it, and closed sockets free what they had queued (when their close lingered
+    # 8 s in vain), so the process stays under twice the cap above its start.
+    start_device tx-stall --port 5000 --stall-after 64
+    run_limited 60 "$PROBE" --transport "vhost-user:$SOCK" accept-server 5000 12 65536
+    assert_success
+    echo "# $(grep -E 'rss|accepted [0-9]|tx_queue' <<<"$output" | tr '\n' ' ')" >&3
+    start=$(field rss_kb_start)
+    max=$(field rss_kb_max)
+    [ "$(field accepted)" -gt 100 ]
+    (( max - start < 2 * 32 * 1024 ))
+    # the queue is at its cap, and the lingering closes freed their packets
+    queued=$(sed -n 's/^tx_queue [0-9]* packets, \([0-9]*\) bytes.*/\1/p' <<<"$output")
+    freed=$(sed -n 's/.* \([0-9]*\) packets of reset or closed sockets freed unsent$/\1/p' <<<"$output")
+    (( queued <= 32 * 1024 * 1024 + 64 * 1024 ))
+    (( freed > 0 ))
 }
 
 @test "a reply trickled a byte every 0.5 s: the transport gives up after 5 s, one line" {

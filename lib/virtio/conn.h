@@ -13,6 +13,9 @@
  * of them read; token names it to its owner, who gets it back through the socket's
  * rx_release hook once everything in it was read or dropped. ring_before: bytes copied
  * into the ring ahead of it, which are read first (arrival order). */
+/* A packet waiting for room in the tx ring; the core's own type (vsock_core.c). */
+struct vsk_txpkt;
+
 struct vsk_rx_held {
     const uint8_t *data;
     uint32_t len, off, token, ring_before;
@@ -64,6 +67,9 @@ struct vsk_sock {
     /* Send side (virtio 5.10.6.3): peer_free = peer_buf_alloc - (tx_cnt - peer_fwd_cnt). */
     uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
     uint32_t tx_unsent; /* bytes counted in tx_cnt still waiting for room in the ring */
+    /* This socket's packets in the core's tx queue, oldest first, so closing it touches
+     * only its own packets, never the whole queue. */
+    struct vsk_txpkt *txq_head, *txq_tail;
 
     uint64_t deadline; /* connect timeout or close linger (ms), 0 = none */
     unsigned int connect_timeout_ms;

@@ -33,13 +33,21 @@
                                     * of a few bytes would waste a 64 KiB spare */
 #define VSK_NQ 3
 
-/* A packet waiting for room in the tx ring (kept in order: data then SHUTDOWN, ...). */
+/* A packet waiting for room in the tx ring (kept in order: data then SHUTDOWN, ...). It
+ * is in the core's queue and, while its socket lives, in the socket's own list. */
 struct vsk_txpkt {
-    struct vsk_txpkt *next;
+    struct vsk_txpkt *next, *prev; /* the core's queue */
+    struct vsk_txpkt *sock_next;   /* the owner's packets */
     struct vsock_hdr hdr;
     struct vsk_sock *owner; /* for unsent-byte accounting; NULL once the socket is gone */
     uint8_t payload[];
 };
+
+/* Memory a queued packet holds, as counted against cfg.txq_max_bytes. */
+static size_t txpkt_mem(uint32_t payload_len)
+{
+    return sizeof(struct vsk_txpkt) + payload_len;
+}
 
 struct vsk_core {
     struct vsk_bus *bus;
@@ -79,6 +87,7 @@ struct vsk_core {
 
     struct vsk_txpkt *txq_head, *txq_tail;
     unsigned int txq_len;
+    size_t txq_mem;        /* txpkt_mem() of everything queued */
     unsigned int round_budget; /* used entries per vsk_core_process() */
     int cid_stale;         /* TRANSPORT_RESET: the guest CID is to be re-read */
     /* vsk_write_room's answer while the ring is full: one packet's worth of memory that
@@ -103,6 +112,7 @@ void vsk_config_default(struct vsk_config *cfg)
     cfg->connect_timeout_ms = 2000;
     cfg->close_timeout_ms = 8000;
     cfg->event_idx = 1;
+    cfg->txq_max_bytes = 32u << 20;
 }
 
 static size_t align_up(size_t v, size_t a)
@@ -212,11 +222,43 @@ static void tx_ring_put(struct vsk_core *c, const struct vsock_hdr *h, const uin
         c->st.rst_sent++;
 }
 
+/* Whether more bytes of packet memory would take the queue past its cap. */
+static int txq_full(const struct vsk_core *c, size_t more)
+{
+    return c->txq_mem + more > c->cfg.txq_max_bytes;
+}
+
+/* Whether the queue is half full: too full to take on a new connection, whose data could
+ * only wait behind it (while the connections there still have the other half). */
+static int txq_half_full(const struct vsk_core *c)
+{
+    return c->txq_mem >= c->cfg.txq_max_bytes / 2;
+}
+
+/* Takes p out of the core's queue (not out of its owner's list). */
+static void txq_unlink(struct vsk_core *c, struct vsk_txpkt *p)
+{
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        c->txq_head = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    else
+        c->txq_tail = p->prev;
+    c->txq_len--;
+    c->txq_mem -= txpkt_mem(p->hdr.len);
+}
+
 /* Sends a packet now if nothing is queued ahead of it and the ring has room, else queues
  * it (order matters: SHUTDOWN must not overtake data). owner: the socket it belongs to
  * (its unsent bytes are counted, its credit fields refreshed when it finally goes out).
- * Replies to unknown sockets are dropped, not queued without bound, when a device stops
- * consuming. Returns 0 (in the ring), 1 (queued) or a negative errno. */
+ * What a device that stops consuming can make us queue is bounded: data beyond the
+ * queue's cap (cfg.txq_max_bytes) is refused with -ENOBUFS, replies to unknown sockets
+ * are dropped beyond VSK_TXQ_MAX_REPLIES packets or the cap. A connection's control
+ * packets are always queued: a lost SHUTDOWN or RST would leave the peer's end open, and
+ * they are few per connection (see recv_listen for what bounds the connections).
+ * Returns 0 (in the ring), 1 (queued) or a negative errno. */
 static int tx_send(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t *payload,
                    struct vsk_sock *owner, int droppable)
 {
@@ -228,28 +270,40 @@ static int tx_send(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t 
         tx_ring_put(c, h, payload);
         return 0;
     }
-    if (droppable && c->txq_len >= VSK_TXQ_MAX_REPLIES) {
+    if (droppable && (c->txq_len >= VSK_TXQ_MAX_REPLIES || txq_full(c, txpkt_mem(0)))) {
         c->st.ctl_dropped++;
         return -ENOBUFS;
     }
-    p = malloc(sizeof(*p) + h->len);
+    if (h->len > 0 && txq_full(c, txpkt_mem(h->len))) {
+        c->st.tx_nobufs++;
+        return -ENOBUFS;
+    }
+    p = malloc(txpkt_mem(h->len));
     if (p == NULL) {
         c->st.ctl_dropped++;
         return -ENOMEM;
     }
-    p->next = NULL;
+    p->next = p->sock_next = NULL;
+    p->prev = c->txq_tail;
     p->hdr = *h;
     p->owner = owner;
     if (h->len > 0)
         memcpy(p->payload, payload, h->len);
-    if (owner != NULL)
+    if (owner != NULL) {
         owner->tx_unsent += h->len;
+        if (owner->txq_tail != NULL)
+            owner->txq_tail->sock_next = p;
+        else
+            owner->txq_head = p;
+        owner->txq_tail = p;
+    }
     if (c->txq_tail != NULL)
         c->txq_tail->next = p;
     else
         c->txq_head = p;
     c->txq_tail = p;
     c->txq_len++;
+    c->txq_mem += txpkt_mem(h->len);
     return 1;
 }
 
@@ -257,36 +311,52 @@ static void txq_flush(struct vsk_core *c)
 {
     while (c->txq_head != NULL && tx_room(c, c->txq_head->hdr.len)) {
         struct vsk_txpkt *p = c->txq_head;
+        struct vsk_sock *s = p->owner;
 
-        if (p->owner != NULL) {
+        if (s != NULL) {
             /* The credit we advertise is the one at send time (fwd_cnt only grows). */
-            p->hdr.buf_alloc = p->owner->buf_alloc;
-            p->hdr.fwd_cnt = p->owner->fwd_cnt;
-            p->owner->last_fwd_cnt = p->owner->fwd_cnt;
+            p->hdr.buf_alloc = s->buf_alloc;
+            p->hdr.fwd_cnt = s->fwd_cnt;
+            s->last_fwd_cnt = s->fwd_cnt;
             if (p->hdr.op == VSOCK_OP_CREDIT_UPDATE)
-                p->owner->credit_update = 0;
+                s->credit_update = 0;
         }
         tx_ring_put(c, &p->hdr, p->payload);
-        c->txq_head = p->next;
-        if (c->txq_head == NULL)
-            c->txq_tail = NULL;
-        c->txq_len--;
-        if (p->owner != NULL) {
-            int was_full = p->owner->tx_unsent >= VSK_SNDBUF;
+        txq_unlink(c, p);
+        if (s != NULL) {
+            int was_full = s->tx_unsent >= VSK_SNDBUF;
 
-            p->owner->tx_unsent -= p->hdr.len;
-            if (was_full && p->owner->tx_unsent < VSK_SNDBUF)
-                sock_notify(c, p->owner);
+            /* Both lists are in sending order: p is also the first of its owner's. */
+            s->txq_head = p->sock_next;
+            if (s->txq_head == NULL)
+                s->txq_tail = NULL;
+            s->tx_unsent -= p->hdr.len;
+            if (was_full && s->tx_unsent < VSK_SNDBUF)
+                sock_notify(c, s);
         }
         free(p);
     }
 }
 
-static void txq_forget_owner(struct vsk_core *c, const struct vsk_sock *s)
+/* Frees what s still has queued; with keep_rst its RSTs stay queued (without an owner),
+ * since the peer must learn that the connection is over. Touches s's packets only. */
+static void txq_purge(struct vsk_core *c, struct vsk_sock *s, int keep_rst)
 {
-    for (struct vsk_txpkt *p = c->txq_head; p != NULL; p = p->next)
-        if (p->owner == s)
-            p->owner = NULL;
+    struct vsk_txpkt *p = s->txq_head, *next;
+
+    for (; p != NULL; p = next) {
+        next = p->sock_next;
+        p->sock_next = NULL;
+        p->owner = NULL;
+        if (keep_rst && p->hdr.op == VSOCK_OP_RST)
+            continue;
+        s->tx_unsent -= p->hdr.len;
+        txq_unlink(c, p);
+        c->st.tx_purged++;
+        free(p);
+    }
+    s->txq_head = s->txq_tail = NULL;
+    s->credit_update = 0;
 }
 
 static void txq_free_all(struct vsk_core *c)
@@ -294,11 +364,17 @@ static void txq_free_all(struct vsk_core *c)
     while (c->txq_head != NULL) {
         struct vsk_txpkt *p = c->txq_head;
 
+        if (p->owner != NULL) {
+            p->owner->txq_head = p->owner->txq_tail = NULL;
+            p->owner->tx_unsent = 0;
+            p->owner->credit_update = 0;
+        }
         c->txq_head = p->next;
         free(p);
     }
     c->txq_tail = NULL;
     c->txq_len = 0;
+    c->txq_mem = 0;
 }
 
 /* Header of a packet on s's connection; every packet carries our credit (5.10.6.3). */
@@ -347,9 +423,16 @@ static void reply_rst(struct vsk_core *c, const struct vsock_hdr *req)
 
 /* ---- socket lifecycle ----------------------------------------------------------- */
 
+/* A socket goes away for good. What it still has queued is freed, as TCP's abort
+ * discards unsent data: on the graceful path (SHUTDOWN after the data, the peer's RST in
+ * answer) the queue is in order, so that data had left before the RST came; what is
+ * left is for a peer that reset the connection or a close that timed out, and would
+ * only be answered with RST. Its own RST stays queued. Linux keeps such packets until
+ * the device takes them (the socket lives on in them): a device that stops consuming
+ * would make every closed socket a leak. */
 static void sock_destroy(struct vsk_core *c, struct vsk_sock *s)
 {
-    txq_forget_owner(c, s);
+    txq_purge(c, s, 1);
     vsk_sock_free(&c->tab, s);
 }
 
@@ -431,7 +514,12 @@ static void recv_listen(struct vsk_core *c, struct vsk_sock *l, const struct vso
 {
     struct vsk_sock *child;
 
-    if (h->op != VSOCK_OP_REQUEST || h->dst_cid != c->guest_cid || l->nqueued > l->backlog) {
+    /* A new connection would queue its RESPONSE, and its data, behind a full tx queue: a
+     * device that floods REQUESTs but takes no packets is refused as a full backlog is
+     * (the RST is a droppable reply). So connections, and with them the control packets
+     * that are always queued, stop growing once the queue is half full. */
+    if (h->op != VSOCK_OP_REQUEST || h->dst_cid != c->guest_cid || l->nqueued > l->backlog ||
+        txq_half_full(c)) {
         reply_rst(c, h);
         return;
     }
@@ -743,8 +831,9 @@ static int rx_harvest(struct vsk_core *c, unsigned int *budget)
     return 0;
 }
 
-/* virtio_vsock_event_handle(): every connected socket is reset; listeners stay. The
- * guest CID is re-read by the caller afterwards (vsk_core_cid_stale). */
+/* virtio_vsock_event_handle(): every connected socket is reset (the device forgot its
+ * connections, so their queued packets are freed too); listeners stay. The guest CID is
+ * re-read by the caller afterwards (vsk_core_cid_stale). */
 static void transport_reset(struct vsk_core *c)
 {
     for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
@@ -755,6 +844,7 @@ static void transport_reset(struct vsk_core *c)
             sock_destroy(c, s);
             continue;
         }
+        txq_purge(c, s, 0);
         sock_reset_local(c, s, ECONNRESET);
     }
     c->cid_stale = 1;
@@ -804,6 +894,7 @@ static void run_timers(struct vsk_core *c)
             s->state = VSK_CLOSE;
             s->ss = VSK_SS_UNCONNECTED;
             s->err = ETIMEDOUT;
+            txq_purge(c, s, 0); /* Linux: vsock_transport_cancel_pkt() */
             sock_notify(c, s);
         } else if (s->orphan) { /* virtio_transport_close_timeout() */
             if (!s->done)
@@ -1110,6 +1201,8 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
         goto fail;
     }
     c->guest_cid = (uint32_t)cid;
+    if (cfg->txq_max_bytes == 0)
+        c->cfg.txq_max_bytes = SIZE_MAX;
 
     if ((rc = pick_queue_size(c, VIRTIO_VSOCK_QUEUE_RX, cfg->queue_size, why, why_size)) < 0 ||
         (rc = pick_queue_size(c, VIRTIO_VSOCK_QUEUE_TX, cfg->queue_size, why, why_size)) < 0 ||
@@ -1195,6 +1288,9 @@ void vsk_core_get_stats(const struct vsk_core *c, struct vsk_core_stats *st)
 {
     *st = c->st;
     st->rx_spares_free = c->rx_nfree;
+    st->txq_pkts = c->txq_len;
+    st->txq_bytes = c->txq_mem;
+    st->txq_max_bytes = c->cfg.txq_max_bytes;
     st->rx_bad_id = 0;
     for (unsigned int q = 0; q < VSK_NQ; q++) {
         if (c->qsize[q] == 0)
@@ -1566,13 +1662,25 @@ ssize_t vsk_write_room(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt
             done += piece;
         }
     } else {
-        /* The ring is full (or packets wait for it): vsk_write_commit copies. */
+        /* The ring is full (or packets wait for it): vsk_write_commit copies into the
+         * queue, so the room is also what its cap still takes (bytes read from the fd
+         * that commit then refused would be lost). */
+        size_t queue_room = txq_full(c, txpkt_mem(1)) ? 0
+                                                      : c->cfg.txq_max_bytes - c->txq_mem -
+                                                            txpkt_mem(0);
+
+        if (queue_room == 0) {
+            *iovcnt = 0;
+            c->st.tx_nobufs++;
+            return -ENOBUFS;
+        }
         if (c->tx_bounce == NULL && (c->tx_bounce = malloc(VSK_TX_DATA_SLOT)) == NULL) {
             *iovcnt = 0;
             return -ENOMEM;
         }
         done = room < VSK_TX_DATA_SLOT ? room : VSK_TX_DATA_SLOT;
         done = done < VSK_SNDBUF - s->tx_unsent ? done : VSK_SNDBUF - s->tx_unsent;
+        done = done < queue_room ? done : (uint32_t)queue_room;
         iov[n++] = (struct iovec){.iov_base = c->tx_bounce, .iov_len = done};
     }
     *iovcnt = n;
@@ -1615,6 +1723,7 @@ ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
     struct vsk_sock *s = write_sock(c, h, &rc);
     const uint8_t *p = buf;
     size_t total = 0;
+    int sent = 0;
 
     if (s == NULL)
         return rc;
@@ -1629,13 +1738,17 @@ ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len)
         if (chunk > len - total)
             chunk = (uint32_t)(len - total);
         sock_hdr(c, s, &hdr, VSOCK_OP_RW, 0, chunk);
-        if (tx_send(c, &hdr, p + total, s, 0) < 0)
+        sent = tx_send(c, &hdr, p + total, s, 0);
+        if (sent < 0)
             break;
         s->tx_cnt += chunk;
         total += chunk;
     }
     write_sent(c, s);
-    return total > 0 ? (ssize_t)total : write_nothing(s);
+    if (total > 0)
+        return (ssize_t)total;
+    /* send(2)'s ENOBUFS: the device stopped taking packets and the queue is full. */
+    return sent == -ENOBUFS && s->err == 0 ? -ENOBUFS : write_nothing(s);
 }
 
 int vsk_shutdown(struct vsk_core *c, int h, int how)

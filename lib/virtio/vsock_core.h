@@ -31,12 +31,18 @@ struct vsk_config {
     unsigned int connect_timeout_ms;
     unsigned int close_timeout_ms; /* linger for the peer's RST after close (Linux 8 s) */
     int event_idx;                 /* negotiate VIRTIO_RING_F_EVENT_IDX if offered */
+    /* Memory of the packets waiting for room in the tx ring, all sockets together
+     * (payload and bookkeeping): beyond it writes fail with ENOBUFS, and from half of it
+     * on new connections are refused, so a device that stops consuming cannot grow it.
+     * 0 = no cap. */
+    size_t txq_max_bytes;
     /* Used entries one vsk_core_process() takes from all queues together, bad ones
      * included; 0 = twice the queues' total size. */
     unsigned int round_budget;
 };
 
-/* Linux's values: 2 s connect timeout, 256 KiB buffer, 8 s close linger. */
+/* Linux's values: 2 s connect timeout, 256 KiB buffer, 8 s close linger; a 32 MiB tx
+ * queue (128 sockets' worth of unsent data). */
 void vsk_config_default(struct vsk_config *cfg);
 
 struct vsk_hooks {
@@ -107,6 +113,9 @@ struct vsk_core_stats {
     uint64_t rx_bad_id;     /* used ids out of range / not in flight, all queues */
     uint64_t rst_sent, rst_received, ctl_dropped, events;
     uint64_t rx_spares_free; /* zero-copy receive: spare rx buffers neither posted nor held */
+    /* The tx queue (packets waiting for ring room): now, its cap, writes refused with
+     * ENOBUFS, packets of reset or closed sockets freed unsent. */
+    uint64_t txq_pkts, txq_bytes, txq_max_bytes, tx_nobufs, tx_purged;
 };
 void vsk_core_get_stats(const struct vsk_core *c, struct vsk_core_stats *st);
 
@@ -136,6 +145,8 @@ ssize_t vsk_read(struct vsk_core *c, int h, void *buf, size_t len);
  * stay valid while the caller holds the core's lock. */
 ssize_t vsk_read_peek(struct vsk_core *c, int h, struct iovec *iov, int *iovcnt, size_t len);
 void vsk_read_consume(struct vsk_core *c, int h, size_t n);
+/* -EAGAIN when the socket's own send buffer or credit is used up; -ENOBUFS when the tx
+ * queue of all sockets reached cfg.txq_max_bytes (the device is not taking packets). */
 ssize_t vsk_write(struct vsk_core *c, int h, const void *buf, size_t len);
 /* Zero-copy write in two steps: vsk_write_room describes memory for up to len bytes the
  * socket may send now (credit, ring room) in at most *iovcnt pieces (sets *iovcnt) and

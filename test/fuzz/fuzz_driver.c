@@ -321,6 +321,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.buf_alloc = (setup & 0x10) ? 4096 : 256u * 1024u;
     cfg.rx_spare_bufs = (setup & 0x20) ? 4 : 0;   /* zero-copy receive (held buffers) */
     cfg.event_idx = (setup & 1) != 0;
+    /* A tx queue cap a few packets deep, so a script that stops consuming reaches it:
+     * ENOBUFS, refused connections, purges of closing sockets. */
+    cfg.txq_max_bytes = (setup & 0x40) ? 3 * 4096 : 256u * 1024u;
     cfg.round_budget = (setup & 0x80) ? 3 : 0; /* rounds that stop with work left */
     /* The model offers all the driver needs: a failed bring-up is a bug. */
     if (vsk_core_create(&r->dm.bus, &cfg, &hooks, &r->c, why, sizeof(why)) < 0)

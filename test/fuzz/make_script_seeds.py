@@ -51,12 +51,20 @@ def d_call_on(handle, call, args=b""):
     return u8(8) + u8(what) + args
 
 
+# A device that stops consuming tx (setup 0x40: a 12 KiB tx queue cap): the accepted
+# connection (slot 2) writes until ENOBUFS, a second one is refused, the close lingers
+# until the clock expires it and frees what waited.
+DRIVER_TX_CAP = (d_pkt(REQUEST) + d_call_on(0, 4) + d_call_on(2, 5, u16(500) + u8(0)) * 40
+                 + d_pkt(REQUEST, src=4) + d_call_on(0, 4) + d_call_on(2, 8)
+                 + (u8(7) + u16(0xffff)) * 2 + d_pop() * 20)
+
 # TRANSPORT_RESETs between packets, in rounds of 3 used entries (setup 0x80).
 DRIVER_RESET_FLOOD = (d_pkt(REQUEST) + d_call_on(0, 4) + (u8(4) + u8(0)) * 4
                       + d_pkt(RW, 0, b"after") + u8(3) + u8(2) + u8(0) + u32(1) + u32(4)
                       + (u8(4) + u8(0)) * 4 + d_pop() + d_pkt(REQUEST) + d_call_on(0, 4))
 
 DRIVER_SEEDS = {
+    "tx-cap-stall": u8(0x40) + DRIVER_TX_CAP,
     "reset-flood-budget": u8(0x80) + DRIVER_RESET_FLOOD,
     "life": u8(0) + DRIVER_LIFE,
     "connect": u8(0) + DRIVER_CONNECT,

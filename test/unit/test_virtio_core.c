@@ -1409,7 +1409,7 @@ static void test_rx_hold_core(void)
     h_close(&t);
 }
 
-/* ---- a hostile device: bounded rounds ------------------------------------------------- */
+/* ---- a hostile device: bounded rounds, a bounded tx queue ---------------------------- */
 
 static struct vsk_core_stats stats(struct h *t)
 {
@@ -1474,6 +1474,185 @@ static void test_round_budget(void)
     h_close(&t);
 }
 
+/* Fills the tx ring (16 data slots) and, behind it, the socket's 256 KiB send buffer. */
+static void stall_and_fill(struct h *t, int s, const uint8_t *data)
+{
+    while (vsk_write(t->c, s, data, VSOCK_MAX_PKT_PAYLOAD) > 0)
+        ;
+}
+
+/* What waits in the tx queue can only grow up to cfg.txq_max_bytes: data beyond it is
+ * refused with ENOBUFS, new connections are refused, and a socket that goes away frees
+ * its own packets (keeping an RST), as does a connect that times out or a reset. */
+static void test_tx_queue_cap(void)
+{
+    static uint8_t data[VSOCK_MAX_PKT_PAYLOAD];
+    struct vsk_config cfg;
+    struct iovec iov[4];
+    struct sockaddr_vm a;
+    struct h t;
+    int s, s2, s3, l, n, nrw = 0, nother = 0;
+    uint32_t gport, gport3;
+    ssize_t w;
+
+    memset(data, 'q', sizeof(data));
+    vsk_config_default(&cfg);
+    cfg.queue_size = 64;
+    cfg.rx_bufs = 32;
+    cfg.tx_data_slots = 16;
+    cfg.txq_max_bytes = 3 * VSOCK_MAX_PKT_PAYLOAD + 3000; /* three full packets fit */
+    h_open_cfg(&t, &cfg);
+    t.host_buf = 64u << 20;
+    l = listen_on(&t, 1234, 16);
+    s2 = connect_to_host(&t, 5001);
+    s = connect_to_host(&t, 5000);
+    gport = t.last.src_port;
+    for (int i = 0; i < 16; i++)
+        TAP_IS_INT(vsk_write(t.c, s, data, sizeof(data)), sizeof(data), "cap: ring slot %d", i);
+    for (int i = 0; i < 3; i++)
+        TAP_IS_INT(vsk_write(t.c, s, data, sizeof(data)), sizeof(data), "cap: queued packet %d", i);
+    TAP_IS_INT(vsk_poll(t.c, s) & VSK_POLLOUT, VSK_POLLOUT,
+               "cap: the socket's own send buffer is not full (192 of 256 KiB)");
+    TAP_IS_INT(vsk_write(t.c, s, data, sizeof(data)), -ENOBUFS,
+               "cap: the fourth packet would pass the queue's cap: ENOBUFS");
+    TAP_IS_INT(vsk_write(t.c, s2, data, sizeof(data)), -ENOBUFS,
+               "cap: the cap is for all sockets: another socket's write fails too");
+    n = 4;
+    w = vsk_write_room(t.c, s2, iov, &n, sizeof(data));
+    tap_ok(w > 0 && w < 3000 && n == 1,
+           "cap: write_room offers only what the cap still takes (%zd bytes)", w);
+    if (w > 0)
+        TAP_IS_INT(vsk_write_commit(t.c, s2, (size_t)w), 0, "cap: and commit queues it");
+    n = 4;
+    TAP_IS_INT(vsk_write_room(t.c, s2, iov, &n, 1), -ENOBUFS,
+               "cap: then write_room says ENOBUFS before anything is read for it");
+    TAP_IS_INT(vsk_write(t.c, s2, "x", 1), -ENOBUFS, "cap: and so does a 1-byte write");
+    TAP_IS_INT(stats(&t).tx_nobufs, 4, "cap: refusals counted");
+    TAP_IS_INT(stats(&t).txq_pkts, 4, "cap: four packets queued");
+    TAP_IS_INT(stats(&t).txq_bytes, cfg.txq_max_bytes, "cap: the queue is at its cap exactly");
+    host_send(&t, 7000, 1234, VSOCK_OP_REQUEST, 0, NULL, 0);
+    TAP_IS_INT(vsk_accept(t.c, l, NULL), -EAGAIN,
+               "cap: a new connection is refused while the queue is full");
+    TAP_IS_INT(stats(&t).ctl_dropped, 1, "cap: its RST (a reply) is dropped: no room");
+    TAP_IS_INT(vsk_shutdown(t.c, s2, SHUT_WR), 0, "cap: a connection's control packets");
+    TAP_IS_INT(stats(&t).txq_pkts, 5, "cap: ... are still queued (the SHUTDOWN)");
+
+    /* the peer resets the stuck connection: its queued data is freed, not sent */
+    host_send(&t, 5000, gport, VSOCK_OP_RST, 0, NULL, 0);
+    TAP_IS_INT(vsk_close(t.c, s), 0, "purge: close after the peer's reset");
+    TAP_IS_INT(stats(&t).tx_purged, 3, "purge: the closed socket's 3 packets freed unsent");
+    TAP_IS_INT(vsk_write(t.c, s2, "x", 1), -EPIPE, "purge: s2 shut down its sending side");
+    while (pop(&t) >= 0) {
+        if (t.last.op == VSOCK_OP_RW && t.last.dst_port == 5000)
+            nrw++;
+        else if (t.last.dst_port == 5001)
+            nother++;
+    }
+    TAP_IS_INT(nrw, 16, "purge: the device gets the 16 packets it already had, no more");
+    TAP_IS_INT(nother, 2, "purge: and the other socket's data and SHUTDOWN");
+    h_close(&t);
+
+    /* close, then the linger ends without the peer's RST: data freed, our RST sent */
+    h_open_cfg(&t, &cfg);
+    t.host_buf = 64u << 20;
+    s = connect_to_host(&t, 5000);
+    stall_and_fill(&t, s, data);
+    TAP_IS_INT(vsk_close(t.c, s), 0, "close timeout: close with data queued");
+    TAP_IS_INT(stats(&t).txq_pkts, 4, "close timeout: 3 data packets and the SHUTDOWN wait");
+    t.dm.now += 8000;
+    process(&t);
+    TAP_IS_INT(stats(&t).tx_purged, 4, "close timeout: they are freed");
+    nrw = nother = 0;
+    while (pop(&t) >= 0) {
+        if (t.last.op == VSOCK_OP_RW)
+            nrw++;
+        else
+            nother += t.last.op == VSOCK_OP_RST ? 1 : 100;
+    }
+    TAP_IS_INT(nrw, 16, "close timeout: nothing of the freed data is sent");
+    TAP_IS_INT(nother, 1, "close timeout: the RST is, and nothing else");
+    h_close(&t);
+
+    /* a connect that times out takes its REQUEST back (Linux cancel_pkt); a reset too */
+    h_open_cfg(&t, &cfg);
+    t.host_buf = 64u << 20;
+    s = connect_to_host(&t, 5000);
+    stall_and_fill(&t, s, data);
+    s3 = vsk_socket(t.c, SOCK_STREAM);
+    vsock_addr_init(&a, HOST, 6000);
+    TAP_IS_INT(vsk_connect(t.c, s3, &a), -EINPROGRESS, "connect timeout: REQUEST queued");
+    TAP_IS_INT(stats(&t).txq_pkts, 4, "connect timeout: behind 3 data packets");
+    t.dm.now += 2000;
+    process(&t);
+    TAP_IS_INT(vsk_connect_result(t.c, s3), -ETIMEDOUT, "connect timeout: ETIMEDOUT");
+    TAP_IS_INT(stats(&t).txq_pkts, 3, "connect timeout: its REQUEST left the queue");
+    dm_event_push(&t.dm, VSOCK_EVENT_TRANSPORT_RESET);
+    process(&t);
+    TAP_IS_INT(stats(&t).txq_pkts, 0, "reset: the reset connection's packets left the queue");
+    TAP_IS_INT(vsk_write(t.c, s, data, 1), -ECONNRESET, "reset: the socket is reset");
+    gport3 = 0;
+    while (pop(&t) >= 0)
+        if (t.last.dst_port == 6000)
+            gport3++;
+    TAP_IS_INT(gport3, 0, "connect timeout: the device never saw the REQUEST");
+    h_close(&t);
+
+    /* write_room in the bounce case gives no more than the queue takes */
+    cfg.txq_max_bytes = 4 * VSOCK_MAX_PKT_PAYLOAD;
+    h_open_cfg(&t, &cfg);
+    t.host_buf = 64u << 20;
+    s = connect_to_host(&t, 5000);
+    for (int i = 0; i < 16 + 3; i++)
+        vsk_write(t.c, s, data, sizeof(data));
+    n = 4;
+    w = vsk_write_room(t.c, s, iov, &n, sizeof(data));
+    tap_ok(w > 0 && w < (ssize_t)sizeof(data) && n == 1,
+           "write_room: at most what the queue's cap takes (%zd bytes)", w);
+    if (w > 0)
+        TAP_IS_INT(vsk_write_commit(t.c, s, (size_t)w), 0, "write_room: and commit sends it");
+    TAP_IS_INT(stats(&t).txq_bytes <= cfg.txq_max_bytes, 1, "write_room: queue within its cap");
+    drain(&t);
+    h_close(&t);
+}
+
+/* Many sockets closing with packets queued: each frees its own, the rest stays in order. */
+static void test_txq_many_sockets(void)
+{
+    static uint8_t data[VSOCK_MAX_PKT_PAYLOAD];
+    struct h t;
+    int s, l, ok = 1, nrst = 0, nresp = 0;
+
+    h_open(&t);
+    t.host_buf = 64u << 20;
+    l = listen_on(&t, 1234, 4096);
+    s = connect_to_host(&t, 5000);
+    stall_and_fill(&t, s, data);
+    for (uint32_t i = 0; i < 2000; i++) {
+        int c;
+
+        host_send(&t, 10000 + i, 1234, VSOCK_OP_REQUEST, 0, NULL, 0);
+        c = vsk_accept(t.c, l, NULL);
+        if (c < 0 || vsk_write(t.c, c, "abc", 3) != 3 || vsk_close(t.c, c) != 0)
+            ok = 0;
+    }
+    TAP_IS_INT(ok, 1, "many: 2000 connections accepted, written to, closed");
+    TAP_IS_INT(stats(&t).txq_pkts, 4 + 2000 * 3, "many: RESPONSE, RW, SHUTDOWN each wait");
+    t.dm.now += 8000;
+    process(&t);
+    TAP_IS_INT(stats(&t).txq_pkts, 4 + 2000, "many: after the linger only their RSTs wait");
+    TAP_IS_INT(stats(&t).tx_purged, 2000 * 3, "many: the rest was freed");
+    while (pop(&t) >= 0) {
+        if (t.last.op == VSOCK_OP_RST)
+            nrst++;
+        if (t.last.op == VSOCK_OP_RESPONSE)
+            nresp++;
+    }
+    TAP_IS_INT(nrst, 2000, "many: each closed connection's RST is sent");
+    TAP_IS_INT(nresp, 0, "many: nothing else of theirs");
+    (void)s;
+    h_close(&t);
+}
+
 int main(void)
 {
     test_bringup();
@@ -1496,5 +1675,7 @@ int main(void)
     test_done_and_coalesce();
     test_more_malformed();
     test_round_budget();
+    test_tx_queue_cap();
+    test_txq_many_sockets();
     return tap_done();
 }
