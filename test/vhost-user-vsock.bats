@@ -22,6 +22,9 @@ setup() {
 teardown() {
     if [ -n "$BACKEND_PID" ]; then
         kill "$BACKEND_PID" 2>/dev/null || true
+        # A back-end a hostile front-end hung ignores SIGTERM: the suite must go on.
+        for _ in $(seq 1 50); do kill -0 "$BACKEND_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$BACKEND_PID" 2>/dev/null || true
         wait "$BACKEND_PID" 2>/dev/null || true
     fi
     # Background helpers of a failed test must not outlive it.
@@ -629,3 +632,4 @@ PYEOF
     start_backend
     run_frontend ops
 }
+

@@ -44,6 +44,7 @@ EXTRA_DIST += test/vhost-user-vsock.bats
 # A guest driver in python, packet by packet (strict and hostile guests), and the device
 # rules it checks.
 EXTRA_DIST += test/tools/vhu_frontend.py test/tools/device_rules.py
-# Hostile guests (issue 16), one scenario per attack, and the bats file that runs them.
+# Hostile guests and front-ends (issue 16), one scenario per attack, and the bats file
+# that runs the guests' (the front-ends' run from vhost-user-vsock.bats).
 TESTS += test/hostile-guest.bats
-EXTRA_DIST += test/hostile-guest.bats test/tools/hostile_guest.py
+EXTRA_DIST += test/hostile-guest.bats test/tools/hostile_guest.py test/tools/hostile_frontend.py
