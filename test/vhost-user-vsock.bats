@@ -633,3 +633,34 @@ PYEOF
     run_frontend ops
 }
 
+# ---- hostile front-ends and guests (issue 16; test/tools/hostile_frontend.py) -------------
+
+run_hostile() {
+    run_limited 40 python3 "$abs_top_srcdir/test/tools/hostile_frontend.py" "$VHU" "$UDS" 42 "$@"
+    [ "$status" -eq 0 ] || { echo "$output"; tail -n 30 "$TMPD/backend.log"; false; }
+    grep -Eq '^[0-9]+ checks passed$' <<<"${lines[-1]}"
+}
+
+# The next front-end (our driver) is served: the back-end is alive and its loop runs.
+next_frontend_served() {
+    kill -0 "$BACKEND_PID"
+    run_limited 20 "$VSOCKCTL" --transport "vhost-user:$VHU" cid
+    [ "$status" -eq 0 ] || { echo "$output"; tail -n 30 "$TMPD/backend.log"; false; }
+    [ "$output" = 42 ]
+}
+
+@test "a guest re-posting a 10-byte packet for 3 s: a handful of log lines, SIGUSR1 counts them" {
+    start_backend
+    run_hostile tx-flood 3
+    local n
+    n=$(grep -c 'tx queue' "$TMPD/backend.log")
+    [ "$n" -ge 1 ] && [ "$n" -le 8 ] || { echo "$n tx queue lines" >&2; false; }
+    [ "$(wc -l < "$TMPD/backend.log")" -lt 100 ]
+    kill -USR1 "$BACKEND_PID"
+    wait_backend_log 'counters: .*tx_short=[0-9]{5,}'
+    grep -q 'tx queue: packet shorter than a header dropped$' "$TMPD/backend.log"
+    kill -TERM "$BACKEND_PID"
+    wait "$BACKEND_PID"
+    BACKEND_PID=
+    [ "$(grep -c 'counters: .*tx_short=' "$TMPD/backend.log")" -eq 2 ] # at exit too
+}

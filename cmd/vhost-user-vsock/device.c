@@ -22,6 +22,23 @@
 #include "host_side.h"
 #include "log.h"
 
+/* What a guest (or front-end) can repeat at will is counted, not logged per event. */
+VHU_COUNTER(cnt_rx_ring_broken, "rx_ring_broken");
+VHU_COUNTER(cnt_rx_malformed, "rx_malformed");
+VHU_COUNTER(cnt_rx_short, "rx_short");
+VHU_COUNTER(cnt_tx_ring_broken, "tx_ring_broken");
+VHU_COUNTER(cnt_tx_malformed, "tx_malformed");
+VHU_COUNTER(cnt_tx_short, "tx_short");
+VHU_COUNTER(cnt_tx_bad_len, "tx_bad_len");
+VHU_COUNTER(cnt_unknown_op, "unknown_op");
+VHU_COUNTER(cnt_request_dup, "request_dup");
+VHU_COUNTER(cnt_credit_exceeded, "credit_exceeded");
+VHU_COUNTER(cnt_orphan_dropped, "orphan_dropped");
+VHU_COUNTER(cnt_guest_no_answer, "guest_no_answer");
+VHU_COUNTER(cnt_epoll_failed, "epoll_failed");
+VHU_COUNTER_BURST(cnt_device_started, "device_started", 10);
+VHU_COUNTER_BURST(cnt_device_stopped, "device_stopped", 10);
+
 enum conn_state {
     CONN_GUEST_CONNECTING, /* guest asked, the host listener's backlog is full: retrying */
     CONN_HOST_CONNECTING, /* host program asked, REQUEST owed/sent, waiting for RESPONSE */
@@ -212,20 +229,23 @@ static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
 
         if (rc == 0 || (rc < 0 && q->ring.broken)) {
             if (rc < 0)
-                vhu_log("rx queue: available index out of range; queue stopped");
+                vhu_log_count(&cnt_rx_ring_broken,
+                              "rx queue: available index out of range; queue stopped");
             else if (!dev->rx_starved)
                 vhu_debug("rx queue: no buffer left; reading host sockets paused");
             dev->rx_starved = 1;
             return 0;
         }
         if (rc < 0) {
-            vhu_log("rx queue: malformed buffer skipped: %s", strerror(-rc));
+            vhu_log_count(&cnt_rx_malformed, "rx queue: malformed buffer skipped: %s",
+                          strerror(-rc));
             continue;
         }
         if (ch->write_len >= VSOCK_HDR_SIZE + 1)
             return 1;
-        vhu_log("rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
-                ch->write_len, VSOCK_HDR_SIZE + 1);
+        vhu_log_count(&cnt_rx_short,
+                      "rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
+                      ch->write_len, VSOCK_HDR_SIZE + 1);
         vring_push(&q->ring, ch->head, 0);
     }
 }
@@ -366,7 +386,8 @@ static void conn_update_interest(struct vsk_conn *c)
     if (c->buf_len > 0)
         events |= EPOLLOUT;
     if (ev_watch_set(&c->w, events) < 0)
-        vhu_log("epoll: cannot watch a host connection: %s", strerror(errno));
+        vhu_log_count(&cnt_epoll_failed, "epoll: cannot watch a host connection: %s",
+                      strerror(errno));
 }
 
 static void dev_update_all_interests(struct vsk_device *dev)
@@ -453,7 +474,8 @@ static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uin
     uint32_t cap = c->buf_alloc, off = 0;
 
     if (len > cap - c->buf_len) {
-        vhu_log("guest port %u sent beyond its credit; resetting", c->guest_port);
+        vhu_log_count(&cnt_credit_exceeded, "guest port %u sent beyond its credit; resetting",
+                      c->guest_port);
         conn_reset(c);
         return 1;
     }
@@ -600,7 +622,8 @@ static int op_request(struct vsk_conn *c, const struct vsock_hdr *h,
 {
     (void)h;
     (void)ch;
-    vhu_log("guest port %u: REQUEST for an existing connection; resetting", c->guest_port);
+    vhu_log_count(&cnt_request_dup, "guest port %u: REQUEST for an existing connection; "
+                  "resetting", c->guest_port);
     conn_reset(c);
     return 1;
 }
@@ -822,7 +845,7 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
     struct vsk_conn *c;
 
     if (vring_copy_out(ch, 0, wire, sizeof(wire)) != sizeof(wire)) {
-        vhu_log("tx queue: packet shorter than a header dropped");
+        vhu_log_count(&cnt_tx_short, "tx queue: packet shorter than a header dropped");
         return;
     }
     vsock_hdr_decode(&h, wire);
@@ -834,7 +857,9 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
         return;
     }
     if (h.len > VSOCK_MAX_PKT_PAYLOAD || h.len > ch->read_len - VSOCK_HDR_SIZE) {
-        vhu_log("tx queue: packet length %u exceeds its buffer or 64 KiB; dropped", h.len);
+        vhu_log_count(&cnt_tx_bad_len,
+                      "tx queue: packet length %u exceeds its buffer or 64 KiB; dropped",
+                      h.len);
         return;
     }
     if (h.dst_cid != VSK_HOST_CID || h.type != VSOCK_TYPE_STREAM) {
@@ -859,7 +884,8 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
         return;
     }
     if (h.op >= sizeof(op_handlers) / sizeof(op_handlers[0]) || op_handlers[h.op] == NULL) {
-        vhu_log("guest port %u: unknown op %u; resetting", h.src_port, h.op);
+        vhu_log_count(&cnt_unknown_op, "guest port %u: unknown op %u; resetting", h.src_port,
+                      h.op);
         conn_reset(c);
         return;
     }
@@ -887,11 +913,13 @@ static void dev_process_tx(struct vsk_device *dev)
         if (rc == 0)
             break;
         if (rc < 0) {
-            vhu_log("tx queue: malformed packet skipped: %s", strerror(-rc));
             if (q->ring.broken) {
-                vhu_log("tx queue: available index out of range; queue stopped");
+                vhu_log_count(&cnt_tx_ring_broken,
+                              "tx queue: available index out of range; queue stopped");
                 break;
             }
+            vhu_log_count(&cnt_tx_malformed, "tx queue: malformed packet skipped: %s",
+                          strerror(-rc));
             continue;
         }
         dev_guest_packet(dev, &ch);
@@ -1012,12 +1040,14 @@ void vsk_device_sync(void *opaque)
         unsigned int before = dev->nconns;
 
         vsk_device_reset(dev);
-        vhu_log("device stopped; %u connection(s) reset, %u still flushing to the host",
-                before - dev->nconns, dev->nconns);
+        vhu_log_count(&cnt_device_stopped,
+                      "device stopped; %u connection(s) reset, %u still flushing to the host",
+                      before - dev->nconns, dev->nconns);
         hs_drop_pending();
         return;
     }
-    vhu_log("device running: guest CID %llu", (unsigned long long)dev->vhu->guest_cid);
+    vhu_log_count(&cnt_device_started, "device running: guest CID %llu",
+                  (unsigned long long)dev->vhu->guest_cid);
     dev_process_tx(dev);
 }
 
@@ -1062,11 +1092,12 @@ int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
             continue;
         } else if (c->deadline_ms <= now_ms) {
             if (c->orphan)
-                vhu_log("host port %u: host side did not take the guest's last data in "
-                        "time; dropped", c->host_port);
+                vhu_log_count(&cnt_orphan_dropped, "host port %u: host side did not take "
+                              "the guest's last data in time; dropped", c->host_port);
             else
-                vhu_log("guest port %u did not answer a host connection in time",
-                        c->guest_port);
+                vhu_log_count(&cnt_guest_no_answer,
+                              "guest port %u did not answer a host connection in time",
+                              c->guest_port);
             conn_reset(c); /* swaps the last entry into slot i */
             continue;
         }

@@ -64,14 +64,18 @@ void vhu_log_count(struct vhu_counter *c, const char *fmt, ...)
         c->next = counters;
         counters = c;
     }
-    if (c->count > 1 && now < c->next_ms)
+    if (now >= c->next_ms) { /* a new interval starts with this event */
+        c->next_ms = now + VHU_LOG_INTERVAL_MS;
+        c->written = 0;
+    }
+    if (c->written >= (c->burst > 0 ? c->burst : 1))
         return;
+    c->written++;
     unreported = c->count - c->reported - 1;
     if (unreported > 0)
         snprintf(suffix, sizeof(suffix), " (%" PRIu64 " more since the last such line)",
                  unreported);
     c->reported = c->count;
-    c->next_ms = now + VHU_LOG_INTERVAL_MS;
     va_start(ap, fmt);
     vhu_vlog(fmt, ap, suffix);
     va_end(ap);

@@ -19,16 +19,22 @@ __attribute__((format(printf, 1, 2))) void vhu_debug(const char *fmt, ...);
  * vhu_log_counters() at its first occurrence. */
 struct vhu_counter {
     const char *name;          /* "tx_malformed": short, no spaces */
+    unsigned int burst;        /* lines per interval (0 counts as 1) */
     uint64_t count;
     uint64_t reported;         /* count when the last line was written */
-    int64_t next_ms;           /* no line before this (monotonic ms) */
+    int64_t next_ms;           /* the current interval ends (monotonic ms) */
+    unsigned int written;      /* lines written in the current interval */
     struct vhu_counter *next;  /* the list of counters seen so far */
     int listed;
 };
 #define VHU_COUNTER(var, counter_name) static struct vhu_counter var = {.name = (counter_name)}
+/* For state changes a peer can repeat (a device stopped, a front-end gone): each line
+ * matters while they are rare, so up to n per interval are written. */
+#define VHU_COUNTER_BURST(var, counter_name, n)                                             \
+    static struct vhu_counter var = {.name = (counter_name), .burst = (n)}
 
-/* Counts one occurrence; writes the line (like vhu_log) for the first one, then at most
- * one per VHU_LOG_INTERVAL_MS, saying how many were not written since the last. */
+/* Counts one occurrence; writes the line (like vhu_log) for the first `burst` of each
+ * VHU_LOG_INTERVAL_MS, the first saying how many were not written since the last. */
 __attribute__((format(printf, 2, 3))) void vhu_log_count(struct vhu_counter *c,
                                                          const char *fmt, ...);
 /* One line "counters: NAME=N ..." with every counter seen so far (nothing if none):

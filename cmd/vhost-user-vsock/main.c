@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -235,20 +236,19 @@ static struct {
     struct vsk_device *dev;
     struct ev_watch listener;
     struct ev_watch frontend;
+    struct ev_watch signals;
 } srv;
 
-static volatile sig_atomic_t stop_signal;
+static int stop_signal;
 
-static void on_signal(int sig)
-{
-    stop_signal = sig;
-}
+VHU_COUNTER_BURST(cnt_frontend_dropped, "frontend_dropped", 10);
 
 static void frontend_drop(const char *why)
 {
     const struct vhu_queue *q = srv.backend.q;
 
-    vhu_log("front-end disconnected (%s); resetting, waiting for the next one", why);
+    vhu_log_count(&cnt_frontend_dropped,
+                  "front-end disconnected (%s); resetting, waiting for the next one", why);
     vhu_debug("notifications (EVENT_IDX %s): rx %llu kicks, %llu interrupts; "
               "tx %llu kicks, %llu interrupts",
               q[0].ring.event_idx ? "on" : "off", (unsigned long long)q[0].kicks,
@@ -301,6 +301,41 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
     vhu_log("front-end connected");
 }
 
+/* SIGUSR1, SIGINT and SIGTERM are read from a signalfd, like any event: SIGUSR1 prints
+ * the counters, SIGINT and SIGTERM end the loop; their work runs in the loop, none in a
+ * handler, and none can slip in between a flag check and epoll_wait. */
+static void signals_readable(struct ev_watch *w, uint32_t events)
+{
+    struct signalfd_siginfo si;
+
+    (void)events;
+    while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (si.ssi_signo == SIGUSR1)
+            vhu_log_counters();
+        else
+            stop_signal = (int)si.ssi_signo;
+    }
+}
+
+static int signals_watch(void)
+{
+    sigset_t set;
+    int fd;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    /* Blocked before any thread starts, so every thread inherits the mask. */
+    if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+        return -1;
+    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ev_watch_init(&srv.signals, fd, signals_readable, NULL);
+    return ev_watch_set(&srv.signals, EPOLLIN);
+}
+
 static int listen_or_die(const char *name, const char *path)
 {
     const char *why = "";
@@ -315,7 +350,6 @@ static int listen_or_die(const char *name, const char *path)
 
 int main(int argc, char **argv)
 {
-    struct sigaction sa = {.sa_handler = on_signal};
     struct options o = {0};
     const char *why = "";
     int64_t busy_until = 0;
@@ -325,10 +359,8 @@ int main(int argc, char **argv)
     if (fault_init(getenv("VHOST_USER_VSOCK_FAULT"), &why) < 0)
         usage_error("VHOST_USER_VSOCK_FAULT=%s: %s", getenv("VHOST_USER_VSOCK_FAULT"), why);
     signal(SIGPIPE, SIG_IGN);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    if (ev_loop_open() < 0) {
-        fprintf(stderr, "vhost-user-vsock: epoll: %s\n", strerror(errno));
+    if (ev_loop_open() < 0 || signals_watch() < 0) {
+        fprintf(stderr, "vhost-user-vsock: epoll, signalfd: %s\n", strerror(errno));
         return 1;
     }
     vfd = listen_or_die("--socket", o.socket_path);
@@ -374,6 +406,7 @@ int main(int argc, char **argv)
             busy_until = ev_now_us() + o.busy_poll_us;
         vsk_device_flush(srv.dev);
     }
+    vhu_log_counters();
     vhu_log("%s: exiting", strsignal(stop_signal));
     unlink(o.socket_path);
     unlink(o.uds_path);

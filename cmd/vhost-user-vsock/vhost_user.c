@@ -15,6 +15,15 @@
 
 #define BIT(n) (1ull << (n))
 
+/* A front-end can send a refused request again and again: counted, not logged each time. */
+VHU_COUNTER(cnt_request_refused, "request_refused");
+VHU_COUNTER(cnt_request_failed, "request_failed");
+VHU_COUNTER(cnt_mem_table_refused, "mem_table_refused");
+VHU_COUNTER(cnt_ring_outside_mem, "ring_outside_mem");
+VHU_COUNTER(cnt_vring_num_refused, "vring_num_refused");
+VHU_COUNTER(cnt_vring_addr_refused, "vring_addr_refused");
+VHU_COUNTER(cnt_kick_refused, "kick_refused");
+
 /* What we offer. No INDIRECT_DESC or SEQPACKET: not implemented. EVENT_IDX unless the
  * back-end was told not to (to compare, or for a driver that mishandles it). */
 uint64_t vhu_offered_features(const struct vhu_backend *b)
@@ -255,7 +264,8 @@ static void queues_retranslate(struct vhu_backend *b)
         if (vr->size == 0 || !vr->addr_set)
             continue;
         if (vring_translate(vr, &b->mem) < 0)
-            vhu_log("queue %u: ring addresses are outside the new memory table", i);
+            vhu_log_count(&cnt_ring_outside_mem,
+                          "queue %u: ring addresses are outside the new memory table", i);
         else if (!b->q[i].started) /* addresses came first: take the ring's used index */
             vr->used_idx = le16_get(vr->used + VIRTQ_USED_IDX);
     }
@@ -275,7 +285,8 @@ static int h_set_mem_table(struct vhu_backend *b, struct vhu_msg *m, struct vhu_
     if (rc == 0)
         rc = mem_table_map(&fresh, regs, n, m->fds, &why);
     if (rc < 0) {
-        vhu_log("SET_MEM_TABLE refused: %s", why != NULL ? why : strerror(-rc));
+        vhu_log_count(&cnt_mem_table_refused, "SET_MEM_TABLE refused: %s",
+                      why != NULL ? why : strerror(-rc));
         return rc;
     }
     mem_table_unmap(&b->mem);
@@ -295,8 +306,9 @@ static int h_set_vring_num(struct vhu_backend *b, struct vhu_msg *m, struct vhu_
 
     (void)reply;
     if (num == 0 || num > b->queue_size_max || (num & (num - 1)) != 0) {
-        vhu_log("SET_VRING_NUM refused: %u is not a power of two in 1..%u", num,
-                b->queue_size_max);
+        vhu_log_count(&cnt_vring_num_refused,
+                      "SET_VRING_NUM refused: %u is not a power of two in 1..%u", num,
+                      b->queue_size_max);
         return -EINVAL;
     }
     if (q->started)
@@ -315,7 +327,8 @@ static int h_set_vring_addr(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 
     (void)reply;
     if (q->ring.size == 0) {
-        vhu_log("SET_VRING_ADDR refused: queue %u has no size yet", a->index);
+        vhu_log_count(&cnt_vring_addr_refused,
+                      "SET_VRING_ADDR refused: queue %u has no size yet", a->index);
         return -EINVAL;
     }
     q->ring.desc_uva = a->desc_user_addr;
@@ -326,8 +339,8 @@ static int h_set_vring_addr(struct vhu_backend *b, struct vhu_msg *m, struct vhu
         return 0; /* translated when the memory table arrives */
     rc = vring_translate(&q->ring, &b->mem);
     if (rc < 0) {
-        vhu_log("SET_VRING_ADDR refused: queue %u rings %s", a->index,
-                rc == -EFAULT ? "outside the memory table" : "misaligned");
+        vhu_log_count(&cnt_vring_addr_refused, "SET_VRING_ADDR refused: queue %u rings %s",
+                      a->index, rc == -EFAULT ? "outside the memory table" : "misaligned");
         q->ring.addr_set = 0;
         return rc;
     }
@@ -383,7 +396,8 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 
     (void)reply;
     if (m->nfds == 0) {
-        vhu_log("SET_VRING_KICK without fd refused: polling mode is not supported");
+        vhu_log_count(&cnt_kick_refused,
+                      "SET_VRING_KICK without fd refused: polling mode is not supported");
         return -EINVAL;
     }
     take_vring_fd(m, &q->kick_fd);
@@ -655,7 +669,8 @@ int vhu_serve_one(struct vhu_backend *b, int sock)
     if (rc < 0) {
         const struct vhu_request_desc *d = vhu_find(m->hdr.request);
 
-        vhu_log("request %u (%s) refused: %s", m->hdr.request, name, why);
+        vhu_log_count(&cnt_request_refused, "request %u (%s) refused: %s", m->hdr.request,
+                      name, why);
         /* A refused request that has a reply of its own gets an empty one, so the
          * front-end sees a failure instead of waiting. */
         if (d != NULL && d->has_reply) {
@@ -668,7 +683,7 @@ int vhu_serve_one(struct vhu_backend *b, int sock)
         vhu_debug("request %s, %u payload bytes, %u fds", name, m->hdr.size, m->nfds);
         rc = vhu_handle(b, m, reply, &has_reply);
         if (rc < 0)
-            vhu_log("%s failed: %s", name, strerror(-rc));
+            vhu_log_count(&cnt_request_failed, "%s failed: %s", name, strerror(-rc));
     }
     close_msg_fds(m);
     if (b->changed != NULL)

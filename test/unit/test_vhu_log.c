@@ -14,6 +14,7 @@
 
 VHU_COUNTER(bad_packet, "tx_malformed");
 VHU_COUNTER(refused, "request_refused");
+VHU_COUNTER_BURST(stopped, "device_stopped", 3);
 
 /* What stderr received since the last call, read back from its temporary file. */
 static char *stderr_since(FILE *f, long *pos)
@@ -71,9 +72,14 @@ int main(void)
     vhu_log_count(&bad_packet, "tx queue: packet %d dropped", 100001);
     TAP_IS_STR(stderr_since(f, &pos), "", "then quiet again for an interval");
 
+    for (int i = 0; i < 10; i++)
+        vhu_log_count(&stopped, "device stopped");
+    TAP_IS_INT(count_lines(stderr_since(f, &pos)), 3, "a burst counter: 3 lines of 10 events");
+
     vhu_log_counters();
     TAP_IS_STR(stderr_since(f, &pos),
-               "vhost-user-vsock: counters: request_refused=1 tx_malformed=100002\n",
+               "vhost-user-vsock: counters: device_stopped=10 request_refused=1 "
+               "tx_malformed=100002\n",
                "counters: one line, every kind seen");
     return tap_done();
 }
