@@ -664,3 +664,31 @@ next_frontend_served() {
     BACKEND_PID=
     [ "$(grep -c 'counters: .*tx_short=' "$TMPD/backend.log")" -eq 2 ] # at exit too
 }
+
+# kick_kept MODE: the front-end keeps a copy of a kick fd the back-end gave up and writes
+# it once; the back-end must not spin on it (2 s of CPU before the fix).
+kick_kept() {
+    python3 "$abs_top_srcdir/test/tools/hostile_frontend.py" "$VHU" "$UDS" 42 kick-kept "$1" \
+        > "$TMPD/hostile.out" 2>&1 &
+    local fe=$! c0 c1
+    wait_log "$TMPD/hostile.out" '^kicked'
+    sleep 0.3
+    c0=$(cpu_ms "$BACKEND_PID")
+    sleep 2
+    c1=$(cpu_ms "$BACKEND_PID")
+    wait "$fe" || { cat "$TMPD/hostile.out"; false; }
+    echo "back-end CPU over 2 s: $((c1 - c0)) ms" >&2
+    [ $((c1 - c0)) -lt 300 ]
+}
+
+@test "a kick fd given up by GET_VRING_BASE, written later by the front-end, costs no CPU" {
+    start_backend
+    kick_kept vring-base
+    next_frontend_served
+}
+
+@test "a kick fd of a front-end that left, written later, costs no CPU across front-ends" {
+    start_backend
+    kick_kept disconnect
+    next_frontend_served
+}

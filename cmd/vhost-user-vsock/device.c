@@ -981,12 +981,25 @@ struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
     dev->next_port = EPHEMERAL_FIRST;
     for (unsigned int i = 0; i < 2; i++)
         ev_watch_init(&dev->kick[i], -1, dev_kick, dev);
+    vhu->changed = vsk_device_sync;
+    vhu->kick_closing = vsk_device_kick_closing;
+    vhu->ctx = dev;
     return dev;
 }
 
 void vsk_device_set_max_conns(struct vsk_device *dev, unsigned int max_conns)
 {
     dev->max_conns = max_conns < VSK_MAX_CONNS ? max_conns : VSK_MAX_CONNS;
+}
+
+void vsk_device_kick_closing(void *opaque, unsigned int q)
+{
+    struct vsk_device *dev = opaque;
+
+    if (q >= 2 || dev->kick[q].fd < 0)
+        return;
+    ev_watch_set(&dev->kick[q], 0); /* the fd is still open: EPOLL_CTL_DEL works */
+    ev_watch_init(&dev->kick[q], -1, dev_kick, dev);
 }
 
 void vsk_device_reset(struct vsk_device *dev)

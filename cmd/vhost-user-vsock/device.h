@@ -23,6 +23,8 @@ struct vsk_window {
     unsigned int big_conns;
 };
 
+/* A device on the rings of vhu; it installs itself as vhu's changed and kick_closing
+ * hooks. */
 struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
                                   const struct vsk_window *win);
 /* Caps the connections open at a time, each holding a descriptor (VSK_MAX_CONNS at
@@ -31,6 +33,8 @@ void vsk_device_set_max_conns(struct vsk_device *dev, unsigned int max_conns);
 /* Follows the front-end's ring setup (vhu_backend.changed): starts processing when rx and
  * tx are ready, resets every connection when either stops. */
 void vsk_device_sync(void *dev);
+/* vhu_backend.kick_closing: stops watching queue q's kick fd before it is closed. */
+void vsk_device_kick_closing(void *dev, unsigned int q);
 /* Closes every connection (front-end gone or device stopped). */
 void vsk_device_reset(struct vsk_device *dev);
 /* Sends the interrupts owed to the guest; called once per loop iteration. */

@@ -374,8 +374,6 @@ int main(int argc, char **argv)
         return 1;
     }
     vsk_device_set_max_conns(srv.dev, conn_cap_or_die());
-    srv.backend.changed = vsk_device_sync;
-    srv.backend.ctx = srv.dev;
     ev_watch_init(&srv.frontend, -1, frontend_readable, NULL);
     ev_watch_init(&srv.listener, vfd, frontend_accept, NULL);
     if (ev_watch_set(&srv.listener, EPOLLIN) < 0 || hs_start(hfd, srv.dev) < 0) {

@@ -223,20 +223,32 @@ static int h_set_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg 
     return 0;
 }
 
-static void queue_close_fds(struct vhu_queue *q)
+/* Every kick fd is closed here, after the device dropped its epoll watch: once closed,
+ * EPOLL_CTL_DEL fails with EBADF and the watch stays on the front-end's copy of the file,
+ * which it could then write to make the loop spin. */
+static void queue_close_kick(struct vhu_backend *b, unsigned int i)
 {
-    int *fds[] = {&q->kick_fd, &q->call_fd, &q->err_fd};
+    struct vhu_queue *q = &b->q[i];
 
-    for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-        if (*fds[i] >= 0)
-            close(*fds[i]);
-        *fds[i] = -1;
-    }
+    if (q->kick_fd < 0)
+        return;
+    if (b->kick_closing != NULL)
+        b->kick_closing(b->ctx, i);
+    close(q->kick_fd);
+    q->kick_fd = -1;
+    q->kick_gen++;
 }
 
-static void queue_reset(struct vhu_queue *q)
+static void queue_reset(struct vhu_backend *b, unsigned int i)
 {
-    queue_close_fds(q);
+    struct vhu_queue *q = &b->q[i];
+
+    queue_close_kick(b, i);
+    if (q->call_fd >= 0)
+        close(q->call_fd);
+    if (q->err_fd >= 0)
+        close(q->err_fd);
+    q->call_fd = q->err_fd = -1;
     memset(&q->ring, 0, sizeof(q->ring));
     q->started = 0;
     q->enabled = 0;
@@ -250,7 +262,7 @@ static int h_reset_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_ms
     (void)m;
     (void)reply;
     for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
-        queue_reset(&b->q[i]);
+        queue_reset(b, i);
     b->acked_features = 0;
     b->owner = 0;
     return 0;
@@ -371,10 +383,7 @@ static int h_get_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu
     reply->payload.state.index = index;
     reply->payload.state.num = q->ring.last_avail;
     q->started = 0;
-    if (q->kick_fd >= 0)
-        close(q->kick_fd);
-    q->kick_fd = -1;
-    q->kick_gen++;
+    queue_close_kick(b, index);
     return 0;
 }
 
@@ -392,7 +401,8 @@ static void take_vring_fd(struct vhu_msg *m, int *slot)
 
 static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
 {
-    struct vhu_queue *q = &b->q[m->payload.u64 & VHOST_USER_VRING_IDX_MASK];
+    unsigned int index = (unsigned int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
+    struct vhu_queue *q = &b->q[index];
 
     (void)reply;
     if (m->nfds == 0) {
@@ -400,6 +410,7 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
                       "SET_VRING_KICK without fd refused: polling mode is not supported");
         return -EINVAL;
     }
+    queue_close_kick(b, index);
     take_vring_fd(m, &q->kick_fd);
     q->kick_gen++;
     q->started = 1;
@@ -499,7 +510,7 @@ void vhu_backend_init(struct vhu_backend *b, uint64_t guest_cid, unsigned int qu
 void vhu_backend_reset(struct vhu_backend *b)
 {
     for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++) {
-        queue_reset(&b->q[i]);
+        queue_reset(b, i);
         b->q[i].kicks = b->q[i].calls = 0;
     }
     mem_table_unmap(&b->mem);

@@ -52,6 +52,8 @@ struct vhu_backend {
     struct mem_table mem;
     struct vhu_queue q[VHU_NUM_QUEUES];
     void (*changed)(void *ctx);   /* called after every handled message */
+    /* called before kick_fd of queue q is closed: whoever watches it must stop now */
+    void (*kick_closing)(void *ctx, unsigned int q);
     void *ctx;
     struct vhu_reader rx;
     struct vhu_msg reply;

@@ -374,8 +374,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->b.q[0].started = r->b.q[1].started = 0;
     vsk_device_sync(r->dev);
     vsk_device_expire(r->dev, INT64_MAX);
+    vhu_backend_reset(&r->b); /* calls the device's kick_closing hook: before the free */
     free(r->dev);
-    vhu_backend_reset(&r->b);
     for (int i = 0; i < MAX_PEERS; i++)
         if (r->peers[i] >= 0)
             close(r->peers[i]);
