@@ -665,6 +665,20 @@ next_frontend_served() {
     [ "$(grep -c 'counters: .*tx_short=' "$TMPD/backend.log")" -eq 2 ] # at exit too
 }
 
+@test "a front-end draining its own kick eventfd blocks nothing: host clients answered meanwhile" {
+    start_backend
+    run_hostile kick-drained 3
+    next_frontend_served
+}
+
+@test "kick and call fds that are not eventfds are refused (pipes, a memfd, a hung-up pipe)" {
+    start_backend
+    run_hostile fd-types
+    grep -q 'SET_VRING_KICK refused: .*not an eventfd' "$TMPD/backend.log"
+    grep -q 'SET_VRING_CALL refused: .*not an eventfd' "$TMPD/backend.log"
+    next_frontend_served
+}
+
 # kick_kept MODE: the front-end keeps a copy of a kick fd the back-end gave up and writes
 # it once; the back-end must not spin on it (2 s of CPU before the fix).
 kick_kept() {

@@ -23,6 +23,7 @@ VHU_COUNTER(cnt_ring_outside_mem, "ring_outside_mem");
 VHU_COUNTER(cnt_vring_num_refused, "vring_num_refused");
 VHU_COUNTER(cnt_vring_addr_refused, "vring_addr_refused");
 VHU_COUNTER(cnt_kick_refused, "kick_refused");
+VHU_COUNTER(cnt_call_refused, "call_refused");
 
 /* What we offer. No INDIRECT_DESC or SEQPACKET: not implemented. EVENT_IDX unless the
  * back-end was told not to (to compare, or for a driver that mishandles it). */
@@ -387,6 +388,25 @@ static int h_get_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu
     return 0;
 }
 
+/* Kick and call fds must be eventfds: the loop never reads a kick fd (device.c watches
+ * it edge-triggered, which only an eventfd's wake-up on every write makes reliable) and
+ * only writes 8 bytes to a call fd. A pipe, say, could block a read or a write, or hang
+ * up and stay readable for ever. 1 if fd is one; otherwise 0 and what it is in what. */
+static int fd_is_eventfd(int fd, char *what, size_t size)
+{
+    char link[32];
+    ssize_t n;
+
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    n = readlink(link, what, size - 1);
+    if (n < 0) {
+        snprintf(what, size, "unknown: %s: %s", link, strerror(errno));
+        return 0;
+    }
+    what[n] = '\0';
+    return strcmp(what, "anon_inode:[eventfd]") == 0;
+}
+
 /* Moves the message's fd (if any) into *slot, closing what was there. */
 static void take_vring_fd(struct vhu_msg *m, int *slot)
 {
@@ -403,11 +423,17 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 {
     unsigned int index = (unsigned int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
     struct vhu_queue *q = &b->q[index];
+    char what[64];
 
     (void)reply;
     if (m->nfds == 0) {
         vhu_log_count(&cnt_kick_refused,
                       "SET_VRING_KICK without fd refused: polling mode is not supported");
+        return -EINVAL;
+    }
+    if (!fd_is_eventfd(m->fds[0], what, sizeof(what))) {
+        vhu_log_count(&cnt_kick_refused, "SET_VRING_KICK refused: queue %u: %s is not an "
+                      "eventfd", index, what);
         return -EINVAL;
     }
     queue_close_kick(b, index);
@@ -421,8 +447,16 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 
 static int h_set_vring_call(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
 {
+    unsigned int index = (unsigned int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
+    char what[64];
+
     (void)reply;
-    take_vring_fd(m, &b->q[m->payload.u64 & VHOST_USER_VRING_IDX_MASK].call_fd);
+    if (m->nfds == 1 && !fd_is_eventfd(m->fds[0], what, sizeof(what))) {
+        vhu_log_count(&cnt_call_refused, "SET_VRING_CALL refused: queue %u: %s is not an "
+                      "eventfd", index, what);
+        return -EINVAL;
+    }
+    take_vring_fd(m, &b->q[index].call_fd);
     return 0;
 }
 
