@@ -665,6 +665,13 @@ next_frontend_served() {
     [ "$(grep -c 'counters: .*tx_short=' "$TMPD/backend.log")" -eq 2 ] # at exit too
 }
 
+@test "a front-end whose call eventfd blocks the write is dropped; host clients and the next front-end are served" {
+    start_backend
+    run_hostile call-saturated
+    grep -q 'front-end disconnected (a write to its call fd blocked' "$TMPD/backend.log"
+    next_frontend_served
+}
+
 @test "a front-end draining its own kick eventfd blocks nothing: host clients answered meanwhile" {
     start_backend
     run_hostile kick-drained 3

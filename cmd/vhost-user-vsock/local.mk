@@ -8,12 +8,15 @@ VHU_CORE_SOURCES = \
 	cmd/vhost-user-vsock/log.c cmd/vhost-user-vsock/log.h
 cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHU_CORE_SOURCES) \
 	cmd/vhost-user-vsock/main.c \
+	cmd/vhost-user-vsock/watchdog.c cmd/vhost-user-vsock/watchdog.h \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
 	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
+cmd_vhost_user_vsock_vhost_user_vsock_CFLAGS = $(AM_CFLAGS) -pthread
+cmd_vhost_user_vsock_vhost_user_vsock_LDFLAGS = -pthread
 
 # Unit tests: message validation, memory translation, hostile descriptor chains and the
 # CONNECT line, and the descriptor budget, on the backend's own modules (no front-end).

@@ -27,6 +27,7 @@
 #include "host_side.h"
 #include "log.h"
 #include "vhost_user.h"
+#include "watchdog.h"
 
 #define EXIT_USAGE 2
 
@@ -262,6 +263,15 @@ static void frontend_drop(const char *why)
     fdb_fd_freed();
 }
 
+/* Sends the interrupts owed to the guest, then drops a front-end that proved broken
+ * meanwhile (its call fd blocked a write). */
+static void frontend_notify(void)
+{
+    vsk_device_flush(srv.dev);
+    if (srv.backend.failed != NULL && srv.frontend.fd >= 0)
+        frontend_drop(srv.backend.failed);
+}
+
 static void frontend_readable(struct ev_watch *w, uint32_t events)
 {
     int rc;
@@ -363,6 +373,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "vhost-user-vsock: epoll, signalfd: %s\n", strerror(errno));
         return 1;
     }
+    if ((errno = -wd_start(&srv.backend.call_busy)) != 0) {
+        fprintf(stderr, "vhost-user-vsock: watchdog thread: %s\n", strerror(errno));
+        return 1;
+    }
     vfd = listen_or_die("--socket", o.socket_path);
     hfd = listen_or_die("--uds-path", o.uds_path);
     hs_warn_shared_dir(o.uds_path);
@@ -390,7 +404,8 @@ int main(int argc, char **argv)
                                   fdb_expire(now));
         int events;
 
-        vsk_device_flush(srv.dev);
+        frontend_notify();
+        wd_arm(srv.frontend.fd >= 0);
         /* --busy-poll: right after events, look again without sleeping, so the next kick
          * or host packet costs no wake-up. */
         if (o.busy_poll_us > 0 && ev_now_us() < busy_until)
@@ -402,7 +417,7 @@ int main(int argc, char **argv)
         }
         if (events > 0 && o.busy_poll_us > 0)
             busy_until = ev_now_us() + o.busy_poll_us;
-        vsk_device_flush(srv.dev);
+        frontend_notify();
     }
     vhu_log_counters();
     vhu_log("%s: exiting", strsignal(stop_signal));

@@ -551,6 +551,7 @@ void vhu_backend_reset(struct vhu_backend *b)
     vhu_reader_reset(&b->rx);
     b->acked_features = b->acked_protocol = 0;
     b->owner = 0;
+    b->failed = NULL;
 }
 
 int vhu_queue_ready(const struct vhu_backend *b, unsigned int i)
@@ -565,14 +566,22 @@ void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
 {
     struct vhu_queue *q = &b->q[i];
     uint64_t one = 1;
+    ssize_t n;
 
-    if (!q->ring.need_call || q->ring.desc == NULL)
+    if (!q->ring.need_call || q->ring.desc == NULL || b->failed != NULL)
         return;
     q->ring.need_call = 0;
-    if (q->call_fd >= 0 && vring_wants_interrupt(&q->ring)) {
-        (void)!write(q->call_fd, &one, sizeof(one)); /* EAGAIN: already signalled */
-        q->calls++;
-    }
+    if (q->call_fd < 0 || !vring_wants_interrupt(&q->ring))
+        return;
+    /* A write of 1 to an eventfd blocks only at a counter of 2^64-2, which only the
+     * front-end can cause: the watchdog interrupts such a write after 100-200 ms and
+     * the front-end is dropped. The two stores are all it costs here. */
+    __atomic_store_n(&b->call_busy, ++b->call_seq, __ATOMIC_RELAXED);
+    n = write(q->call_fd, &one, sizeof(one)); /* EAGAIN: already signalled */
+    __atomic_store_n(&b->call_busy, 0, __ATOMIC_RELAXED);
+    if (n < 0 && errno == EINTR)
+        b->failed = "a write to its call fd blocked";
+    q->calls++;
 }
 
 int vhu_handle(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply, int *has_reply)

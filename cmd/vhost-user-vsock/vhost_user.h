@@ -57,6 +57,11 @@ struct vhu_backend {
     void *ctx;
     struct vhu_reader rx;
     struct vhu_msg reply;
+    /* Set when the front-end proved broken outside a message (a call fd that blocked
+     * the write): the loop drops it. */
+    const char *failed;
+    uint64_t call_busy;           /* while a call write lasts: its number (watchdog.h) */
+    uint64_t call_seq;
 };
 
 uint64_t vhu_offered_features(const struct vhu_backend *b);
@@ -92,7 +97,8 @@ int vhu_serve_one(struct vhu_backend *b, int sock);
 
 /* A queue the device may use: addresses translated, started and enabled. */
 int vhu_queue_ready(const struct vhu_backend *b, unsigned int q);
-/* Signals the call eventfd if used entries were added and the driver wants to know. */
+/* Signals the call eventfd if used entries were added and the driver wants to know.
+ * A write that was interrupted (it blocked: see watchdog.h) sets b->failed. */
 void vhu_queue_notify(struct vhu_backend *b, unsigned int q);
 
 #endif
