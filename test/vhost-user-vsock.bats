@@ -30,6 +30,7 @@ teardown() {
     # Background helpers of a failed test must not outlive it.
     jobs -p | xargs -r kill 2>/dev/null || true
     rm -rf "$TMPD"
+    rm -f "/dev/shm/vhu-mem.$$" "$abs_top_builddir/vhu-mem.$$" # memory files (hostile tests)
 }
 
 # Starts the backend (extra options allowed) and waits for both sockets.
@@ -712,4 +713,45 @@ kick_kept() {
     start_backend
     kick_kept disconnect
     next_frontend_served
+}
+
+# A directory on a disk file system, not tmpfs: a memory file there can have no seals, so
+# nothing stops its owner from truncating it.
+disk_dir() {
+    local d
+    for d in "$TMPD" "$abs_top_builddir"; do
+        [ "$(stat -f -c %T "$d")" != tmpfs ] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+
+@test "guest memory in a disk file truncated under the back-end: that front-end is dropped, not the process" {
+    local dir
+    dir=$(disk_dir) || skip "no disk-backed directory"
+    start_backend
+    run_hostile mem-truncate "$dir/vhu-mem.$$"
+    rm -f "$dir/vhu-mem.$$"
+    [ "$(grep -c 'front-end disconnected (its memory failed' "$TMPD/backend.log")" -eq 1 ]
+    next_frontend_served
+}
+
+@test "guest buffers in a disk file truncated under a connection: EFAULT drops that front-end, not the process" {
+    local dir
+    dir=$(disk_dir) || skip "no disk-backed directory"
+    start_backend
+    run_hostile mem-truncate-buffers "$dir/vhu-mem.$$"
+    rm -f "$dir/vhu-mem.$$"
+    [ "$(grep -c 'front-end disconnected (its memory failed: EFAULT' "$TMPD/backend.log")" -eq 1 ]
+    next_frontend_served
+}
+
+@test "guest memory in a /dev/shm file or a disk file (QEMU memory-backend-file) carries data" {
+    [ -d /dev/shm ] || skip "no /dev/shm"
+    start_backend
+    run_hostile mem-file "/dev/shm/vhu-mem.$$"
+    rm -f "/dev/shm/vhu-mem.$$"
+    local dir
+    dir=$(disk_dir) || skip "no disk-backed directory"
+    run_hostile mem-file "$dir/vhu-mem.$$"
+    rm -f "$dir/vhu-mem.$$"
 }

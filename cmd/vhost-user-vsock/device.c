@@ -103,6 +103,16 @@ struct vsk_device {
 #define ORPHAN_FLUSH_MS 10000 /* how long guest data may wait for a slow host reader */
 
 static void conn_update_interest(struct vsk_conn *c);
+
+/* A readv/writev on guest buffers failed with EFAULT: the front-end's memory is gone
+ * under the mapping (the SIGBUS of a system call). The loop drops the front-end. */
+static void dev_memory_failed(struct vsk_device *dev)
+{
+    if (dev->vhu->failed == VHU_FAIL_NONE)
+        dev->vhu->failed = VHU_FAIL_MEM_EFAULT;
+    ev_loop_break();
+}
+
 static void dev_process_tx(struct vsk_device *dev);
 static void dev_pump_rx(struct vsk_device *dev);
 
@@ -227,8 +237,9 @@ static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
     for (;;) {
         int rc = vring_pop(&q->ring, &dev->vhu->mem, ch);
 
-        if (rc == 0 || (rc < 0 && q->ring.broken)) {
-            if (rc < 0)
+        /* A failed front-end's memory reads as zeros (mem_fault_absorb): no more lines. */
+        if (rc == 0 || (rc < 0 && (q->ring.broken || dev->vhu->failed))) {
+            if (rc < 0 && !dev->vhu->failed)
                 vhu_log_count(&cnt_rx_ring_broken,
                               "rx queue: available index out of range; queue stopped");
             else if (!dev->rx_starved)
@@ -489,6 +500,8 @@ static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uin
         while (w < 0 && errno == EINTR);
         if (w < 0 && errno != EAGAIN) {
             vhu_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
+            if (errno == EFAULT)
+                dev_memory_failed(c->dev);
             conn_reset(c);
             return 1;
         }
@@ -550,6 +563,10 @@ static enum host_read conn_read_packet(struct vsk_conn *c)
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         vring_unpop(&dev->vhu->q[RXQ].ring);
+        if (errno == EFAULT) { /* the data stays in the socket; the front-end goes */
+            dev_memory_failed(dev);
+            return HOST_READ_STOP;
+        }
         if (errno != EAGAIN) {
             vhu_debug("host port %u: read: %s; resetting", c->host_port, strerror(errno));
             conn_reset(c);
@@ -913,6 +930,8 @@ static void dev_process_tx(struct vsk_device *dev)
         if (rc == 0)
             break;
         if (rc < 0) {
+            if (dev->vhu->failed) /* its memory reads as zeros now: nothing to log */
+                break;
             if (q->ring.broken) {
                 vhu_log_count(&cnt_tx_ring_broken,
                               "tx queue: available index out of range; queue stopped");

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #define EV_BATCH 16 /* events per run: a credit window of 64 KiB packets and then some */
 
 static int ev_epfd = -1;
+static volatile sig_atomic_t ev_break;
 
 int ev_loop_open(void)
 {
@@ -71,9 +73,16 @@ int ev_loop_run_once(int timeout_ms)
         if (n == 0)
             return done;
         ((struct ev_watch *)ev.data.ptr)->cb(ev.data.ptr, ev.events);
-        if (++done == EV_BATCH)
+        if (++done == EV_BATCH || ev_break) {
+            ev_break = 0;
             return done;
+        }
     }
+}
+
+void ev_loop_break(void)
+{
+    ev_break = 1;
 }
 
 int64_t ev_now_us(void)

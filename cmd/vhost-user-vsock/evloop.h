@@ -23,6 +23,9 @@ int ev_watch_set(struct ev_watch *w, uint32_t events);
 /* Waits up to timeout_ms (-1 forever) and dispatches up to 16 ready events, each fetched
  * by its own wait, so a callback may free any watch. */
 int ev_loop_run_once(int timeout_ms);
+/* Makes the current ev_loop_run_once() return after the callback that runs now, so the
+ * caller can act on something that callback found (async-signal-safe). */
+void ev_loop_break(void);
 
 /* The monotonic clock every deadline and poll window of the backend is measured on. */
 int64_t ev_now_us(void);

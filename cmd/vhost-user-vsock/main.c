@@ -263,13 +263,52 @@ static void frontend_drop(const char *why)
     fdb_fd_freed();
 }
 
-/* Sends the interrupts owed to the guest, then drops a front-end that proved broken
- * meanwhile (its call fd blocked a write). */
+/* Drops a front-end that proved broken: its memory failed (SIGBUS or EFAULT), or its
+ * call fd blocked a write. */
+static void frontend_check(void)
+{
+    if (srv.backend.failed == VHU_FAIL_NONE)
+        return;
+    if (srv.frontend.fd >= 0)
+        frontend_drop(vhu_failure_text(srv.backend.failed)); /* resets failed */
+    else
+        srv.backend.failed = VHU_FAIL_NONE;
+}
+
+/* Sends the interrupts owed to the guest (which reads guest memory too). */
 static void frontend_notify(void)
 {
+    frontend_check();
     vsk_device_flush(srv.dev);
-    if (srv.backend.failed != NULL && srv.frontend.fd >= 0)
-        frontend_drop(srv.backend.failed);
+    frontend_check();
+}
+
+/* A front-end can shrink a memory file it shared (a disk or /dev/shm file cannot be
+ * sealed): our next access to those pages faults. mem_fault_absorb() puts zero pages
+ * there, so the access completes, and the loop drops that front-end after the current
+ * callback. A SIGBUS anywhere else is a bug: the default action, a core dump. */
+static void on_sigbus(int sig, siginfo_t *si, void *uctx)
+{
+    (void)uctx;
+    if (si->si_code > 0 && mem_fault_absorb(si->si_addr) == 1) { /* from the kernel */
+        if (srv.backend.failed == VHU_FAIL_NONE)
+            srv.backend.failed = VHU_FAIL_MEM_SIGBUS;
+        ev_loop_break();
+        return;
+    }
+    signal(sig, SIG_DFL);
+    raise(sig); /* delivered when the handler returns */
+}
+
+static int sigbus_handle(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGBUS, &sa, NULL);
 }
 
 static void frontend_readable(struct ev_watch *w, uint32_t events)
@@ -369,8 +408,8 @@ int main(int argc, char **argv)
     if (fault_init(getenv("VHOST_USER_VSOCK_FAULT"), &why) < 0)
         usage_error("VHOST_USER_VSOCK_FAULT=%s: %s", getenv("VHOST_USER_VSOCK_FAULT"), why);
     signal(SIGPIPE, SIG_IGN);
-    if (ev_loop_open() < 0 || signals_watch() < 0) {
-        fprintf(stderr, "vhost-user-vsock: epoll, signalfd: %s\n", strerror(errno));
+    if (ev_loop_open() < 0 || signals_watch() < 0 || sigbus_handle() < 0) {
+        fprintf(stderr, "vhost-user-vsock: epoll, signals: %s\n", strerror(errno));
         return 1;
     }
     if ((errno = -wd_start(&srv.backend.call_busy)) != 0) {

@@ -30,10 +30,20 @@ struct mem_table {
 int mem_table_parse(const void *payload, size_t size, unsigned int nfds,
                     struct vhost_user_mem_region *regs, unsigned int *n, const char **why);
 
-/* Maps validated regions from their fds into t (replacing nothing: t must be empty).
- * Returns 0 or a negative errno with *why set; on failure t is left empty. */
+/* Maps validated regions from their fds into t (replacing nothing: t must be empty):
+ * regular files at least as long as the region, on a file system mem_fs_allowed()
+ * names, sealed against shrinking where sealing is allowed. Returns 0 or a negative
+ * errno with *why set; on failure t is left empty. */
 int mem_table_map(struct mem_table *t, const struct vhost_user_mem_region *regs,
                   unsigned int n, const int *fds, const char **why);
+
+/* The name of a file system (statfs f_type) guest memory may live on, or NULL. */
+const char *mem_fs_allowed(unsigned long magic);
+
+/* For a SIGBUS handler (async-signal-safe): if addr lies in a mapping of a table, maps
+ * zero pages over that whole mapping so the faulting access completes, and returns 1;
+ * 0 if addr is not guest memory; -1 if the zero pages could not be mapped. */
+int mem_fault_absorb(const void *addr);
 
 /* Adds a region backed by memory the caller owns (tests). Returns 0 or -EINVAL. */
 int mem_table_add(struct mem_table *t, uint64_t gpa, uint64_t size, uint64_t uva, void *host);

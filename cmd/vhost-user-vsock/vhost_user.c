@@ -551,7 +551,20 @@ void vhu_backend_reset(struct vhu_backend *b)
     vhu_reader_reset(&b->rx);
     b->acked_features = b->acked_protocol = 0;
     b->owner = 0;
-    b->failed = NULL;
+    b->failed = VHU_FAIL_NONE;
+}
+
+const char *vhu_failure_text(int failure)
+{
+    static const char *const text[] = {
+        [VHU_FAIL_NONE] = "not failed",
+        [VHU_FAIL_CALL_BLOCKED] = "a write to its call fd blocked",
+        [VHU_FAIL_MEM_SIGBUS] = "its memory failed: SIGBUS on guest memory, a file shrank",
+        [VHU_FAIL_MEM_EFAULT] = "its memory failed: EFAULT on a guest buffer",
+    };
+
+    return failure >= 0 && (size_t)failure < sizeof(text) / sizeof(text[0])
+               ? text[failure] : "failed";
 }
 
 int vhu_queue_ready(const struct vhu_backend *b, unsigned int i)
@@ -568,7 +581,7 @@ void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
     uint64_t one = 1;
     ssize_t n;
 
-    if (!q->ring.need_call || q->ring.desc == NULL || b->failed != NULL)
+    if (!q->ring.need_call || q->ring.desc == NULL || b->failed != VHU_FAIL_NONE)
         return;
     q->ring.need_call = 0;
     if (q->call_fd < 0 || !vring_wants_interrupt(&q->ring))
@@ -580,7 +593,7 @@ void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
     n = write(q->call_fd, &one, sizeof(one)); /* EAGAIN: already signalled */
     __atomic_store_n(&b->call_busy, 0, __ATOMIC_RELAXED);
     if (n < 0 && errno == EINTR)
-        b->failed = "a write to its call fd blocked";
+        b->failed = VHU_FAIL_CALL_BLOCKED;
     q->calls++;
 }
 

@@ -5,6 +5,7 @@
 #ifndef VHU_VHOST_USER_H
 #define VHU_VHOST_USER_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "mem.h"
@@ -43,6 +44,14 @@ struct vhu_reader {
     size_t have;                  /* bytes of header + payload received so far */
 };
 
+/* Why a front-end is dropped although its messages were fine. */
+enum vhu_failure {
+    VHU_FAIL_NONE,
+    VHU_FAIL_CALL_BLOCKED,  /* a write to its call eventfd blocked (watchdog.h) */
+    VHU_FAIL_MEM_SIGBUS,    /* guest memory faulted: a file it shared shrank */
+    VHU_FAIL_MEM_EFAULT,    /* the same, seen by a readv/writev on a guest buffer */
+};
+
 struct vhu_backend {
     uint64_t guest_cid;
     unsigned int queue_size_max;
@@ -57,12 +66,15 @@ struct vhu_backend {
     void *ctx;
     struct vhu_reader rx;
     struct vhu_msg reply;
-    /* Set when the front-end proved broken outside a message (a call fd that blocked
-     * the write): the loop drops it. */
-    const char *failed;
+    /* Set (from a signal handler too) when the front-end proved broken outside a
+     * message: the loop drops it. */
+    volatile sig_atomic_t failed; /* enum vhu_failure */
     uint64_t call_busy;           /* while a call write lasts: its number (watchdog.h) */
     uint64_t call_seq;
 };
+
+/* The log's words for a vhu_failure. */
+const char *vhu_failure_text(int failure);
 
 uint64_t vhu_offered_features(const struct vhu_backend *b);
 uint64_t vhu_offered_protocol_features(void);

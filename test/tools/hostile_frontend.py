@@ -20,9 +20,14 @@ Usage: hostile_frontend.py VHU UDS CID SCENARIO [ARG]
                       caller can measure the back-end's CPU
   mem-truncate PATH   guest memory is the file PATH (on a disk, not tmpfs), truncated to 0
                       after the device runs, then a kick: the back-end must drop us, alive
+  mem-truncate-buffers PATH
+                      rings in a memfd, buffers in the disk file PATH, truncated while a
+                      connection is open; host data for the guest then hits EFAULT in the
+                      back-end's readv: it must drop us the same way
   mem-file PATH       guest memory is the file PATH (a /dev/shm or disk file, not a memfd):
                       a connection to a host listener carries data both ways
 Prints one "ok ..." line per check and "N checks passed"; exit 1 at the first failure."""
+import mmap
 import os
 import random
 import socket
@@ -31,7 +36,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhu_frontend import (DESC_F_WRITE, GET_CONFIG, GET_VRING_BASE, PROTOCOL_F_CONFIG, RXQ,  # noqa: E402
+from vhu_frontend import (GET_VRING_BASE, PROTOCOL_F_CONFIG, RXQ, SET_MEM_TABLE,  # noqa: E402
                           SET_PROTOCOL_FEATURES, SET_VRING_CALL, SET_VRING_KICK, TXQ,
                           Checks, Frontend, host_listener)
 
@@ -212,6 +217,56 @@ def scenario_mem_truncate(args, check):
     os.ftruncate(fd, 0)                            # from now on our own mapping faults too
     fe.notify(TXQ)
     check(dropped(fe), "the back-end drops the front-end whose memory shrank")
+    took = host_client_answered(UDS)
+    check(took is not None, "the back-end lives on: a host client is answered")
+
+
+class SplitMem:
+    """The front-end's view of two regions: [0, split) from one mapping, the rest from
+    another (each access lies inside one of them, as every access of Frontend does)."""
+
+    def __init__(self, low, high, split):
+        self.low, self.high, self.split = low, high, split
+
+    def _at(self, key):
+        if key.start >= self.split:
+            return self.high, slice(key.start - self.split, key.stop - self.split)
+        assert key.stop <= self.split, "an access across the two regions"
+        return self.low, key
+
+    def __getitem__(self, key):
+        m, k = self._at(key)
+        return m[k]
+
+    def __setitem__(self, key, value):
+        m, k = self._at(key)
+        m[k] = value
+
+
+def scenario_mem_truncate_buffers(args, check):
+    """Rings in a sealed memfd, buffers in a disk file truncated later: the back-end's
+    readv of host data into a guest buffer fails with EFAULT (no SIGBUS: the kernel
+    does the access), and must drop us the same way."""
+    path, split = args[0], 0x10000
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.ftruncate(fd, Frontend.MEM - split)
+    fe = Frontend(VHU, CID, connect=False)
+    fe.mem = SplitMem(fe.mem, mmap.mmap(fd, Frontend.MEM - split), split)
+    fe.negotiate()
+    fe.msg(SET_MEM_TABLE, struct.pack("=II", 2, 0) +
+           struct.pack("=QQQQ", 0, split, fe.UVA, 0) +
+           struct.pack("=QQQQ", split, fe.MEM - split, fe.UVA + split, 0),
+           [fe.mem_fd, fd])
+    bring_up(fe)
+    if os.path.exists("%s_5601" % UDS):
+        os.unlink("%s_5601" % UDS)
+    lst = host_listener(UDS, 5601)
+    fe.send(fe.hdr(REQUEST, 1006, 5601))
+    check.expect(fe, "RESPONSE", "a guest connection over two memory regions")
+    conn, _ = lst.accept()
+    os.ftruncate(fd, 0)                            # the buffers' pages are gone
+    conn.sendall(b"into a buffer that is gone")
+    check(dropped(fe), "the back-end drops the front-end (EFAULT reading into its memory)")
     took = host_client_answered(UDS)
     check(took is not None, "the back-end lives on: a host client is answered")
 
