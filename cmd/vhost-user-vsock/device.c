@@ -94,11 +94,18 @@ struct vsk_device {
     unsigned int rst_head, rst_len;
     int rx_starved;               /* no rx buffer last time we looked */
     int tx_blocked;               /* tx processing paused: RST queue nearly full */
+    unsigned int more;            /* MORE_*: work a budget cut short, no kick will come */
     uint32_t next_port;
 };
 
 #define RXQ VIRTIO_VSOCK_QUEUE_RX
 #define TXQ VIRTIO_VSOCK_QUEUE_TX
+/* A guest can add ring entries as fast as we take them (re-posting the same bad
+ * descriptor, say), so each pass over a ring takes at most its size in entries, skipped
+ * ones included; the rest waits for vsk_device_run_deferred(). The guest was told not to
+ * kick while the ring has entries: without this, nothing would come back for them. */
+#define MORE_RX 1u
+#define MORE_TX 2u
 #define EPHEMERAL_FIRST 49152u
 #define ORPHAN_FLUSH_MS 10000 /* how long guest data may wait for a slow host reader */
 
@@ -225,10 +232,12 @@ static void conn_hdr(struct vsk_conn *c, struct vsock_hdr *h, uint16_t op)
     c->fwd_cnt_sent = h->fwd_cnt;
 }
 
-/* Takes an rx chain able to hold a header. 1 and *ch, 0 if the guest posted none. */
+/* Takes an rx chain able to hold a header. 1 and *ch, 0 if the guest posted none (or
+ * only bad ones, a ring's worth of them: then MORE_RX). */
 static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
 {
     struct vhu_queue *q = &dev->vhu->q[RXQ];
+    unsigned int skip_budget = q->ring.size;
 
     if (fault_silent_all() || fault_rx_withheld()) {
         dev->rx_starved = 1;
@@ -247,17 +256,22 @@ static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
             dev->rx_starved = 1;
             return 0;
         }
+        if (rc > 0 && ch->write_len >= VSOCK_HDR_SIZE + 1)
+            return 1;
         if (rc < 0) {
             vhu_log_count(&cnt_rx_malformed, "rx queue: malformed buffer skipped: %s",
                           strerror(-rc));
-            continue;
+        } else {
+            vhu_log_count(&cnt_rx_short,
+                          "rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
+                          ch->write_len, VSOCK_HDR_SIZE + 1);
+            vring_push(&q->ring, ch->head, 0);
         }
-        if (ch->write_len >= VSOCK_HDR_SIZE + 1)
-            return 1;
-        vhu_log_count(&cnt_rx_short,
-                      "rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
-                      ch->write_len, VSOCK_HDR_SIZE + 1);
-        vring_push(&q->ring, ch->head, 0);
+        if (--skip_budget == 0) { /* as if starved, until the deferred pass */
+            dev->more |= MORE_RX;
+            dev->rx_starved = 1;
+            return 0;
+        }
     }
 }
 
@@ -915,6 +929,7 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
 static void dev_process_tx(struct vsk_device *dev)
 {
     struct vhu_queue *q = &dev->vhu->q[TXQ];
+    unsigned int budget = q->ring.size;
     struct vring_chain ch;
 
     while (dev->running) {
@@ -924,6 +939,10 @@ static void dev_process_tx(struct vsk_device *dev)
          * not take our replies (backpressure instead of an unbounded queue). */
         if (dev->rst_len + 1 >= VSK_RST_QUEUE_MAX) {
             dev->tx_blocked = 1;
+            break;
+        }
+        if (budget-- == 0) {
+            dev->more |= MORE_TX;
             break;
         }
         rc = vring_pop(&q->ring, &dev->vhu->mem, &ch);
@@ -958,10 +977,22 @@ static void dev_pump_rx(struct vsk_device *dev)
         dev->rx_starved = 1;
         dev_update_all_interests(dev);
     }
+    /* Not dev_process_tx() from here: it calls us, and a guest taking our RSTs as fast
+     * as it sends packets would make that recursion as deep as it likes. */
     if (dev->tx_blocked && dev->rst_len + 1 < VSK_RST_QUEUE_MAX) {
         dev->tx_blocked = 0;
-        dev_process_tx(dev);
+        dev->more |= MORE_TX;
     }
+}
+
+/* The guest posted rx buffers: owed packets first, then reading from the host resumes. */
+static void dev_rx_ready(struct vsk_device *dev)
+{
+    if (dev->rx_starved) {
+        dev->rx_starved = 0;
+        dev_update_all_interests(dev);
+    }
+    dev_pump_rx(dev);
 }
 
 /* A kick fd is an eventfd (vhost_user.c checks) watched edge-triggered and never read:
@@ -976,16 +1007,26 @@ static void dev_kick(struct ev_watch *w, uint32_t events)
 
     (void)events;
     dev->vhu->q[w == &dev->kick[TXQ] ? TXQ : RXQ].kicks++;
-    if (w == &dev->kick[TXQ]) {
+    if (w == &dev->kick[TXQ])
         dev_process_tx(dev);
-        return;
-    }
-    /* New rx buffers: owed packets first, then reading from the host resumes. */
-    if (dev->rx_starved) {
-        dev->rx_starved = 0;
-        dev_update_all_interests(dev);
-    }
-    dev_pump_rx(dev);
+    else
+        dev_rx_ready(dev);
+}
+
+int vsk_device_run_deferred(struct vsk_device *dev)
+{
+    unsigned int more = dev->more;
+
+    if (more == 0)
+        return 0;
+    dev->more = 0;
+    if (!dev->running)
+        return 0;
+    if (more & MORE_RX)
+        dev_rx_ready(dev);
+    if (more & MORE_TX)
+        dev_process_tx(dev);
+    return dev->more != 0;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
@@ -1050,6 +1091,7 @@ void vsk_device_reset(struct vsk_device *dev)
     dev->rst_len = dev->rst_head = 0;
     dev->pend_head = dev->pend_tail = NULL;
     dev->rx_starved = dev->tx_blocked = 0;
+    dev->more = 0;
 }
 
 void vsk_device_sync(void *opaque)

@@ -39,6 +39,9 @@ void vsk_device_kick_closing(void *dev, unsigned int q);
 void vsk_device_reset(struct vsk_device *dev);
 /* Sends the interrupts owed to the guest; called once per loop iteration. */
 void vsk_device_flush(struct vsk_device *dev);
+/* Runs the ring work a budget left for later (each pass over a ring takes at most its
+ * size in entries). 1 if some is left still: the loop must not sleep. */
+int vsk_device_run_deferred(struct vsk_device *dev);
 /* Expires host-initiated connections the guest never answered; ms to the next deadline. */
 int vsk_device_expire(struct vsk_device *dev, int64_t now_ms);
 

@@ -38,8 +38,18 @@ test_unit_test_vhu_log_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
 test_unit_test_vhu_fdb_SOURCES = test/unit/test_vhu_fdb.c cmd/vhost-user-vsock/fd_budget.c \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/log.c
 test_unit_test_vhu_fdb_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+# The device against a guest thread that refills its rings as fast as they drain.
+check_PROGRAMS += test/unit/test_vhu_device
+test_unit_test_vhu_device_SOURCES = test/unit/test_vhu_device.c $(VHU_CORE_SOURCES) \
+	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/device.c \
+	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/host_side.c \
+	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/fd_budget.c
+test_unit_test_vhu_device_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhu_device_CFLAGS = $(AM_CFLAGS) -pthread
+test_unit_test_vhu_device_LDFLAGS = -pthread
 TESTS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect test/unit/test_vhu_log test/unit/test_vhu_fdb
+	test/unit/test_vhu_connect test/unit/test_vhu_log test/unit/test_vhu_fdb \
+	test/unit/test_vhu_device
 
 # Integration: options, socket safety, and our libvsock driver as the front-end.
 TESTS += test/vhost-user-vsock.bats

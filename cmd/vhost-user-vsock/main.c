@@ -443,6 +443,9 @@ int main(int argc, char **argv)
                                   fdb_expire(now));
         int events;
 
+        if (vsk_device_run_deferred(srv.dev)) /* more ring work: only look for events */
+            timeout = 0;
+
         frontend_notify();
         wd_arm(srv.frontend.fd >= 0);
         /* --busy-poll: right after events, look again without sleeping, so the next kick

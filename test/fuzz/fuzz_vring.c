@@ -102,6 +102,8 @@ static void pump(void)
 {
     for (int i = 0; i < 32 && ev_loop_run_once(0) > 0; i++)
         ;
+    for (int i = 0; i < 8 && vsk_device_run_deferred(R.dev); i++) /* as main.c's loop */
+        ;
 }
 
 static void kick(struct run *r, unsigned int q)
