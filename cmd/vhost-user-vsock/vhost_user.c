@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -391,20 +392,28 @@ static int h_get_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 /* Kick and call fds must be eventfds: the loop never reads a kick fd (device.c watches
  * it edge-triggered, which only an eventfd's wake-up on every write makes reliable) and
  * only writes 8 bytes to a call fd. A pipe, say, could block a read or a write, or hang
- * up and stay readable for ever. 1 if fd is one; otherwise 0 and what it is in what. */
+ * up and stay readable for ever. 1 if fd is one; otherwise 0 and what it is in what.
+ * Without /proc only the kind of inode can be checked: an anonymous one (eventfd,
+ * timerfd, signalfd, epoll; the others fail a read or write at once, harmlessly), never
+ * a pipe, socket, device or file. */
 static int fd_is_eventfd(int fd, char *what, size_t size)
 {
     char link[32];
+    struct stat st;
     ssize_t n;
 
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
     n = readlink(link, what, size - 1);
-    if (n < 0) {
+    if (n >= 0) {
+        what[n] = '\0';
+        return strcmp(what, "anon_inode:[eventfd]") == 0;
+    }
+    if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0 || fstat(fd, &st) < 0) {
         snprintf(what, size, "unknown: %s: %s", link, strerror(errno));
         return 0;
     }
-    what[n] = '\0';
-    return strcmp(what, "anon_inode:[eventfd]") == 0;
+    snprintf(what, size, "a file of mode 0%o (no /proc to tell more)", (unsigned int)st.st_mode);
+    return (st.st_mode & S_IFMT) == 0;
 }
 
 /* Moves the message's fd (if any) into *slot, closing what was there. */
