@@ -81,6 +81,12 @@ at_most() {
     hostile late-accept
 }
 
+@test "RSTs owed to a guest that posts no rx buffer: at most 256, then backpressure, none lost" {
+    start_backend
+    hostile rst-backpressure
+    at_most 25 .
+}
+
 @test "<uds-path>_P as a symbolic link or a regular file is refused with RST, counted in the log" {
     start_backend
     hostile links

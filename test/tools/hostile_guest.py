@@ -16,6 +16,9 @@ Usage: hostile_guest.py VHU UDS CID SCENARIO [BACKEND_PID]
                 late (a fork server): every one is connected
   links         <uds>_P as a symbolic link to a listening socket elsewhere, or a regular
                 file: RST, and the socket elsewhere sees no connection
+  rst-backpressure  packets that each owe an RST while the guest posts no rx buffer:
+                the device takes 255, then stops taking any until the guest takes the
+                RSTs; then every packet is answered
 Prints one "ok ..." line per check and "N checks passed"; exit 1 at the first failure."""
 import os
 import resource
@@ -24,7 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhu_frontend import REQUEST, RESPONSE, RST, Checks, Frontend, host_listener  # noqa: E402
+from vhu_frontend import REQUEST, RESPONSE, RST, RW, Checks, Frontend, host_listener  # noqa: E402
 
 VHU, UDS, CID, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 PID = int(sys.argv[5]) if len(sys.argv) > 5 else None
@@ -271,12 +274,41 @@ def scenario_links(fe, check):
     real.accept()[0].close()
 
 
+RST_QUEUE_MAX = 256  # VSK_RST_QUEUE_MAX: the device stops at one short of it
+
+
+def scenario_rst_backpressure(fe, check):
+    ports = iter(range(40000, 41000))
+    sent = 0
+    while sent < 2 * RST_QUEUE_MAX:
+        post_batch(fe, [fe.hdr(RW, next(ports), 5900) for _ in range(12)])
+        sent += 12
+        try:
+            wait_tx(fe, timeout=1)
+        except TimeoutError:
+            break
+    taken = fe.used_idx(1)
+    check(taken == RST_QUEUE_MAX - 1, "with no rx buffer the device takes %d packets owing "
+          "an RST, then stops (took %d of %d)" % (RST_QUEUE_MAX - 1, taken, sent))
+    time.sleep(0.5)
+    check(fe.used_idx(1) == taken, "and takes no more while the guest takes no RST")
+    fe.stock_rx()
+    got = 0
+    while got < sent:
+        p = fe.recv(3)
+        if p is None:
+            break
+        got += p["op"] == "RST"
+    check(got == sent, "once the guest posts rx buffers every packet is answered "
+          "(%d of %d RSTs)" % (got, sent))
+
+
 def main():
     scenario = globals().get("scenario_" + SCENARIO.replace("-", "_"))
     if scenario is None:
         sys.exit("hostile_guest.py: %s: unknown scenario" % SCENARIO)
     check = Checks()
-    scenario(Frontend(VHU, CID), check)
+    scenario(Frontend(VHU, CID, stock_rx=SCENARIO != "rst-backpressure"), check)
     check.done()
 
 
