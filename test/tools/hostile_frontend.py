@@ -36,13 +36,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhu_frontend import (GET_VRING_BASE, PROTOCOL_F_CONFIG, RXQ, SET_MEM_TABLE,  # noqa: E402
-                          SET_PROTOCOL_FEATURES, SET_VRING_CALL, SET_VRING_KICK, TXQ,
-                          Checks, Frontend, host_listener)
+from vhu_frontend import (GET_VRING_BASE, PROTOCOL_F_CONFIG, REQUEST, RST, RW,  # noqa: E402
+                          RXQ, SET_MEM_TABLE, SET_PROTOCOL_FEATURES, SET_VRING_CALL,
+                          SET_VRING_KICK, TXQ, Checks, Frontend, host_listener)
 
 PROTOCOL_F_REPLY_ACK = 1 << 3
 NEED_REPLY = 1 | 8  # version 1 | NEED_REPLY
-REQUEST, RST, RW = 1, 3, 5
 
 
 def host_client_answered(uds, line=b"HELLO\n", within=3.0):
