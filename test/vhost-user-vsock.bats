@@ -614,6 +614,17 @@ PYEOF
     done
 }
 
+@test "vhost-user-vsock.8 names every log counter the code declares" {
+    local text name n=0
+    text=$(timeout 20 mandoc -T ascii "$abs_top_srcdir/man/vhost-user-vsock.8" | sed 's/.\x08//g')
+    for name in $(sed -n 's/^VHU_COUNTER[A-Z_]*([a-z_]*, "\([a-z_]*\)".*/\1/p' \
+            "$abs_top_srcdir"/cmd/vhost-user-vsock/*.c); do
+        n=$((n + 1))
+        grep -qw -- "$name" <<<"$text" || { echo "the man page lacks counter $name" >&2; false; }
+    done
+    [ "$n" -ge 30 ] || { echo "found only $n counters in the sources" >&2; false; }
+}
+
 @test "device rules: RST for unknown connections, no listener, foreign type; bad packets dropped" {
     start_backend
     run_frontend rst

@@ -239,8 +239,14 @@ struct hs_client {
     struct hs_client *next;
 };
 
-/* A guest holding every connection makes each host client's CONNECT fail: counted. */
+/* A guest holding every connection makes each host client's CONNECT fail, and a host
+ * program can send bad lines as fast as it connects: counted. The line refusals keep a
+ * few lines a second, each naming what was wrong. */
 VHU_COUNTER(hs_refused, "host_refused");
+VHU_COUNTER_BURST(hs_bad_line, "host_bad_line", 10);
+VHU_COUNTER(hs_too_many, "host_pending_full");
+VHU_COUNTER(hs_line_timeout, "host_line_timeout");
+VHU_COUNTER(hs_accept_error, "host_accept_error");
 
 static struct {
     struct ev_watch listener;
@@ -297,12 +303,13 @@ static void hs_client_readable(struct ev_watch *w, uint32_t events)
     if (nl == NULL) {
         if (cl->len < HS_CONNECT_LINE_MAX)
             return; /* more to come (until the deadline) */
-        vhu_log("host client refused: CONNECT line longer than %d bytes", HS_CONNECT_LINE_MAX);
+        vhu_log_count(&hs_bad_line, "host client refused: CONNECT line longer than %d bytes",
+                      HS_CONNECT_LINE_MAX);
         hs_client_free(cl, 1);
         return;
     }
     if (hs_parse_connect_line(cl->line, cl->len, &port, &why) < 0) {
-        vhu_log("host client refused: %s", why);
+        vhu_log_count(&hs_bad_line, "host client refused: %s", why);
         hs_client_free(cl, 1);
         return;
     }
@@ -330,11 +337,12 @@ static void hs_accept(struct ev_watch *w, uint32_t events)
              * again and spin. */
             if (errno != EAGAIN && errno != EINTR &&
                 !fdb_accept_failed(w, errno, "the host socket"))
-                vhu_log("accept on the host socket: %s", strerror(errno));
+                vhu_log_count(&hs_accept_error, "accept on the host socket: %s", strerror(errno));
             return;
         }
         if (hs.nclients >= HS_PENDING_MAX || (cl = calloc(1, sizeof(*cl))) == NULL) {
-            vhu_log("host client refused: too many waiting for their CONNECT line");
+            vhu_log_count(&hs_too_many, "host client refused: too many waiting for their CONNECT "
+                          "line");
             close(fd);
             continue;
         }
@@ -362,7 +370,8 @@ int hs_expire(int64_t now_ms)
     for (struct hs_client *cl = hs.clients, *nx; cl != NULL; cl = nx) {
         nx = cl->next;
         if (cl->deadline_ms <= now_ms) {
-            vhu_log("host client refused: no CONNECT line within %d ms", HS_CONNECT_TIMEOUT_MS);
+            vhu_log_count(&hs_line_timeout, "host client refused: no CONNECT line within %d ms",
+                          HS_CONNECT_TIMEOUT_MS);
             hs_client_free(cl, 1);
         } else if (next < 0 || cl->deadline_ms - now_ms < next) {
             next = cl->deadline_ms - now_ms;

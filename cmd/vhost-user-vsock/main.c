@@ -243,6 +243,8 @@ static struct {
 static int stop_signal;
 
 VHU_COUNTER_BURST(cnt_frontend_dropped, "frontend_dropped", 10);
+VHU_COUNTER_BURST(cnt_frontend_connected, "frontend_connected", 10);
+VHU_COUNTER_BURST(cnt_second_frontend, "frontend_refused", 10);
 
 static void frontend_drop(const char *why)
 {
@@ -337,7 +339,7 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
         return;
     }
     if (srv.frontend.fd >= 0) {
-        vhu_log("second front-end refused: one is already connected");
+        vhu_log_count(&cnt_second_frontend, "second front-end refused: one is already connected");
         close(fd);
         return;
     }
@@ -347,7 +349,7 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
         srv.frontend.fd = -1;
         return;
     }
-    vhu_log("front-end connected");
+    vhu_log_count(&cnt_frontend_connected, "front-end connected");
 }
 
 /* SIGUSR1, SIGINT and SIGTERM are read from a signalfd, like any event: SIGUSR1 prints
