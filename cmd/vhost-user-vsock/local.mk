@@ -56,7 +56,7 @@ TESTS += test/vhost-user-vsock.bats
 EXTRA_DIST += test/vhost-user-vsock.bats
 # A guest driver in python, packet by packet (strict and hostile guests), and the device
 # rules it checks.
-EXTRA_DIST += test/tools/vhu_frontend.py test/tools/device_rules.py
+EXTRA_DIST += test/tools/vhost_wire.py test/tools/vhu_frontend.py test/tools/device_rules.py
 # Hostile guests and front-ends (issue 16), one scenario per attack, and the bats file
 # that runs the guests' (the front-ends' run from vhost-user-vsock.bats).
 TESTS += test/hostile-guest.bats

@@ -24,23 +24,14 @@ import struct
 import sys
 import time
 
-# vhost-user requests (the ones a libvsock driver sends)
-GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 5
-SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
-SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
-GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
-SET_VRING_ENABLE, GET_CONFIG = 18, 24
-REPLY, NEED_REPLY = 0x4, 0x8
-
-VERSION_1, F_PROTOCOL_FEATURES = 1 << 32, 1 << 30
-PROTO_MQ, PROTO_REPLY_ACK, PROTO_CONFIG = 1 << 0, 1 << 3, 1 << 9
-
-RXQ, TXQ, EVQ = 0, 1, 2
-DESC_F_NEXT, DESC_F_WRITE = 1, 2
-HDR = struct.Struct("<QQIIIHHIII")  # virtio_vsock_hdr, 44 bytes
-REQUEST, RESPONSE, RST, SHUTDOWN, RW = 1, 2, 3, 4, 5
-TRANSPORT_RESET = 0
-HOST_CID = 2
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vhost_wire import (DESC_F_NEXT, DESC_F_WRITE, EVQ, F_PROTOCOL_FEATURES,  # noqa: E402
+                        GET_CONFIG, GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM,
+                        GET_VRING_BASE, HDR, HOST_CID, NEED_REPLY, PROTOCOL_F_CONFIG,
+                        PROTOCOL_F_MQ, PROTOCOL_F_REPLY_ACK, REPLY, REQUEST, RST, RXQ,
+                        SET_MEM_TABLE, SET_PROTOCOL_FEATURES, SET_VRING_ADDR,
+                        SET_VRING_BASE, SET_VRING_CALL, SET_VRING_ENABLE, SET_VRING_KICK,
+                        SET_VRING_NUM, SHUTDOWN, TRANSPORT_RESET, TXQ, VERSION_1)
 
 
 def log(text):
@@ -134,7 +125,7 @@ class Device:
             self.reply(req, struct.pack("=Q", VERSION_1 | F_PROTOCOL_FEATURES))
             return True
         if req == GET_PROTOCOL_FEATURES:
-            self.reply(req, struct.pack("=Q", PROTO_MQ | PROTO_REPLY_ACK | PROTO_CONFIG))
+            self.reply(req, struct.pack("=Q", PROTOCOL_F_MQ | PROTOCOL_F_REPLY_ACK | PROTOCOL_F_CONFIG))
             return True
         if req == SET_PROTOCOL_FEATURES:
             self.protocol = struct.unpack_from("=Q", p)[0]

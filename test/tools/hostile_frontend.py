@@ -36,12 +36,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhu_frontend import (GET_VRING_BASE, PROTOCOL_F_CONFIG, REQUEST, RST, RW,  # noqa: E402
-                          RXQ, SET_MEM_TABLE, SET_PROTOCOL_FEATURES, SET_VRING_CALL,
-                          SET_VRING_KICK, TXQ, Checks, Frontend, host_listener)
-
-PROTOCOL_F_REPLY_ACK = 1 << 3
-NEED_REPLY = 1 | 8  # version 1 | NEED_REPLY
+from vhost_wire import (GET_VRING_BASE, NEED_REPLY, PROTOCOL_F_CONFIG,  # noqa: E402
+                        PROTOCOL_F_REPLY_ACK, REQUEST, RST, RW, RXQ, SET_MEM_TABLE,
+                        SET_PROTOCOL_FEATURES, SET_VRING_CALL, SET_VRING_KICK, TXQ, VERSION)
+from vhu_frontend import Checks, Frontend, host_listener  # noqa: E402
 
 
 def host_client_answered(uds, line=b"HELLO\n", within=3.0):
@@ -83,7 +81,7 @@ def ack_frontend(vhu, cid, **kw):
 
 def status(fe, req, payload, fds=()):
     """Sends req asking for a REPLY_ACK; its status (0 = accepted)."""
-    fe.msg(req, payload, fds, flags=NEED_REPLY)
+    fe.msg(req, payload, fds, flags=VERSION | NEED_REPLY)
     return struct.unpack("=Q", fe.reply())[0]
 
 

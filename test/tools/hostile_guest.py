@@ -27,7 +27,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhu_frontend import REQUEST, RESPONSE, RST, RW, Checks, Frontend, host_listener  # noqa: E402
+from vhost_wire import REQUEST, RESPONSE, RST, RW  # noqa: E402
+from vhu_frontend import Checks, Frontend, host_listener  # noqa: E402
 
 VHU, UDS, CID, SCENARIO = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 PID = int(sys.argv[5]) if len(sys.argv) > 5 else None
@@ -180,29 +181,11 @@ def scenario_accept_pause(fe, check):
     check(fe.get_config() == CID, "the front-end is still served")
 
 
-def post_batch(fe, pkts):
-    """Posts pkts on the tx queue with one kick (at most the ring's and the tx memory's
-    slots at once), without waiting for them."""
-    slots = min(fe.QSZ, (fe.MEM - fe.TXBUF) // 0x10000)
-    assert len(pkts) <= slots
-    for pkt in pkts:
-        fe.post_tx(pkt, kick=False)
-    fe.notify(1)
-
-
-def wait_tx(fe, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not fe.tx_done():
-        if time.monotonic() > deadline:
-            raise TimeoutError("tx buffers never returned")
-        time.sleep(0.002)
-
-
 def scenario_backlog(fe, check):
     lst = host_listener(UDS, 5700, backlog=1)  # never accepts
     ports = list(range(20000, 20040))
     start = time.monotonic()
-    post_batch(fe, [fe.hdr(REQUEST, src, 5700) for src in ports[:12]])
+    fe.post_batch([fe.hdr(REQUEST, src, 5700) for src in ports[:12]])
     # A host client meanwhile: its malformed line is refused at once by a loop that is not
     # asleep (the loop used to sleep 100 ms per REQUEST on a full backlog: 1 s here).
     t = time.monotonic()
@@ -210,10 +193,10 @@ def scenario_backlog(fe, check):
     closed = hc.recv(64) == b""
     took = time.monotonic() - t
     check(closed and took < 0.5, "a host client is answered in %.2f s during the burst" % took)
-    wait_tx(fe)
+    fe.wait_tx(10)
     for i in range(12, len(ports), 12):
-        post_batch(fe, [fe.hdr(REQUEST, src, 5700) for src in ports[i:i + 12]])
-        wait_tx(fe)
+        fe.post_batch([fe.hdr(REQUEST, src, 5700) for src in ports[i:i + 12]])
+        fe.wait_tx(10)
     got = replies(fe, set(ports), 10)
     took = time.monotonic() - start
     check(len(got) == len(ports), "every REQUEST is answered (%d of %d)" % (len(got), len(ports)))
@@ -227,7 +210,7 @@ def scenario_backlog(fe, check):
 def scenario_late_accept(fe, check):
     lst = host_listener(UDS, 5750, backlog=1)
     ports = list(range(21000, 21012))
-    post_batch(fe, [fe.hdr(REQUEST, src, 5750) for src in ports])
+    fe.post_batch([fe.hdr(REQUEST, src, 5750) for src in ports])
     # The first answer comes once the device has handled the whole batch: what the backlog
     # held is connected, the rest is waiting for it. Only then does the server accept.
     got = replies(fe, set(ports), 5, want=1)
@@ -281,10 +264,10 @@ def scenario_rst_backpressure(fe, check):
     ports = iter(range(40000, 41000))
     sent = 0
     while sent < 2 * RST_QUEUE_MAX:
-        post_batch(fe, [fe.hdr(RW, next(ports), 5900) for _ in range(12)])
+        fe.post_batch([fe.hdr(RW, next(ports), 5900) for _ in range(12)])
         sent += 12
         try:
-            wait_tx(fe, timeout=1)
+            fe.wait_tx(timeout=1)
         except TimeoutError:
             break
     taken = fe.used_idx(1)

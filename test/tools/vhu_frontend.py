@@ -19,21 +19,11 @@ import socket
 import struct
 import time
 
-# vhost-user requests
-GET_FEATURES, SET_FEATURES, SET_OWNER = 1, 2, 3
-SET_MEM_TABLE, SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE = 5, 8, 9, 10
-GET_VRING_BASE, SET_VRING_KICK, SET_VRING_CALL = 11, 12, 13
-GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES = 15, 16
-SET_VRING_ENABLE, GET_CONFIG = 18, 24
-PROTOCOL_F_CONFIG = 1 << 9
-
-# vsock ops
-REQUEST, RESPONSE, RST, SHUTDOWN, RW, CREDIT_UPDATE, CREDIT_REQUEST = range(1, 8)
-OPS = {1: "REQUEST", 2: "RESPONSE", 3: "RST", 4: "SHUTDOWN", 5: "RW", 6: "CREDIT_UPDATE",
-       7: "CREDIT_REQUEST"}
-HDR = struct.Struct("<QQIIIHHIII")  # 44 bytes
-DESC_F_NEXT, DESC_F_WRITE = 1, 2
-RXQ, TXQ = 0, 1
+from vhost_wire import (DESC_F_WRITE, GET_CONFIG, GET_FEATURES,
+                        GET_PROTOCOL_FEATURES, GET_VRING_BASE, HDR, OPS, PROTOCOL_F_CONFIG,
+                        REQUEST, RESPONSE, RST, RW, RXQ, SET_FEATURES, SET_MEM_TABLE,
+                        SET_OWNER, SET_PROTOCOL_FEATURES, SET_VRING_ADDR, SET_VRING_BASE,
+                        SET_VRING_CALL, SET_VRING_ENABLE, SET_VRING_KICK, SET_VRING_NUM, TXQ)
 
 
 class Frontend:
@@ -42,6 +32,7 @@ class Frontend:
     MEM = 1 << 20
     RING = {RXQ: (0x0000, 0x1000, 0x2000), TXQ: (0x3000, 0x4000, 0x5000)}  # desc avail used
     RXBUF, TXBUF, BUFSZ = 0x10000, 0x40000, 0x2000
+    TX_SLOTS = (MEM - TXBUF) // 0x10000  # 64 KiB of tx memory per packet in flight
 
     def __init__(self, vhu_path, cid, connect=True, mem_fd=None, stock_rx=True):
         """Connects to the back-end and brings the device up (unless connect=False: then
@@ -165,25 +156,37 @@ class Frontend:
                         length, typ, op, flags, buf_alloc, fwd_cnt)
 
     def post_tx(self, pkt, kick=True):
-        """Puts pkt on the tx queue (64 KiB of memory per slot, reused round robin)."""
+        """Puts pkt on the tx queue in the next tx memory slot."""
         i = self.tx_slot % self.QSZ
-        base = self.TXBUF + self.tx_slot % ((self.MEM - self.TXBUF) // 0x10000) * 0x10000 + 0x100
+        base = self.TXBUF + self.tx_slot % self.TX_SLOTS * 0x10000 + 0x100
         self.tx_slot += 1
         self.mem[base: base + len(pkt)] = pkt
         self.put_desc(TXQ, i, base, len(pkt), 0)
         self.make_avail(TXQ, i, kick)
 
+    def post_batch(self, pkts):
+        """Posts pkts on the tx queue with one kick (at most the ring's and the tx
+        memory's slots at once), without waiting for them."""
+        assert len(pkts) <= min(self.QSZ, self.TX_SLOTS)
+        for pkt in pkts:
+            self.post_tx(pkt, kick=False)
+        self.notify(TXQ)
+
     def tx_done(self):
         return self.used_idx(TXQ) == self.avail_idx[TXQ] & 0xFFFF
+
+    def wait_tx(self, timeout=5):
+        """Waits until the device has used every tx packet posted."""
+        deadline = time.monotonic() + timeout
+        while not self.tx_done():
+            if time.monotonic() > deadline:
+                raise TimeoutError("tx buffers never returned")
+            time.sleep(0.002)
 
     def send(self, pkt, timeout=5):
         """One packet on the tx queue; waits until the device has used it."""
         self.post_tx(pkt)
-        deadline = time.monotonic() + timeout
-        while not self.tx_done():
-            if time.monotonic() > deadline:
-                raise TimeoutError("tx buffer never returned")
-            time.sleep(0.005)
+        self.wait_tx(timeout)
 
     def recv(self, timeout=3):
         """The next packet the device completed on rx (its buffer is reposted), or None."""
