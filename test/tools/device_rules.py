@@ -39,6 +39,20 @@ def scenario_rst(fe, check):
     check(fe.recv(0.5) is None, "a header claiming more payload than its buffer is dropped")
 
 
+def rw_until_quiet(fe):
+    """The packets the device sends until it is quiet for 1 s: the RW payloads joined,
+    and the ops of the others."""
+    data, others = b"", []
+    while True:
+        p = fe.recv(1)
+        if p is None:
+            return data, others
+        if p["op"] == "RW":
+            data += p["payload"]
+        else:
+            others.append(p["op"])
+
+
 def scenario_credit(fe, check):
     lst = host_listener(UDS, 5300)
     fe.send(fe.hdr(1, 2000, 5300, buf_alloc=1000))
@@ -47,24 +61,12 @@ def scenario_credit(fe, check):
     conn, _ = lst.accept()
     conn.settimeout(5)
     conn.sendall(b"h" * 5000)
-    got = b""
-    while True:
-        p = fe.recv(1)
-        if p is None:
-            break
-        if p["op"] == "RW":
-            got += p["payload"]
-        else:
-            check(p["op"] == "CREDIT_REQUEST", "only CREDIT_REQUEST besides data (got %s)" % p["op"])
+    got, others = rw_until_quiet(fe)
+    check(all(op == "CREDIT_REQUEST" for op in others),
+          "only CREDIT_REQUEST besides data (got %s)" % others)
     check(len(got) == 1000, "host data stops at the guest's credit of 1000 bytes (got %d)" % len(got))
     fe.send(fe.hdr(6, 2000, 5300, buf_alloc=1000, fwd_cnt=1000))
-    more = b""
-    while True:
-        p = fe.recv(1)
-        if p is None:
-            break
-        if p["op"] == "RW":
-            more += p["payload"]
+    more, _ = rw_until_quiet(fe)
     check(len(more) == 1000, "a CREDIT_UPDATE releases exactly 1000 more bytes (got %d)" % len(more))
     fe.send(fe.hdr(7, 2000, 5300, buf_alloc=1000, fwd_cnt=2000))
     p = check.expect(fe, "CREDIT_UPDATE", "CREDIT_REQUEST is answered with CREDIT_UPDATE", fwd_cnt=0)
