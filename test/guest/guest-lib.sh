@@ -112,3 +112,14 @@ same() {
     a=$(sha "$1") b=$(sha "$2")
     [ "$a" = "$b" ] || fail "$3: sha256 $b ($(wc -c <"$2") bytes), want $a ($(wc -c <"$1") bytes)"
 }
+
+# uio_refused REGEX: binds the virtio-vsock device to uio_pci_generic, then the uio
+# transport must refuse it before using it, with one stderr line matching REGEX (the
+# short guests of pci.test, each with a device our driver must not drive).
+uio_refused() {
+    timeout 10 vsockctl bind || fail "bind exit $?"
+    timeout 10 vsockctl --transport uio cid >/tmp/out 2>/tmp/err && fail "accepted: $(cat /tmp/out)"
+    grep -q "$1" /tmp/err || fail "stderr: $(cat /tmp/err)"
+    [ "$(wc -l </tmp/err)" -eq 1 ] || fail "more than one line: $(cat /tmp/err)"
+    note "$(cat /tmp/err)"
+}
