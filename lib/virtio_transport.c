@@ -1,5 +1,5 @@
 /* virtio_transport.c: the userspace virtio-vsock driver behind the libvsock API, for any
- * bus (vhost-user here, PCI/UIO later). It adds what the I/O-free core lacks: a driver
+ * bus (vhost-user, or PCI through UIO). It adds what the I/O-free core lacks: a driver
  * thread that waits for interrupts and timers, a mutex around the core, blocking calls
  * on a condition variable, and the eventfd pair per socket that event loops poll. The
  * errno values and non-blocking semantics are the core's, which are the kernel's. */

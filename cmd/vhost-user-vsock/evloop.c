@@ -1,8 +1,9 @@
-/* evloop.c: epoll, level-triggered, one event per wait. Dispatching one event at a time
- * means a callback may free any object (a connection, the front-end) without another
- * already-fetched event pointing at it; fairness comes from epoll's ready-list rotation.
- * One run dispatches up to EV_BATCH ready events (each fetched by its own wait) before
- * returning, so the interrupts the caller sends afterwards cover a batch of packets. */
+/* evloop.c: epoll, one event per wait, level-triggered unless a watch asks for edges
+ * (the kick fds). Dispatching one event at a time means a callback may free any object
+ * (a connection, the front-end) without another already-fetched event pointing at it;
+ * fairness comes from epoll's ready-list rotation. One run dispatches up to EV_BATCH
+ * ready events (each fetched by its own wait) before returning, so the interrupts the
+ * caller sends afterwards cover a batch of packets. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* vhost_user.c: vhost-user messages from the front-end, checked against one table
  * (size, fds, queue index) before a handler sees them, then dispatched through the same
  * table. Anything unknown or malformed is refused with a log line; only a broken framing
- * (EOF, oversized payload) drops the front-end. */
+ * (EOF, oversized payload, too many fds) or an unsent reply drops the front-end. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
-/* log.c: every line vsockcat writes to stderr goes through here, prefixed "vsockcat: ". */
+/* log.c: vsockcat's stderr lines once it runs, prefixed "vsockcat: " (main.c reports
+ * command-line errors itself, dump.c the -v/-x traces). */
 #include "config.h"
 
 #include <stdarg.h>

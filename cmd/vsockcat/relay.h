@@ -1,6 +1,6 @@
-/* relay.h: moves data both ways between two ends with one fixed buffer per direction,
- * propagates EOF as a half-close, and ends on EOF both ways, -t after the first EOF,
- * -T of inactivity, or the first I/O error. */
+/* relay.h: moves data both ways between two ends (per direction a buffer, a splice pipe
+ * or neither: relay.c), propagates EOF as a half-close, and ends on EOF both ways, -t
+ * after the first EOF, -T of inactivity, or an I/O error (relay.c says which). */
 #ifndef VC_RELAY_H
 #define VC_RELAY_H
 
