@@ -617,7 +617,7 @@ PYEOF
 @test "vhost-user-vsock.8 names every log counter the code declares" {
     local text name n=0
     text=$(timeout 20 mandoc -T ascii "$abs_top_srcdir/man/vhost-user-vsock.8" | sed 's/.\x08//g')
-    for name in $(sed -n 's/^VHU_COUNTER[A-Z_]*([a-z_]*, "\([a-z_]*\)".*/\1/p' \
+    for name in $(sed -n 's/^LOG_COUNTER[A-Z_]*([a-z_]*, "\([a-z_]*\)".*/\1/p' \
             "$abs_top_srcdir"/cmd/vhost-user-vsock/*.c); do
         n=$((n + 1))
         grep -qw -- "$name" <<<"$text" || { echo "the man page lacks counter $name" >&2; false; }

@@ -7,7 +7,7 @@
 
 #include "connect_line.h"
 
-int hs_parse_connect_line(const char *line, size_t len, uint32_t *port, const char **why)
+int connect_line_parse(const char *line, size_t len, uint32_t *port, const char **why)
 {
     static const char keyword[] = "CONNECT ";
     const size_t klen = sizeof(keyword) - 1;
@@ -15,7 +15,7 @@ int hs_parse_connect_line(const char *line, size_t len, uint32_t *port, const ch
     size_t i;
 
     *why = NULL;
-    if (len == 0 || len > HS_CONNECT_LINE_MAX || line[len - 1] != '\n') {
+    if (len == 0 || len > CONNECT_LINE_MAX || line[len - 1] != '\n') {
         *why = "not one line of at most 32 bytes";
         return -EINVAL;
     }

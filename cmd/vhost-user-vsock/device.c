@@ -3,7 +3,7 @@
  * guest posted: control packets first (per-connection pending bits, a bounded RST queue),
  * then data read straight from the Unix socket into the guest's buffer. Both directions
  * are bounded: guest data waits in at most buf_alloc bytes per connection (the credit we
- * advertise, see struct vsk_window), host data is only read when the guest has credit
+ * advertise, see struct vdev_window), host data is only read when the guest has credit
  * and an rx buffer. */
 #include "config.h"
 
@@ -23,26 +23,26 @@
 #include "log.h"
 
 /* What a guest (or front-end) can repeat at will is counted, not logged per event. */
-VHU_COUNTER(cnt_rx_ring_broken, "rx_ring_broken");
-VHU_COUNTER(cnt_rx_malformed, "rx_malformed");
-VHU_COUNTER(cnt_rx_short, "rx_short");
-VHU_COUNTER(cnt_tx_ring_broken, "tx_ring_broken");
-VHU_COUNTER(cnt_tx_malformed, "tx_malformed");
-VHU_COUNTER(cnt_tx_short, "tx_short");
-VHU_COUNTER(cnt_tx_bad_len, "tx_bad_len");
-VHU_COUNTER(cnt_unknown_op, "unknown_op");
-VHU_COUNTER(cnt_request_dup, "request_dup");
-VHU_COUNTER(cnt_credit_exceeded, "credit_exceeded");
-VHU_COUNTER(cnt_orphan_dropped, "orphan_dropped");
-VHU_COUNTER(cnt_guest_no_answer, "guest_no_answer");
-VHU_COUNTER(cnt_epoll_failed, "epoll_failed");
-VHU_COUNTER_BURST(cnt_device_started, "device_started", 10);
-VHU_COUNTER_BURST(cnt_device_stopped, "device_stopped", 10);
+LOG_COUNTER(cnt_rx_ring_broken, "rx_ring_broken");
+LOG_COUNTER(cnt_rx_malformed, "rx_malformed");
+LOG_COUNTER(cnt_rx_short, "rx_short");
+LOG_COUNTER(cnt_tx_ring_broken, "tx_ring_broken");
+LOG_COUNTER(cnt_tx_malformed, "tx_malformed");
+LOG_COUNTER(cnt_tx_short, "tx_short");
+LOG_COUNTER(cnt_tx_bad_len, "tx_bad_len");
+LOG_COUNTER(cnt_unknown_op, "unknown_op");
+LOG_COUNTER(cnt_request_dup, "request_dup");
+LOG_COUNTER(cnt_credit_exceeded, "credit_exceeded");
+LOG_COUNTER(cnt_orphan_dropped, "orphan_dropped");
+LOG_COUNTER(cnt_guest_no_answer, "guest_no_answer");
+LOG_COUNTER(cnt_epoll_failed, "epoll_failed");
+LOG_COUNTER_BURST(cnt_device_started, "device_started", 10);
+LOG_COUNTER_BURST(cnt_device_stopped, "device_stopped", 10);
 
-enum conn_state {
-    CONN_GUEST_CONNECTING, /* guest asked, the host listener's backlog is full: retrying */
-    CONN_HOST_CONNECTING, /* host program asked, REQUEST owed/sent, waiting for RESPONSE */
-    CONN_ESTABLISHED,
+enum vdev_conn_state {
+    VDEV_CONN_GUEST_CONNECTING, /* guest asked, the host listener's backlog is full: retrying */
+    VDEV_CONN_HOST_CONNECTING, /* host program asked, REQUEST owed/sent, waiting for RESPONSE */
+    VDEV_CONN_ESTABLISHED,
 };
 
 /* Control packets owed to the guest, sent in this order when an rx buffer is free. */
@@ -51,15 +51,15 @@ enum conn_state {
 #define PEND_CREDIT_UPDATE 4u
 #define PEND_CREDIT_REQUEST 8u
 
-struct vsk_conn {
+struct vdev_conn {
     struct ev_watch w;            /* the Unix socket */
-    struct vsk_device *dev;
-    enum conn_state state;
+    struct vdev *dev;
+    enum vdev_conn_state state;
     uint32_t host_port, guest_port;
     int64_t deadline_ms;          /* CONN_*_CONNECTING, or orphan */
-    int64_t retry_ms;             /* CONN_GUEST_CONNECTING: next connect attempt */
+    int64_t retry_ms;             /* VDEV_CONN_GUEST_CONNECTING: next connect attempt */
     /* guest -> host: a ring buffer of buf_alloc bytes, bounded by our credit */
-    uint32_t buf_alloc;           /* the device's big or small window (vsk_window) */
+    uint32_t buf_alloc;           /* the device's big or small window (vdev_window) */
     int big_window;
     uint8_t *buf;
     uint32_t buf_head, buf_len;
@@ -75,22 +75,22 @@ struct vsk_conn {
     int credit_requested;
     int orphan;                   /* front-end gone: only flushing guest data to the host */
     unsigned int pending;         /* PEND_* */
-    struct vsk_conn *pend_next;
+    struct vdev_conn *pend_next;
     int on_pend_list;
 };
 
-struct vsk_device {
-    struct vhu_backend *vhu;
+struct vdev {
+    struct vu_backend *vu;
     const char *uds_path;
-    struct vsk_window win;
+    struct vdev_window win;
     unsigned int nbig;            /* connections holding the big window */
     int running;
     struct ev_watch kick[2];      /* rx, tx */
     unsigned int kick_gen[2];
-    struct vsk_conn *conns[VSK_MAX_CONNS];
+    struct vdev_conn *conns[VDEV_MAX_CONNS];
     unsigned int nconns, max_conns;
-    struct vsk_conn *pend_head, *pend_tail;
-    struct vsock_hdr rst_q[VSK_RST_QUEUE_MAX];
+    struct vdev_conn *pend_head, *pend_tail;
+    struct vsock_hdr rst_q[VDEV_RST_QUEUE_MAX];
     unsigned int rst_head, rst_len;
     int rx_starved;               /* no rx buffer last time we looked */
     int tx_blocked;               /* tx processing paused: RST queue nearly full */
@@ -98,34 +98,34 @@ struct vsk_device {
     uint32_t next_port;
 };
 
-#define RXQ VIRTIO_VSOCK_QUEUE_RX
-#define TXQ VIRTIO_VSOCK_QUEUE_TX
+#define VDEV_RXQ VIRTIO_VSOCK_QUEUE_RX
+#define VDEV_TXQ VIRTIO_VSOCK_QUEUE_TX
 /* A guest can add ring entries as fast as we take them (re-posting the same bad
  * descriptor, say), so each pass over a ring takes at most its size in entries, skipped
- * ones included; the rest waits for vsk_device_run_deferred(). The guest was told not to
+ * ones included; the rest waits for vdev_run_deferred(). The guest was told not to
  * kick while the ring has entries: without this, nothing would come back for them. */
 #define MORE_RX 1u
 #define MORE_TX 2u
 #define EPHEMERAL_FIRST 49152u
 #define ORPHAN_FLUSH_MS 10000 /* how long guest data may wait for a slow host reader */
 
-static void conn_update_interest(struct vsk_conn *c);
+static void vdev_conn_update_interest(struct vdev_conn *c);
 
 /* A readv/writev on guest buffers failed with EFAULT: the front-end's memory is gone
  * under the mapping (the SIGBUS of a system call). The loop drops the front-end. */
-static void dev_memory_failed(struct vsk_device *dev)
+static void vdev_memory_failed(struct vdev *dev)
 {
-    if (dev->vhu->failed == VHU_FAIL_NONE)
-        dev->vhu->failed = VHU_FAIL_MEM_EFAULT;
+    if (dev->vu->failed == VU_FAIL_NONE)
+        dev->vu->failed = VU_FAIL_MEM_EFAULT;
     ev_loop_break();
 }
 
-static void dev_process_tx(struct vsk_device *dev);
-static void dev_pump_rx(struct vsk_device *dev);
+static void vdev_process_tx(struct vdev *dev);
+static void vdev_pump_rx(struct vdev *dev);
 
 /* ---- connection table -------------------------------------------------------------- */
 
-static struct vsk_conn *conn_find(struct vsk_device *dev, uint32_t host_port,
+static struct vdev_conn *vdev_conn_find(struct vdev *dev, uint32_t host_port,
                                  uint32_t guest_port)
 {
     for (unsigned int i = 0; i < dev->nconns; i++)
@@ -135,12 +135,12 @@ static struct vsk_conn *conn_find(struct vsk_device *dev, uint32_t host_port,
     return NULL;
 }
 
-static void conn_io(struct ev_watch *w, uint32_t events);
+static void vdev_conn_io(struct ev_watch *w, uint32_t events);
 
-static struct vsk_conn *conn_new(struct vsk_device *dev, int fd, uint32_t host_port,
-                                 uint32_t guest_port, enum conn_state state)
+static struct vdev_conn *vdev_conn_new(struct vdev *dev, int fd, uint32_t host_port,
+                                       uint32_t guest_port, enum vdev_conn_state state)
 {
-    struct vsk_conn *c;
+    struct vdev_conn *c;
 
     if (dev->nconns >= dev->max_conns)
         return NULL;
@@ -161,14 +161,14 @@ static struct vsk_conn *conn_new(struct vsk_device *dev, int fd, uint32_t host_p
     c->state = state;
     c->host_port = host_port;
     c->guest_port = guest_port;
-    ev_watch_init(&c->w, fd, conn_io, c);
+    ev_watch_init(&c->w, fd, vdev_conn_io, c);
     dev->conns[dev->nconns++] = c;
     return c;
 }
 
-static void pend_unlink(struct vsk_device *dev, struct vsk_conn *c)
+static void pend_unlink(struct vdev *dev, struct vdev_conn *c)
 {
-    struct vsk_conn **pp = &dev->pend_head, *prev = NULL;
+    struct vdev_conn **pp = &dev->pend_head, *prev = NULL;
 
     if (!c->on_pend_list)
         return;
@@ -186,11 +186,11 @@ static void pend_unlink(struct vsk_device *dev, struct vsk_conn *c)
 }
 
 /* Forgets a connection without telling the guest (it reset, or it is gone). */
-static void conn_close(struct vsk_conn *c)
+static void vdev_conn_close(struct vdev_conn *c)
 {
-    struct vsk_device *dev = c->dev;
+    struct vdev *dev = c->dev;
 
-    vhu_debug("connection host port %u <-> guest port %u closed", c->host_port,
+    log_debug("connection host port %u <-> guest port %u closed", c->host_port,
               c->guest_port);
     ev_watch_set(&c->w, 0);
     if (c->w.fd >= 0) {
@@ -215,7 +215,7 @@ static void hdr_init(struct vsock_hdr *h, uint64_t guest_cid, uint32_t host_port
                      uint32_t guest_port, uint16_t op)
 {
     memset(h, 0, sizeof(*h));
-    h->src_cid = VSK_HOST_CID;
+    h->src_cid = VDEV_HOST_CID;
     h->dst_cid = guest_cid;
     h->src_port = host_port;
     h->dst_port = guest_port;
@@ -224,9 +224,9 @@ static void hdr_init(struct vsock_hdr *h, uint64_t guest_cid, uint32_t host_port
 }
 
 /* A header on behalf of connection c: carries our current credit. */
-static void conn_hdr(struct vsk_conn *c, struct vsock_hdr *h, uint16_t op)
+static void vdev_conn_hdr(struct vdev_conn *c, struct vsock_hdr *h, uint16_t op)
 {
-    hdr_init(h, c->dev->vhu->guest_cid, c->host_port, c->guest_port, op);
+    hdr_init(h, c->dev->vu->guest_cid, c->host_port, c->guest_port, op);
     h->buf_alloc = c->buf_alloc;
     h->fwd_cnt = fault_is(FAULT_CREDIT_STARVE) ? 0 : c->fwd_cnt;
     c->fwd_cnt_sent = h->fwd_cnt;
@@ -234,9 +234,9 @@ static void conn_hdr(struct vsk_conn *c, struct vsock_hdr *h, uint16_t op)
 
 /* Takes an rx chain able to hold a header. 1 and *ch, 0 if the guest posted none (or
  * only bad ones, a ring's worth of them: then MORE_RX). */
-static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
+static int vdev_rx_take(struct vdev *dev, struct vring_chain *ch)
 {
-    struct vhu_queue *q = &dev->vhu->q[RXQ];
+    struct vu_queue *q = &dev->vu->q[VDEV_RXQ];
     unsigned int skip_budget = q->ring.size;
 
     if (fault_silent_all() || fault_rx_withheld()) {
@@ -244,27 +244,27 @@ static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
         return 0;
     }
     for (;;) {
-        int rc = vring_pop(&q->ring, &dev->vhu->mem, ch);
+        int rc = vring_pop(&q->ring, &dev->vu->mem, ch);
 
         /* A failed front-end's memory reads as zeros (mem_fault_absorb): no more lines. */
-        if (rc == 0 || (rc < 0 && (q->ring.broken || dev->vhu->failed))) {
-            if (rc < 0 && !dev->vhu->failed)
-                vhu_log_count(&cnt_rx_ring_broken,
-                              "rx queue: available index out of range; queue stopped");
+        if (rc == 0 || (rc < 0 && (q->ring.broken || dev->vu->failed))) {
+            if (rc < 0 && !dev->vu->failed)
+                log_count(&cnt_rx_ring_broken,
+                          "rx queue: available index out of range; queue stopped");
             else if (!dev->rx_starved)
-                vhu_debug("rx queue: no buffer left; reading host sockets paused");
+                log_debug("rx queue: no buffer left; reading host sockets paused");
             dev->rx_starved = 1;
             return 0;
         }
         if (rc > 0 && ch->write_len >= VSOCK_HDR_SIZE + 1)
             return 1;
         if (rc < 0) {
-            vhu_log_count(&cnt_rx_malformed, "rx queue: malformed buffer skipped: %s",
-                          strerror(-rc));
+            log_count(&cnt_rx_malformed, "rx queue: malformed buffer skipped: %s",
+                      strerror(-rc));
         } else {
-            vhu_log_count(&cnt_rx_short,
-                          "rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
-                          ch->write_len, VSOCK_HDR_SIZE + 1);
+            log_count(&cnt_rx_short,
+                      "rx queue: buffer of %u writable bytes skipped (a packet needs %u)",
+                      ch->write_len, VSOCK_HDR_SIZE + 1);
             vring_push(&q->ring, ch->head, 0);
         }
         if (--skip_budget == 0) { /* as if starved, until the deferred pass */
@@ -275,63 +275,63 @@ static int rx_take(struct vsk_device *dev, struct vring_chain *ch)
     }
 }
 
-static void rx_put(struct vsk_device *dev, const struct vring_chain *ch,
-                   const struct vsock_hdr *h)
+static void vdev_rx_put(struct vdev *dev, const struct vring_chain *ch,
+                        const struct vsock_hdr *h)
 {
     uint8_t wire[VSOCK_HDR_SIZE];
 
     vsock_hdr_encode(wire, h);
     vring_copy_in(ch, 0, wire, sizeof(wire));
-    vring_push(&dev->vhu->q[RXQ].ring, ch->head, VSOCK_HDR_SIZE + h->len);
+    vring_push(&dev->vu->q[VDEV_RXQ].ring, ch->head, VSOCK_HDR_SIZE + h->len);
 }
 
 /* Sends a header-only packet now. 0, or -EAGAIN when the guest has no rx buffer. */
-static int rx_send_ctrl(struct vsk_device *dev, const struct vsock_hdr *h)
+static int vdev_rx_send_ctrl(struct vdev *dev, const struct vsock_hdr *h)
 {
     struct vring_chain ch;
 
-    if (!dev->running || !rx_take(dev, &ch))
+    if (!dev->running || !vdev_rx_take(dev, &ch))
         return -EAGAIN;
-    rx_put(dev, &ch, h);
+    vdev_rx_put(dev, &ch, h);
     return 0;
 }
 
-static void rst_enqueue(struct vsk_device *dev, const struct vsock_hdr *h)
+static void rst_enqueue(struct vdev *dev, const struct vsock_hdr *h)
 {
-    if (dev->rst_len == VSK_RST_QUEUE_MAX) {
-        vhu_debug("RST to guest port %u dropped: queue full", h->dst_port);
+    if (dev->rst_len == VDEV_RST_QUEUE_MAX) {
+        log_debug("RST to guest port %u dropped: queue full", h->dst_port);
         return;
     }
-    dev->rst_q[(dev->rst_head + dev->rst_len) % VSK_RST_QUEUE_MAX] = *h;
+    dev->rst_q[(dev->rst_head + dev->rst_len) % VDEV_RST_QUEUE_MAX] = *h;
     dev->rst_len++;
 }
 
 /* RST answering a guest packet for which there is no connection. */
-static void rst_reply(struct vsk_device *dev, const struct vsock_hdr *in)
+static void rst_reply(struct vdev *dev, const struct vsock_hdr *in)
 {
     struct vsock_hdr h;
 
-    hdr_init(&h, dev->vhu->guest_cid, in->dst_port, in->src_port, VSOCK_OP_RST);
+    hdr_init(&h, dev->vu->guest_cid, in->dst_port, in->src_port, VSOCK_OP_RST);
     rst_enqueue(dev, &h);
 }
 
 /* Tells the guest the connection is gone and forgets it. */
-static void conn_reset(struct vsk_conn *c)
+static void vdev_conn_reset(struct vdev_conn *c)
 {
     struct vsock_hdr h;
 
     if (c->orphan) { /* no guest left to tell */
-        conn_close(c);
+        vdev_conn_close(c);
         return;
     }
-    conn_hdr(c, &h, VSOCK_OP_RST);
+    vdev_conn_hdr(c, &h, VSOCK_OP_RST);
     rst_enqueue(c->dev, &h);
-    conn_close(c);
+    vdev_conn_close(c);
 }
 
-static void conn_want(struct vsk_conn *c, unsigned int bits)
+static void vdev_conn_want(struct vdev_conn *c, unsigned int bits)
 {
-    struct vsk_device *dev = c->dev;
+    struct vdev *dev = c->dev;
 
     c->pending |= bits;
     if (c->on_pend_list)
@@ -358,24 +358,24 @@ static const struct {
 
 /* Sends queued RSTs, then each connection's owed control packets. 0 when all went out,
  * -EAGAIN when the guest ran out of rx buffers. */
-static int dev_send_control(struct vsk_device *dev)
+static int vdev_send_control(struct vdev *dev)
 {
     while (dev->rst_len > 0) {
-        if (rx_send_ctrl(dev, &dev->rst_q[dev->rst_head]) < 0)
+        if (vdev_rx_send_ctrl(dev, &dev->rst_q[dev->rst_head]) < 0)
             return -EAGAIN;
-        dev->rst_head = (dev->rst_head + 1) % VSK_RST_QUEUE_MAX;
+        dev->rst_head = (dev->rst_head + 1) % VDEV_RST_QUEUE_MAX;
         dev->rst_len--;
     }
     while (dev->pend_head != NULL) {
-        struct vsk_conn *c = dev->pend_head;
+        struct vdev_conn *c = dev->pend_head;
 
         for (size_t i = 0; i < sizeof(pend_ops) / sizeof(pend_ops[0]); i++) {
             struct vsock_hdr h;
 
             if (!(c->pending & pend_ops[i].bit))
                 continue;
-            conn_hdr(c, &h, pend_ops[i].op);
-            if (rx_send_ctrl(dev, &h) < 0)
+            vdev_conn_hdr(c, &h, pend_ops[i].op);
+            if (vdev_rx_send_ctrl(dev, &h) < 0)
                 return -EAGAIN;
             c->pending &= ~pend_ops[i].bit;
         }
@@ -392,40 +392,40 @@ static int dev_send_control(struct vsk_device *dev)
 
 /* Bytes the guest can still take (u32 free-running counters; a bogus fwd_cnt ahead of
  * what we sent counts as no credit rather than a huge one). */
-static uint32_t conn_peer_credit(const struct vsk_conn *c)
+static uint32_t vdev_conn_peer_credit(const struct vdev_conn *c)
 {
     uint32_t in_flight = c->tx_cnt - c->peer_fwd_cnt;
 
     return in_flight >= c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
-static void conn_update_interest(struct vsk_conn *c)
+static void vdev_conn_update_interest(struct vdev_conn *c)
 {
-    struct vsk_device *dev = c->dev;
+    struct vdev *dev = c->dev;
     uint32_t events = 0;
 
-    if (c->state == CONN_ESTABLISHED && !c->host_eof && !c->orphan &&
+    if (c->state == VDEV_CONN_ESTABLISHED && !c->host_eof && !c->orphan &&
         !(c->peer_shutdown & VSOCK_SHUTDOWN_RCV) && dev->running && !dev->rx_starved &&
-        conn_peer_credit(c) > 0)
+        vdev_conn_peer_credit(c) > 0)
         events |= EPOLLIN;
     if (c->buf_len > 0)
         events |= EPOLLOUT;
     if (ev_watch_set(&c->w, events) < 0)
-        vhu_log_count(&cnt_epoll_failed, "epoll: cannot watch a host connection: %s",
-                      strerror(errno));
+        log_count(&cnt_epoll_failed, "epoll: cannot watch a host connection: %s",
+                  strerror(errno));
 }
 
-static void dev_update_all_interests(struct vsk_device *dev)
+static void vdev_update_all_interests(struct vdev *dev)
 {
     for (unsigned int i = 0; i < dev->nconns; i++)
-        conn_update_interest(dev->conns[i]);
+        vdev_conn_update_interest(dev->conns[i]);
 }
 
 /* ---- guest -> host data ------------------------------------------------------------ */
 
 /* Closes connections both sides are done with, and half-closes the Unix socket once
  * the guest's SHUTDOWN(SEND) data has all been written. Returns 1 if c was freed. */
-static int conn_check_done(struct vsk_conn *c)
+static int vdev_conn_check_done(struct vdev_conn *c)
 {
     /* The guest will read no more: the host program's writes fail with EPIPE, as a
      * vsock peer's would, instead of blocking once buffers fill. */
@@ -436,7 +436,7 @@ static int conn_check_done(struct vsk_conn *c)
     if (c->buf_len > 0)
         return 0;
     if (c->orphan) {
-        conn_close(c);
+        vdev_conn_close(c);
         return 1;
     }
     if ((c->peer_shutdown & VSOCK_SHUTDOWN_SEND) && !c->host_wr_shut) {
@@ -447,13 +447,13 @@ static int conn_check_done(struct vsk_conn *c)
      * with RST, as Linux expects, so its socket does not linger. */
     if ((c->peer_shutdown == VSOCK_SHUTDOWN_MASK && !fault_is(FAULT_NO_CLOSE_RST)) ||
         (c->host_eof && (c->peer_shutdown & VSOCK_SHUTDOWN_SEND))) {
-        conn_reset(c);
+        vdev_conn_reset(c);
         return 1;
     }
     return 0;
 }
 
-static void conn_consumed(struct vsk_conn *c, uint32_t n)
+static void vdev_conn_consumed(struct vdev_conn *c, uint32_t n)
 {
     c->fwd_cnt += n;
     if (c->orphan || fault_is(FAULT_CREDIT_STARVE))
@@ -461,11 +461,11 @@ static void conn_consumed(struct vsk_conn *c, uint32_t n)
     /* Tell the guest about freed space in quarters of the buffer: often enough that it
      * never stalls, rarely enough not to double the packet count. */
     if (c->fwd_cnt - c->fwd_cnt_sent >= c->buf_alloc / 4)
-        conn_want(c, PEND_CREDIT_UPDATE);
+        vdev_conn_want(c, PEND_CREDIT_UPDATE);
 }
 
 /* Writes buffered guest data to the Unix socket. Returns 1 if c was freed. */
-static int conn_flush_to_host(struct vsk_conn *c)
+static int vdev_conn_flush_to_host(struct vdev_conn *c)
 {
     uint32_t cap = c->buf_alloc;
 
@@ -480,28 +480,28 @@ static int conn_flush_to_host(struct vsk_conn *c)
         if (n < 0 && errno == EAGAIN)
             return 0;
         if (n < 0) {
-            vhu_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
-            conn_reset(c);
+            log_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
+            vdev_conn_reset(c);
             return 1;
         }
         c->buf_head = (uint32_t)((c->buf_head + (uint32_t)n) % cap);
         c->buf_len -= (uint32_t)n;
-        conn_consumed(c, (uint32_t)n);
+        vdev_conn_consumed(c, (uint32_t)n);
     }
     c->buf_head = 0;
-    return conn_check_done(c);
+    return vdev_conn_check_done(c);
 }
 
 /* Guest payload: straight to the socket when nothing waits before it, the rest into the
  * buffer. The guest may only send what our credit allows: more is a protocol error. */
-static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uint32_t len)
+static int vdev_conn_from_guest(struct vdev_conn *c, const struct vring_chain *ch, uint32_t len)
 {
     uint32_t cap = c->buf_alloc, off = 0;
 
     if (len > cap - c->buf_len) {
-        vhu_log_count(&cnt_credit_exceeded, "guest port %u sent beyond its credit; resetting",
-                      c->guest_port);
-        conn_reset(c);
+        log_count(&cnt_credit_exceeded, "guest port %u sent beyond its credit; resetting",
+                  c->guest_port);
+        vdev_conn_reset(c);
         return 1;
     }
     if (c->buf_len == 0) {
@@ -513,15 +513,15 @@ static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uin
             w = writev(c->w.fd, iov, n);
         while (w < 0 && errno == EINTR);
         if (w < 0 && errno != EAGAIN) {
-            vhu_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
+            log_debug("host port %u: write: %s; resetting", c->host_port, strerror(errno));
             if (errno == EFAULT)
-                dev_memory_failed(c->dev);
-            conn_reset(c);
+                vdev_memory_failed(c->dev);
+            vdev_conn_reset(c);
             return 1;
         }
         if (w > 0) {
             off = (uint32_t)w;
-            conn_consumed(c, off);
+            vdev_conn_consumed(c, off);
         }
     }
     while (off < len) {
@@ -533,7 +533,7 @@ static int conn_from_guest(struct vsk_conn *c, const struct vring_chain *ch, uin
         c->buf_len += take;
         off += take;
     }
-    return conn_check_done(c);
+    return vdev_conn_check_done(c);
 }
 
 /* ---- host -> guest data ------------------------------------------------------------ */
@@ -545,26 +545,26 @@ enum host_read { HOST_READ_MORE, HOST_READ_STOP, HOST_READ_GONE };
 
 /* Host socket data (or its EOF) into one rx buffer as one packet, within the guest's
  * credit. */
-static enum host_read conn_read_packet(struct vsk_conn *c)
+static enum host_read vdev_conn_read_packet(struct vdev_conn *c)
 {
-    struct vsk_device *dev = c->dev;
+    struct vdev *dev = c->dev;
     struct iovec iov[VRING_MAX_SEGS];
     struct vring_chain ch;
     struct vsock_hdr h;
-    uint32_t limit = conn_peer_credit(c);
+    uint32_t limit = vdev_conn_peer_credit(c);
     ssize_t n;
     int niov;
 
     if (fault_rst_due(FAULT_RST_AFTER_BYTES_TO_GUEST, c->tx_cnt)) {
-        conn_reset(c);
+        vdev_conn_reset(c);
         return HOST_READ_GONE;
     }
     limit = fault_clip(FAULT_RST_AFTER_BYTES_TO_GUEST, c->tx_cnt, limit);
     if (limit == 0)
         return HOST_READ_STOP;
-    if (dev->rx_starved || dev_send_control(dev) < 0 || !rx_take(dev, &ch)) {
+    if (dev->rx_starved || vdev_send_control(dev) < 0 || !vdev_rx_take(dev, &ch)) {
         dev->rx_starved = 1;
-        dev_update_all_interests(dev);
+        vdev_update_all_interests(dev);
         return HOST_READ_STOP;
     }
     if (limit > VSOCK_MAX_PKT_PAYLOAD)
@@ -576,35 +576,35 @@ static enum host_read conn_read_packet(struct vsk_conn *c)
         n = readv(c->w.fd, iov, niov);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
-        vring_unpop(&dev->vhu->q[RXQ].ring);
+        vring_unpop(&dev->vu->q[VDEV_RXQ].ring);
         if (errno == EFAULT) { /* the data stays in the socket; the front-end goes */
-            dev_memory_failed(dev);
+            vdev_memory_failed(dev);
             return HOST_READ_STOP;
         }
         if (errno != EAGAIN) {
-            vhu_debug("host port %u: read: %s; resetting", c->host_port, strerror(errno));
-            conn_reset(c);
+            log_debug("host port %u: read: %s; resetting", c->host_port, strerror(errno));
+            vdev_conn_reset(c);
             return HOST_READ_GONE;
         }
         return HOST_READ_STOP;
     }
     if (n == 0) {
-        conn_hdr(c, &h, VSOCK_OP_SHUTDOWN);
+        vdev_conn_hdr(c, &h, VSOCK_OP_SHUTDOWN);
         h.flags = VSOCK_SHUTDOWN_SEND;
-        rx_put(dev, &ch, &h);
+        vdev_rx_put(dev, &ch, &h);
         c->host_eof = 1;
-        vhu_debug("host port %u: EOF, SHUTDOWN(SEND) to guest port %u", c->host_port,
+        log_debug("host port %u: EOF, SHUTDOWN(SEND) to guest port %u", c->host_port,
                   c->guest_port);
-        return conn_check_done(c) ? HOST_READ_GONE : HOST_READ_STOP;
+        return vdev_conn_check_done(c) ? HOST_READ_GONE : HOST_READ_STOP;
     }
-    conn_hdr(c, &h, VSOCK_OP_RW);
+    vdev_conn_hdr(c, &h, VSOCK_OP_RW);
     h.len = (uint32_t)n;
-    rx_put(dev, &ch, &h);
+    vdev_rx_put(dev, &ch, &h);
     c->tx_cnt += (uint32_t)n;
     /* Out of credit: ask once, in case the guest only updates when asked. */
-    if (conn_peer_credit(c) == 0 && !c->credit_requested) {
+    if (vdev_conn_peer_credit(c) == 0 && !c->credit_requested) {
         c->credit_requested = 1;
-        conn_want(c, PEND_CREDIT_REQUEST);
+        vdev_conn_want(c, PEND_CREDIT_REQUEST);
     }
     /* A read that filled its buffer may have left more behind: read on, saving an
      * epoll_wait per packet. */
@@ -614,52 +614,52 @@ static enum host_read conn_read_packet(struct vsk_conn *c)
 /* Packets per readiness event of one host socket; then the others get their turn. */
 #define HOST_READS_PER_EVENT 8
 
-static void conn_to_guest(struct vsk_conn *c)
+static void vdev_conn_to_guest(struct vdev_conn *c)
 {
     for (int i = 0; i < HOST_READS_PER_EVENT; i++) {
-        enum host_read r = conn_read_packet(c);
+        enum host_read r = vdev_conn_read_packet(c);
         if (r == HOST_READ_GONE)
             return;
         if (r == HOST_READ_STOP)
             break;
     }
-    conn_update_interest(c);
+    vdev_conn_update_interest(c);
 }
 
-static void conn_io(struct ev_watch *w, uint32_t events)
+static void vdev_conn_io(struct ev_watch *w, uint32_t events)
 {
-    struct vsk_conn *c = w->owner;
-    struct vsk_device *dev = c->dev; /* c may be freed below */
+    struct vdev_conn *c = w->owner;
+    struct vdev *dev = c->dev; /* c may be freed below */
 
     if ((events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && c->buf_len > 0 &&
-        conn_flush_to_host(c)) {
-        dev_pump_rx(dev);
+        vdev_conn_flush_to_host(c)) {
+        vdev_pump_rx(dev);
         return;
     }
     if ((events & (EPOLLIN | EPOLLERR | EPOLLHUP)) && (c->w.events & EPOLLIN))
-        conn_to_guest(c);
+        vdev_conn_to_guest(c);
     else
-        conn_update_interest(c);
-    dev_pump_rx(dev);
+        vdev_conn_update_interest(c);
+    vdev_pump_rx(dev);
 }
 
 /* ---- guest packets, by op ------------------------------------------------------------ */
 
-typedef int op_handler(struct vsk_conn *c, const struct vsock_hdr *h,
+typedef int op_handler(struct vdev_conn *c, const struct vsock_hdr *h,
                        const struct vring_chain *ch);
 
-static int op_request(struct vsk_conn *c, const struct vsock_hdr *h,
+static int op_request(struct vdev_conn *c, const struct vsock_hdr *h,
                       const struct vring_chain *ch)
 {
     (void)h;
     (void)ch;
-    vhu_log_count(&cnt_request_dup, "guest port %u: REQUEST for an existing connection; "
-                  "resetting", c->guest_port);
-    conn_reset(c);
+    log_count(&cnt_request_dup, "guest port %u: REQUEST for an existing connection; "
+              "resetting", c->guest_port);
+    vdev_conn_reset(c);
     return 1;
 }
 
-static int op_response(struct vsk_conn *c, const struct vsock_hdr *h,
+static int op_response(struct vdev_conn *c, const struct vsock_hdr *h,
                        const struct vring_chain *ch)
 {
     char line[24];
@@ -667,63 +667,64 @@ static int op_response(struct vsk_conn *c, const struct vsock_hdr *h,
 
     (void)h;
     (void)ch;
-    if (c->state != CONN_HOST_CONNECTING) {
-        conn_reset(c);
+    if (c->state != VDEV_CONN_HOST_CONNECTING) {
+        vdev_conn_reset(c);
         return 1;
     }
-    c->state = CONN_ESTABLISHED;
+    c->state = VDEV_CONN_ESTABLISHED;
     len = snprintf(line, sizeof(line), "OK %u\n", c->host_port);
     /* A fresh socket's send buffer takes a few bytes; anything else means it is gone. */
     if (send(c->w.fd, line, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) != len) {
-        conn_reset(c);
+        vdev_conn_reset(c);
         return 1;
     }
-    vhu_debug("host port %u -> guest port %u: connected", c->host_port, c->guest_port);
+    log_debug("host port %u -> guest port %u: connected", c->host_port, c->guest_port);
     return 0;
 }
 
-static int op_rst(struct vsk_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
+static int op_rst(struct vdev_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
 {
     (void)h;
     (void)ch;
-    vhu_debug("guest port %u: RST", c->guest_port);
-    conn_close(c);
+    log_debug("guest port %u: RST", c->guest_port);
+    vdev_conn_close(c);
     return 1;
 }
 
-static int op_shutdown(struct vsk_conn *c, const struct vsock_hdr *h,
+static int op_shutdown(struct vdev_conn *c, const struct vsock_hdr *h,
                        const struct vring_chain *ch)
 {
     (void)ch;
-    if (c->state != CONN_ESTABLISHED ||
+    if (c->state != VDEV_CONN_ESTABLISHED ||
         ((h->flags & VSOCK_SHUTDOWN_SEND) && fault_fire(FAULT_RST_AFTER_SHUT_WR))) {
-        conn_reset(c);
+        vdev_conn_reset(c);
         return 1;
     }
     c->peer_shutdown |= h->flags & VSOCK_SHUTDOWN_MASK;
-    return conn_check_done(c);
+    return vdev_conn_check_done(c);
 }
 
-static int op_rw(struct vsk_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
+static int op_rw(struct vdev_conn *c, const struct vsock_hdr *h, const struct vring_chain *ch)
 {
     uint32_t received = c->fwd_cnt + c->buf_len, len;
 
-    if (c->state != CONN_ESTABLISHED || (c->peer_shutdown & VSOCK_SHUTDOWN_SEND) ||
+    if (c->state != VDEV_CONN_ESTABLISHED || (c->peer_shutdown & VSOCK_SHUTDOWN_SEND) ||
         (c->host_eof && fault_fire(FAULT_RST_AFTER_EOF))) {
-        conn_reset(c);
+        vdev_conn_reset(c);
         return 1;
     }
     fault_credit_check(c->guest_port, received + h->len - c->fwd_cnt_sent, c->buf_alloc);
     len = fault_clip(FAULT_RST_AFTER_BYTES, received, h->len);
     if (len < h->len) { /* the test's byte count reached: deliver up to it, then RST */
-        if ((len == 0 || conn_from_guest(c, ch, len) == 0) && fault_fire(FAULT_RST_AFTER_BYTES))
-            conn_reset(c);
+        if ((len == 0 || vdev_conn_from_guest(c, ch, len) == 0) &&
+            fault_fire(FAULT_RST_AFTER_BYTES))
+            vdev_conn_reset(c);
         return 1;
     }
-    return conn_from_guest(c, ch, h->len);
+    return vdev_conn_from_guest(c, ch, h->len);
 }
 
-static int op_credit_update(struct vsk_conn *c, const struct vsock_hdr *h,
+static int op_credit_update(struct vdev_conn *c, const struct vsock_hdr *h,
                             const struct vring_chain *ch)
 {
     (void)c;
@@ -732,13 +733,13 @@ static int op_credit_update(struct vsk_conn *c, const struct vsock_hdr *h,
     return 0; /* the credit fields were taken from the header already */
 }
 
-static int op_credit_request(struct vsk_conn *c, const struct vsock_hdr *h,
+static int op_credit_request(struct vdev_conn *c, const struct vsock_hdr *h,
                              const struct vring_chain *ch)
 {
     (void)h;
     (void)ch;
     if (!fault_is(FAULT_CREDIT_STARVE))
-        conn_want(c, PEND_CREDIT_UPDATE);
+        vdev_conn_want(c, PEND_CREDIT_UPDATE);
     return 0;
 }
 
@@ -752,28 +753,28 @@ static op_handler *const op_handlers[] = {
     [VSOCK_OP_CREDIT_REQUEST] = op_credit_request,
 };
 
-VHU_COUNTER(guest_conn_limit, "guest_conn_limit");
-VHU_COUNTER(backlog_full, "host_backlog_full");
+LOG_COUNTER(guest_conn_limit, "guest_conn_limit");
+LOG_COUNTER(backlog_full, "host_backlog_full");
 
 /* The guest's connection reached its host socket: RESPONSE. */
-static void guest_connected(struct vsk_conn *c)
+static void guest_connected(struct vdev_conn *c)
 {
-    c->state = CONN_ESTABLISHED;
-    vhu_debug("guest port %u -> host port %u: connected", c->guest_port, c->host_port);
-    conn_want(c, PEND_RESPONSE);
+    c->state = VDEV_CONN_ESTABLISHED;
+    log_debug("guest port %u -> host port %u: connected", c->guest_port, c->host_port);
+    vdev_conn_want(c, PEND_RESPONSE);
     if (fault_fire(FAULT_RST_AFTER_RESPONSE))
         fault_doom(c->host_port, c->guest_port);
-    conn_update_interest(c);
+    vdev_conn_update_interest(c);
 }
 
 /* May one more guest REQUEST wait for host_port's full backlog? Bounded per port and in
  * all, so a guest cannot make the back-end retry without end. */
-static int backlog_wait_allowed(const struct vsk_device *dev, uint32_t host_port)
+static int backlog_wait_allowed(const struct vdev *dev, uint32_t host_port)
 {
     unsigned int all = 0, port = 0;
 
     for (unsigned int i = 0; i < dev->nconns; i++) {
-        if (dev->conns[i]->state != CONN_GUEST_CONNECTING)
+        if (dev->conns[i]->state != VDEV_CONN_GUEST_CONNECTING)
             continue;
         all++;
         port += dev->conns[i]->host_port == host_port;
@@ -782,11 +783,11 @@ static int backlog_wait_allowed(const struct vsk_device *dev, uint32_t host_port
 }
 
 /* A guest connecting to host port P: the Unix socket <uds-path>_P, or RST. A full
- * backlog is retried from vsk_device_expire (never by sleeping: the loop serves every
+ * backlog is retried from vdev_expire (never by sleeping: the loop serves every
  * other connection meanwhile). */
-static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
+static void guest_connect(struct vdev *dev, const struct vsock_hdr *h)
 {
-    struct vsk_conn *c;
+    struct vdev_conn *c;
     int fd = -1, rc;
 
     if (fault_fire(FAULT_RST_AFTER_REQUEST)) {
@@ -795,29 +796,29 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
     }
     /* Checked before a descriptor is taken: past the cap there may be none left. */
     if (dev->nconns >= dev->max_conns) {
-        vhu_log_count(&guest_conn_limit, "guest connections at the limit of %u: guest port "
-                      "%u -> host port %u reset", dev->max_conns, h->src_port, h->dst_port);
+        log_count(&guest_conn_limit, "guest connections at the limit of %u: guest port "
+                  "%u -> host port %u reset", dev->max_conns, h->src_port, h->dst_port);
         rst_reply(dev, h);
         return;
     }
     rc = hs_connect_port(dev->uds_path, h->dst_port, &fd);
     if (rc == -EAGAIN && !backlog_wait_allowed(dev, h->dst_port)) {
-        vhu_log_count(&backlog_full, "host port %u: listener backlog full, too many guest "
-                      "connections waiting; guest port %u reset", h->dst_port, h->src_port);
+        log_count(&backlog_full, "host port %u: listener backlog full, too many guest "
+                  "connections waiting; guest port %u reset", h->dst_port, h->src_port);
         close(fd);
         rst_reply(dev, h);
         return;
     }
     if (rc < 0 && rc != -EAGAIN) {
-        vhu_debug("guest port %u -> host port %u: %s_%u: %s; RST", h->src_port, h->dst_port,
+        log_debug("guest port %u -> host port %u: %s_%u: %s; RST", h->src_port, h->dst_port,
                   dev->uds_path, h->dst_port, strerror(-rc));
         rst_reply(dev, h);
         return;
     }
-    c = conn_new(dev, fd, h->dst_port, h->src_port,
-                 rc == 0 ? CONN_ESTABLISHED : CONN_GUEST_CONNECTING);
+    c = vdev_conn_new(dev, fd, h->dst_port, h->src_port,
+                      rc == 0 ? VDEV_CONN_ESTABLISHED : VDEV_CONN_GUEST_CONNECTING);
     if (c == NULL) {
-        vhu_log("guest port %u -> host port %u: out of memory; RST", h->src_port,
+        log_msg("guest port %u -> host port %u: out of memory; RST", h->src_port,
                 h->dst_port);
         close(fd);
         rst_reply(dev, h);
@@ -829,16 +830,16 @@ static void guest_connect(struct vsk_device *dev, const struct vsock_hdr *h)
         guest_connected(c);
         return;
     }
-    vhu_debug("guest port %u -> host port %u: listener backlog full; retrying", h->src_port,
+    log_debug("guest port %u -> host port %u: listener backlog full; retrying", h->src_port,
               h->dst_port);
     c->deadline_ms = ev_now_ms() + HS_BACKLOG_WAIT_MS;
     c->retry_ms = ev_now_ms() + HS_BACKLOG_RETRY_MS;
 }
 
-/* CONN_GUEST_CONNECTING: another connect attempt once due. Returns 1 if c was reset
+/* VDEV_CONN_GUEST_CONNECTING: another connect attempt once due. Returns 1 if c was reset
  * (gave up, or the socket file went away), else 0 with *due its next attempt, or 0 if
  * it connected. */
-static int guest_connect_retry(struct vsk_conn *c, int64_t now_ms, int64_t *due)
+static int guest_connect_retry(struct vdev_conn *c, int64_t now_ms, int64_t *due)
 {
     int rc;
 
@@ -859,46 +860,46 @@ static int guest_connect_retry(struct vsk_conn *c, int64_t now_ms, int64_t *due)
         return 0;
     }
     if (rc == -EAGAIN)
-        vhu_log_count(&backlog_full, "host port %u: listener backlog still full after %d ms; "
-                      "guest port %u reset", c->host_port, HS_BACKLOG_WAIT_MS, c->guest_port);
+        log_count(&backlog_full, "host port %u: listener backlog still full after %d ms; "
+                  "guest port %u reset", c->host_port, HS_BACKLOG_WAIT_MS, c->guest_port);
     else
-        vhu_debug("guest port %u -> host port %u: %s; RST", c->guest_port, c->host_port,
+        log_debug("guest port %u -> host port %u: %s; RST", c->guest_port, c->host_port,
                   strerror(-rc));
-    conn_reset(c);
+    vdev_conn_reset(c);
     return 1;
 }
 
 /* One packet from the guest's tx queue. */
-static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *ch)
+static void vdev_guest_packet(struct vdev *dev, const struct vring_chain *ch)
 {
     uint8_t wire[VSOCK_HDR_SIZE];
     struct vsock_hdr h;
-    struct vsk_conn *c;
+    struct vdev_conn *c;
 
     if (vring_copy_out(ch, 0, wire, sizeof(wire)) != sizeof(wire)) {
-        vhu_log_count(&cnt_tx_short, "tx queue: packet shorter than a header dropped");
+        log_count(&cnt_tx_short, "tx queue: packet shorter than a header dropped");
         return;
     }
     vsock_hdr_decode(&h, wire);
     if (fault_silent_to(h.dst_cid))
         return;
-    if (h.src_cid != dev->vhu->guest_cid) {
-        vhu_debug("tx queue: packet from CID %llu dropped (guest is %llu)",
-                  (unsigned long long)h.src_cid, (unsigned long long)dev->vhu->guest_cid);
+    if (h.src_cid != dev->vu->guest_cid) {
+        log_debug("tx queue: packet from CID %llu dropped (guest is %llu)",
+                  (unsigned long long)h.src_cid, (unsigned long long)dev->vu->guest_cid);
         return;
     }
     if (h.len > VSOCK_MAX_PKT_PAYLOAD || h.len > ch->read_len - VSOCK_HDR_SIZE) {
-        vhu_log_count(&cnt_tx_bad_len,
-                      "tx queue: packet length %u exceeds its buffer or 64 KiB; dropped",
-                      h.len);
+        log_count(&cnt_tx_bad_len,
+                  "tx queue: packet length %u exceeds its buffer or 64 KiB; dropped",
+                  h.len);
         return;
     }
-    if (h.dst_cid != VSK_HOST_CID || h.type != VSOCK_TYPE_STREAM) {
+    if (h.dst_cid != VDEV_HOST_CID || h.type != VSOCK_TYPE_STREAM) {
         if (h.op != VSOCK_OP_RST)
             rst_reply(dev, &h);
         return;
     }
-    c = conn_find(dev, h.dst_port, h.src_port);
+    c = vdev_conn_find(dev, h.dst_port, h.src_port);
     if (c == NULL) {
         if (h.op == VSOCK_OP_REQUEST)
             guest_connect(dev, &h);
@@ -908,27 +909,27 @@ static void dev_guest_packet(struct vsk_device *dev, const struct vring_chain *c
     }
     c->peer_buf_alloc = h.buf_alloc;
     c->peer_fwd_cnt = h.fwd_cnt;
-    if (conn_peer_credit(c) > 0)
+    if (vdev_conn_peer_credit(c) > 0)
         c->credit_requested = 0;
     if (fault_doomed(c->host_port, c->guest_port)) {
-        conn_reset(c);
+        vdev_conn_reset(c);
         return;
     }
     if (h.op >= sizeof(op_handlers) / sizeof(op_handlers[0]) || op_handlers[h.op] == NULL) {
-        vhu_log_count(&cnt_unknown_op, "guest port %u: unknown op %u; resetting", h.src_port,
-                      h.op);
-        conn_reset(c);
+        log_count(&cnt_unknown_op, "guest port %u: unknown op %u; resetting", h.src_port,
+                  h.op);
+        vdev_conn_reset(c);
         return;
     }
     if (op_handlers[h.op](c, &h, ch) == 0)
-        conn_update_interest(c);
+        vdev_conn_update_interest(c);
 }
 
 /* ---- queues -------------------------------------------------------------------------- */
 
-static void dev_process_tx(struct vsk_device *dev)
+static void vdev_process_tx(struct vdev *dev)
 {
-    struct vhu_queue *q = &dev->vhu->q[TXQ];
+    struct vu_queue *q = &dev->vu->q[VDEV_TXQ];
     unsigned int budget = q->ring.size;
     struct vring_chain ch;
 
@@ -937,7 +938,7 @@ static void dev_process_tx(struct vsk_device *dev)
 
         /* Each guest packet may cost one RST: stop taking packets while the guest does
          * not take our replies (backpressure instead of an unbounded queue). */
-        if (dev->rst_len + 1 >= VSK_RST_QUEUE_MAX) {
+        if (dev->rst_len + 1 >= VDEV_RST_QUEUE_MAX) {
             dev->tx_blocked = 1;
             break;
         }
@@ -945,54 +946,54 @@ static void dev_process_tx(struct vsk_device *dev)
             dev->more |= MORE_TX;
             break;
         }
-        rc = vring_pop(&q->ring, &dev->vhu->mem, &ch);
+        rc = vring_pop(&q->ring, &dev->vu->mem, &ch);
         if (rc == 0)
             break;
         if (rc < 0) {
-            if (dev->vhu->failed) /* its memory reads as zeros now: nothing to log */
+            if (dev->vu->failed) /* its memory reads as zeros now: nothing to log */
                 break;
             if (q->ring.broken) {
-                vhu_log_count(&cnt_tx_ring_broken,
-                              "tx queue: available index out of range; queue stopped");
+                log_count(&cnt_tx_ring_broken,
+                          "tx queue: available index out of range; queue stopped");
                 break;
             }
-            vhu_log_count(&cnt_tx_malformed, "tx queue: malformed packet skipped: %s",
-                          strerror(-rc));
+            log_count(&cnt_tx_malformed, "tx queue: malformed packet skipped: %s",
+                      strerror(-rc));
             continue;
         }
-        dev_guest_packet(dev, &ch);
+        vdev_guest_packet(dev, &ch);
         vring_push(&q->ring, ch.head, 0);
     }
-    dev_pump_rx(dev);
+    vdev_pump_rx(dev);
 }
 
 /* Sends what is owed to the guest while it has rx buffers. Once none is left, only its
- * next rx kick (dev_kick) lets us try again: retrying earlier would spin on a readable
+ * next rx kick (vdev_kick) lets us try again: retrying earlier would spin on a readable
  * host socket whose data has nowhere to go. */
-static void dev_pump_rx(struct vsk_device *dev)
+static void vdev_pump_rx(struct vdev *dev)
 {
     if (!dev->running)
         return;
-    if (!dev->rx_starved && dev_send_control(dev) < 0) {
+    if (!dev->rx_starved && vdev_send_control(dev) < 0) {
         dev->rx_starved = 1;
-        dev_update_all_interests(dev);
+        vdev_update_all_interests(dev);
     }
-    /* Not dev_process_tx() from here: it calls us, and a guest taking our RSTs as fast
+    /* Not vdev_process_tx() from here: it calls us, and a guest taking our RSTs as fast
      * as it sends packets would make that recursion as deep as it likes. */
-    if (dev->tx_blocked && dev->rst_len + 1 < VSK_RST_QUEUE_MAX) {
+    if (dev->tx_blocked && dev->rst_len + 1 < VDEV_RST_QUEUE_MAX) {
         dev->tx_blocked = 0;
         dev->more |= MORE_TX;
     }
 }
 
 /* The guest posted rx buffers: owed packets first, then reading from the host resumes. */
-static void dev_rx_ready(struct vsk_device *dev)
+static void vdev_rx_ready(struct vdev *dev)
 {
     if (dev->rx_starved) {
         dev->rx_starved = 0;
-        dev_update_all_interests(dev);
+        vdev_update_all_interests(dev);
     }
-    dev_pump_rx(dev);
+    vdev_pump_rx(dev);
 }
 
 /* A kick fd is an eventfd (vhost_user.c checks) watched edge-triggered and never read:
@@ -1001,19 +1002,19 @@ static void dev_rx_ready(struct vsk_device *dev)
  * system call here can block (a front-end draining its own kick fd made our read wait
  * for a kick that never came) and saves one per kick; the counter just grows (2^64
  * kicks before the front-end's own writes would stop). */
-static void dev_kick(struct ev_watch *w, uint32_t events)
+static void vdev_kick(struct ev_watch *w, uint32_t events)
 {
-    struct vsk_device *dev = w->owner;
+    struct vdev *dev = w->owner;
 
     (void)events;
-    dev->vhu->q[w == &dev->kick[TXQ] ? TXQ : RXQ].kicks++;
-    if (w == &dev->kick[TXQ])
-        dev_process_tx(dev);
+    dev->vu->q[w == &dev->kick[VDEV_TXQ] ? VDEV_TXQ : VDEV_RXQ].kicks++;
+    if (w == &dev->kick[VDEV_TXQ])
+        vdev_process_tx(dev);
     else
-        dev_rx_ready(dev);
+        vdev_rx_ready(dev);
 }
 
-int vsk_device_run_deferred(struct vsk_device *dev)
+int vdev_run_deferred(struct vdev *dev)
 {
     unsigned int more = dev->more;
 
@@ -1023,50 +1024,50 @@ int vsk_device_run_deferred(struct vsk_device *dev)
     if (!dev->running)
         return 0;
     if (more & MORE_RX)
-        dev_rx_ready(dev);
+        vdev_rx_ready(dev);
     if (more & MORE_TX)
-        dev_process_tx(dev);
+        vdev_process_tx(dev);
     return dev->more != 0;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------- */
 
-struct vsk_device *vsk_device_new(struct vhu_backend *vhu, const char *uds_path,
-                                  const struct vsk_window *win)
+struct vdev *vdev_new(struct vu_backend *vu, const char *uds_path,
+                      const struct vdev_window *win)
 {
-    struct vsk_device *dev = calloc(1, sizeof(*dev));
+    struct vdev *dev = calloc(1, sizeof(*dev));
 
     if (dev == NULL)
         return NULL;
-    dev->vhu = vhu;
+    dev->vu = vu;
     dev->uds_path = uds_path;
     dev->win = *win;
-    dev->max_conns = VSK_MAX_CONNS;
+    dev->max_conns = VDEV_MAX_CONNS;
     dev->next_port = EPHEMERAL_FIRST;
     for (unsigned int i = 0; i < 2; i++)
-        ev_watch_init(&dev->kick[i], -1, dev_kick, dev);
-    vhu->changed = vsk_device_sync;
-    vhu->kick_closing = vsk_device_kick_closing;
-    vhu->ctx = dev;
+        ev_watch_init(&dev->kick[i], -1, vdev_kick, dev);
+    vu->changed = vdev_sync;
+    vu->kick_closing = vdev_kick_closing;
+    vu->ctx = dev;
     return dev;
 }
 
-void vsk_device_set_max_conns(struct vsk_device *dev, unsigned int max_conns)
+void vdev_set_max_conns(struct vdev *dev, unsigned int max_conns)
 {
-    dev->max_conns = max_conns < VSK_MAX_CONNS ? max_conns : VSK_MAX_CONNS;
+    dev->max_conns = max_conns < VDEV_MAX_CONNS ? max_conns : VDEV_MAX_CONNS;
 }
 
-void vsk_device_kick_closing(void *opaque, unsigned int q)
+void vdev_kick_closing(void *opaque, unsigned int q)
 {
-    struct vsk_device *dev = opaque;
+    struct vdev *dev = opaque;
 
     if (q >= 2 || dev->kick[q].fd < 0)
         return;
     ev_watch_set(&dev->kick[q], 0); /* the fd is still open: EPOLL_CTL_DEL works */
-    ev_watch_init(&dev->kick[q], -1, dev_kick, dev);
+    ev_watch_init(&dev->kick[q], -1, vdev_kick, dev);
 }
 
-void vsk_device_reset(struct vsk_device *dev)
+void vdev_reset(struct vdev *dev)
 {
     unsigned int kept = 0;
 
@@ -1074,18 +1075,18 @@ void vsk_device_reset(struct vsk_device *dev)
      * ring) still reaches the host, as it would from a kernel socket buffer: such
      * connections stay, write-only, until drained or ORPHAN_FLUSH_MS. */
     while (dev->nconns > kept) {
-        struct vsk_conn *c = dev->conns[kept];
+        struct vdev_conn *c = dev->conns[kept];
 
-        if (c->orphan || (c->state == CONN_ESTABLISHED && c->buf_len > 0)) {
+        if (c->orphan || (c->state == VDEV_CONN_ESTABLISHED && c->buf_len > 0)) {
             if (!c->orphan)
                 c->deadline_ms = ev_now_ms() + ORPHAN_FLUSH_MS;
             c->orphan = 1;
             c->pending = 0;
             pend_unlink(dev, c);
-            conn_update_interest(c);
+            vdev_conn_update_interest(c);
             kept++;
         } else {
-            conn_close(c); /* swaps the last entry into slot `kept` */
+            vdev_conn_close(c); /* swaps the last entry into slot `kept` */
         }
     }
     dev->rst_len = dev->rst_head = 0;
@@ -1094,22 +1095,22 @@ void vsk_device_reset(struct vsk_device *dev)
     dev->more = 0;
 }
 
-void vsk_device_sync(void *opaque)
+void vdev_sync(void *opaque)
 {
-    struct vsk_device *dev = opaque;
-    int running = vhu_queue_ready(dev->vhu, RXQ) && vhu_queue_ready(dev->vhu, TXQ);
+    struct vdev *dev = opaque;
+    int running = vu_queue_ready(dev->vu, VDEV_RXQ) && vu_queue_ready(dev->vu, VDEV_TXQ);
 
     for (unsigned int i = 0; i < 2; i++) {
-        struct vhu_queue *q = &dev->vhu->q[i];
-        int fd = vhu_queue_ready(dev->vhu, i) ? q->kick_fd : -1;
+        struct vu_queue *q = &dev->vu->q[i];
+        int fd = vu_queue_ready(dev->vu, i) ? q->kick_fd : -1;
 
         if (dev->kick[i].fd == fd && dev->kick_gen[i] == q->kick_gen)
             continue;
         ev_watch_set(&dev->kick[i], 0);
-        ev_watch_init(&dev->kick[i], fd, dev_kick, dev);
+        ev_watch_init(&dev->kick[i], fd, vdev_kick, dev);
         dev->kick_gen[i] = q->kick_gen;
         if (fd >= 0 && ev_watch_set(&dev->kick[i], EPOLLIN | EPOLLET) < 0)
-            vhu_log("epoll: cannot watch the kick of queue %u: %s", i, strerror(errno));
+            log_msg("epoll: cannot watch the kick of queue %u: %s", i, strerror(errno));
     }
     if (running == dev->running)
         return;
@@ -1117,108 +1118,108 @@ void vsk_device_sync(void *opaque)
     if (!running) {
         unsigned int before = dev->nconns;
 
-        vsk_device_reset(dev);
-        vhu_log_count(&cnt_device_stopped,
-                      "device stopped; %u connection(s) reset, %u still flushing to the host",
-                      before - dev->nconns, dev->nconns);
+        vdev_reset(dev);
+        log_count(&cnt_device_stopped,
+                  "device stopped; %u connection(s) reset, %u still flushing to the host",
+                  before - dev->nconns, dev->nconns);
         hs_drop_pending();
         return;
     }
-    vhu_log_count(&cnt_device_started, "device running: guest CID %llu",
-                  (unsigned long long)dev->vhu->guest_cid);
-    dev_process_tx(dev);
+    log_count(&cnt_device_started, "device running: guest CID %llu",
+              (unsigned long long)dev->vu->guest_cid);
+    vdev_process_tx(dev);
 }
 
-void vsk_device_flush(struct vsk_device *dev)
+void vdev_flush(struct vdev *dev)
 {
-    vhu_queue_notify(dev->vhu, RXQ);
-    vhu_queue_notify(dev->vhu, TXQ);
+    vu_queue_notify(dev->vu, VDEV_RXQ);
+    vu_queue_notify(dev->vu, VDEV_TXQ);
 }
 
 /* FAULT_RX_WITHHOLD: when a withholding window ends the rx buffers count again. Returns
  * ms to the end of the current window, -1 if none. */
-static int dev_fault_rx(struct vsk_device *dev, int64_t now_ms)
+static int vdev_fault_rx(struct vdev *dev, int64_t now_ms)
 {
     int ms = fault_rx_timer(now_ms);
 
     if (ms == 0 && dev->rx_starved) {
         dev->rx_starved = 0;
-        dev_update_all_interests(dev);
+        vdev_update_all_interests(dev);
     }
     return ms;
 }
 
-int vsk_device_expire(struct vsk_device *dev, int64_t now_ms)
+int vdev_expire(struct vdev *dev, int64_t now_ms)
 {
     int64_t next = -1;
     int fault_ms;
 
-    (void)dev_fault_rx(dev, now_ms);
+    (void)vdev_fault_rx(dev, now_ms);
     for (unsigned int i = 0; i < dev->nconns;) {
-        struct vsk_conn *c = dev->conns[i];
+        struct vdev_conn *c = dev->conns[i];
         int64_t due = c->deadline_ms;
 
-        if (c->state == CONN_GUEST_CONNECTING) {
+        if (c->state == VDEV_CONN_GUEST_CONNECTING) {
             if (guest_connect_retry(c, now_ms, &due))
                 continue; /* reset: the last entry was swapped into slot i */
             if (due == 0) {
                 i++;
                 continue;
             }
-        } else if (c->state != CONN_HOST_CONNECTING && !c->orphan) {
+        } else if (c->state != VDEV_CONN_HOST_CONNECTING && !c->orphan) {
             i++;
             continue;
         } else if (c->deadline_ms <= now_ms) {
             if (c->orphan)
-                vhu_log_count(&cnt_orphan_dropped, "host port %u: host side did not take "
-                              "the guest's last data in time; dropped", c->host_port);
+                log_count(&cnt_orphan_dropped, "host port %u: host side did not take "
+                          "the guest's last data in time; dropped", c->host_port);
             else
-                vhu_log_count(&cnt_guest_no_answer,
-                              "guest port %u did not answer a host connection in time",
-                              c->guest_port);
-            conn_reset(c); /* swaps the last entry into slot i */
+                log_count(&cnt_guest_no_answer,
+                          "guest port %u did not answer a host connection in time",
+                          c->guest_port);
+            vdev_conn_reset(c); /* swaps the last entry into slot i */
             continue;
         }
         if (next < 0 || due - now_ms < next)
             next = due - now_ms;
         i++;
     }
-    dev_pump_rx(dev);
+    vdev_pump_rx(dev);
     /* after the pump, which may have opened a window: the loop must wake at its end */
-    fault_ms = dev_fault_rx(dev, now_ms);
+    fault_ms = vdev_fault_rx(dev, now_ms);
     if (fault_ms >= 0 && (next < 0 || fault_ms < next))
         next = fault_ms;
     return (int)next;
 }
 
-static uint32_t dev_alloc_port(struct vsk_device *dev, uint32_t guest_port)
+static uint32_t vdev_alloc_port(struct vdev *dev, uint32_t guest_port)
 {
-    for (unsigned int tries = 0; tries <= VSK_MAX_CONNS; tries++) {
+    for (unsigned int tries = 0; tries <= VDEV_MAX_CONNS; tries++) {
         uint32_t port = dev->next_port;
 
         dev->next_port = port >= 0x7fffffffu ? EPHEMERAL_FIRST : port + 1;
-        if (conn_find(dev, port, guest_port) == NULL)
+        if (vdev_conn_find(dev, port, guest_port) == NULL)
             return port;
     }
     return 0;
 }
 
-int vsk_device_host_connect(struct vsk_device *dev, int fd, uint32_t port)
+int vdev_host_connect(struct vdev *dev, int fd, uint32_t port)
 {
-    struct vsk_conn *c;
+    struct vdev_conn *c;
     uint32_t host_port;
 
     if (!dev->running)
         return -ENOTCONN;
-    host_port = dev_alloc_port(dev, port);
+    host_port = vdev_alloc_port(dev, port);
     if (host_port == 0)
         return -EADDRINUSE;
-    c = conn_new(dev, fd, host_port, port, CONN_HOST_CONNECTING);
+    c = vdev_conn_new(dev, fd, host_port, port, VDEV_CONN_HOST_CONNECTING);
     if (c == NULL)
         return -EMFILE;
     c->deadline_ms = ev_now_ms() + HS_CONNECT_TIMEOUT_MS;
-    vhu_debug("host port %u -> guest port %u: REQUEST", host_port, port);
-    conn_want(c, PEND_REQUEST);
-    dev_pump_rx(dev);
+    log_debug("host port %u -> guest port %u: REQUEST", host_port, port);
+    vdev_conn_want(c, PEND_REQUEST);
+    vdev_pump_rx(dev);
     return 0;
 }

@@ -1,7 +1,7 @@
 /* evloop.h: the backend's single-threaded epoll loop. Each watched fd is an ev_watch
  * embedded in the object that owns it; the loop calls its callback with the events. */
-#ifndef VHU_EVLOOP_H
-#define VHU_EVLOOP_H
+#ifndef EV_H
+#define EV_H
 
 #include <stdint.h>
 

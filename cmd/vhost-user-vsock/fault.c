@@ -11,8 +11,8 @@
 #include "fault.h"
 #include "log.h"
 
-#define RX_WITHHOLD_EVERY 16     /* rx buffers taken between two withholding windows */
-#define RX_WITHHOLD_DEFAULT_MS 50
+#define FAULT_RX_WITHHOLD_EVERY 16 /* rx buffers taken between two withholding windows */
+#define FAULT_RX_WITHHOLD_DEFAULT_MS 50
 
 enum fault_id fault_current = FAULT_NONE;
 
@@ -23,7 +23,7 @@ static const struct {
     uint32_t dflt;
 } fault_table[] = {
     {"credit-starve", FAULT_CREDIT_STARVE, 0, 0},
-    {"rx-withhold", FAULT_RX_WITHHOLD, 1, RX_WITHHOLD_DEFAULT_MS},
+    {"rx-withhold", FAULT_RX_WITHHOLD, 1, FAULT_RX_WITHHOLD_DEFAULT_MS},
     {"silent", FAULT_SILENT, 1, 0},
     {"rst-after-request", FAULT_RST_AFTER_REQUEST, 0, 0},
     {"rst-after-response", FAULT_RST_AFTER_RESPONSE, 0, 0},
@@ -125,7 +125,7 @@ int fault_fire(enum fault_id id)
     if (fault_current != id || flt.fired)
         return 0;
     flt.fired = 1;
-    vhu_log("fault %s: injected", fault_table[flt.row].name);
+    log_msg("fault %s: injected", fault_table[flt.row].name);
     return 1;
 }
 
@@ -164,7 +164,7 @@ void fault_credit_check(uint32_t guest_port, uint32_t used, uint32_t buf_alloc)
     if (fault_current == FAULT_NONE || used <= buf_alloc)
         return;
     flt.violations++;
-    vhu_log("fault %s: guest port %u sent %u bytes beyond its credit (violation %lu)",
+    log_msg("fault %s: guest port %u sent %u bytes beyond its credit (violation %lu)",
             fault_table[flt.row].name, guest_port, used - buf_alloc, flt.violations);
 }
 
@@ -174,11 +174,11 @@ int fault_rx_withheld(void)
         return 0;
     if (flt.window_end_ms != 0)
         return 1;
-    if (++flt.rx_taken % RX_WITHHOLD_EVERY != 0)
+    if (++flt.rx_taken % FAULT_RX_WITHHOLD_EVERY != 0)
         return 0;
     flt.window_end_ms = ev_now_ms() + flt.arg;
     flt.windows++;
-    vhu_debug("fault rx-withhold: no rx buffer taken for %u ms (window %u)", flt.arg,
+    log_debug("fault rx-withhold: no rx buffer taken for %u ms (window %u)", flt.arg,
               flt.windows);
     return 1;
 }

@@ -2,8 +2,8 @@
  * names one fault at start. Each fault makes the device misbehave in one defined way so
  * the driver's reaction can be tested; device.c only asks these questions at a few
  * points. Never for production use (see vhost-user-vsock(8), TESTING). */
-#ifndef VHU_FAULT_H
-#define VHU_FAULT_H
+#ifndef FAULT_H
+#define FAULT_H
 
 #include <stdint.h>
 

@@ -22,7 +22,7 @@
  * and host clients never finds none. */
 #define FDB_RESERVE                                                                      \
     (1                          /* the front-end's socket */                             \
-     + 3 * VHU_NUM_QUEUES       /* its kick, call and error fds */                       \
+     + 3 * VU_NUM_QUEUES       /* its kick, call and error fds */                       \
      + VHOST_USER_MAX_FDS       /* the fds of the message being received */             \
      + HS_PENDING_MAX           /* host clients that have not sent their line yet */     \
      + 16)                      /* a client accepted only to be refused, a socket file
@@ -98,7 +98,7 @@ static struct {
 } fdb_paused[FDB_LISTENERS_MAX];
 static unsigned int fdb_npaused;
 
-VHU_COUNTER(fdb_no_fd, "accept_no_fd");
+LOG_COUNTER(fdb_no_fd, "accept_no_fd");
 
 static void fdb_resume(unsigned int i)
 {
@@ -106,7 +106,7 @@ static void fdb_resume(unsigned int i)
 
     fdb_paused[i] = fdb_paused[--fdb_npaused];
     if (ev_watch_set(w, EPOLLIN) < 0)
-        vhu_log("epoll: cannot watch a listener again: %s", strerror(errno));
+        log_msg("epoll: cannot watch a listener again: %s", strerror(errno));
 }
 
 int fdb_accept_failed(struct ev_watch *listener, int err, const char *name)
@@ -116,9 +116,9 @@ int fdb_accept_failed(struct ev_watch *listener, int err, const char *name)
 
         if (fdb_pauses[i].err != err)
             continue;
-        vhu_log_count(&fdb_no_fd, "not accepting on %s for now: %s (again once a "
-                      "descriptor is freed, or in %d ms)", name, strerror(err),
-                      fdb_pauses[i].retry_ms);
+        log_count(&fdb_no_fd, "not accepting on %s for now: %s (again once a "
+                  "descriptor is freed, or in %d ms)", name, strerror(err),
+                  fdb_pauses[i].retry_ms);
         for (slot = 0; slot < fdb_npaused && fdb_paused[slot].w != listener; slot++)
             ;
         if (slot == fdb_npaused) {

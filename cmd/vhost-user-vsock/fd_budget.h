@@ -2,8 +2,8 @@
  * its connections are capped below the descriptor limit with a reserve for the
  * front-end, host clients and the listeners; and a listener whose accept(2) finds no
  * descriptor is paused instead of spinning on its level-triggered readiness. */
-#ifndef VHU_FD_BUDGET_H
-#define VHU_FD_BUDGET_H
+#ifndef FDB_H
+#define FDB_H
 
 #include <stdint.h>
 

@@ -122,8 +122,8 @@ int hs_listen_unix(const char *path, const char **why)
 
 /* ---- reaching <uds-path>_<port> ------------------------------------------------------- */
 
-VHU_COUNTER(hs_port_link, "uds_port_link");
-VHU_COUNTER(hs_port_not_socket, "uds_port_not_socket");
+LOG_COUNTER(hs_port_link, "uds_port_link");
+LOG_COUNTER(hs_port_not_socket, "uds_port_not_socket");
 
 /* Without /proc the socket file can only be checked, then connected by name, leaving a
  * narrow window to swap it. Found out at the first connect. */
@@ -148,11 +148,11 @@ static int hs_open_socket_file(const char *path)
         return pfd;
     close(pfd);
     if (S_ISLNK(st.st_mode)) {
-        vhu_log_count(&hs_port_link, "%s: a symbolic link, not followed; guest connection "
-                      "reset", path);
+        log_count(&hs_port_link, "%s: a symbolic link, not followed; guest connection "
+                  "reset", path);
         return -ELOOP;
     }
-    vhu_log_count(&hs_port_not_socket, "%s: not a socket; guest connection reset", path);
+    log_count(&hs_port_not_socket, "%s: not a socket; guest connection reset", path);
     return -ENOTSOCK;
 }
 
@@ -171,7 +171,7 @@ static int hs_connect_file(int fd, int pfd, const char *path)
         if (errno != ENOENT || access("/proc/self/fd", F_OK) == 0)
             return -errno;
         hs_no_proc = 1;
-        vhu_log("/proc is not mounted: host sockets for guest connections are checked, "
+        log_msg("/proc is not mounted: host sockets for guest connections are checked, "
                 "then connected by name");
     }
     fill_sun(&sa, path);
@@ -225,7 +225,7 @@ void hs_warn_shared_dir(const char *uds_path)
     /* Sticky or not: whoever may create files there may create <uds-path>_<port>. */
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) ||
         (st.st_uid != geteuid() && st.st_uid != 0 && (st.st_mode & S_IWUSR)))
-        vhu_log("warning: %s is writable by other users: any of them can create a socket "
+        log_msg("warning: %s is writable by other users: any of them can create a socket "
                 "%s_<port> that guest connections to that port would reach", dir, uds_path);
 }
 
@@ -234,7 +234,7 @@ void hs_warn_shared_dir(const char *uds_path)
 struct hs_client {
     struct ev_watch w;
     int64_t deadline_ms;
-    char line[HS_CONNECT_LINE_MAX];
+    char line[CONNECT_LINE_MAX];
     size_t len;
     struct hs_client *next;
 };
@@ -242,15 +242,15 @@ struct hs_client {
 /* A guest holding every connection makes each host client's CONNECT fail, and a host
  * program can send bad lines as fast as it connects: counted. The line refusals keep a
  * few lines a second, each naming what was wrong. */
-VHU_COUNTER(hs_refused, "host_refused");
-VHU_COUNTER_BURST(hs_bad_line, "host_bad_line", 10);
-VHU_COUNTER(hs_too_many, "host_pending_full");
-VHU_COUNTER(hs_line_timeout, "host_line_timeout");
-VHU_COUNTER(hs_accept_error, "host_accept_error");
+LOG_COUNTER(hs_refused, "host_refused");
+LOG_COUNTER_BURST(hs_bad_line, "host_bad_line", 10);
+LOG_COUNTER(hs_too_many, "host_pending_full");
+LOG_COUNTER(hs_line_timeout, "host_line_timeout");
+LOG_COUNTER(hs_accept_error, "host_accept_error");
 
 static struct {
     struct ev_watch listener;
-    struct vsk_device *dev;
+    struct vdev *dev;
     struct hs_client *clients;
     unsigned int nclients;
 } hs;
@@ -275,8 +275,8 @@ static void hs_client_free(struct hs_client *cl, int close_fd)
 static void hs_client_readable(struct ev_watch *w, uint32_t events)
 {
     struct hs_client *cl = w->owner;
-    char peek[HS_CONNECT_LINE_MAX];
-    size_t room = HS_CONNECT_LINE_MAX - cl->len, take;
+    char peek[CONNECT_LINE_MAX];
+    size_t room = CONNECT_LINE_MAX - cl->len, take;
     const char *why = NULL, *nl;
     uint32_t port;
     ssize_t n;
@@ -289,7 +289,7 @@ static void hs_client_readable(struct ev_watch *w, uint32_t events)
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
     if (n <= 0) {
-        vhu_debug("host client left before its CONNECT line");
+        log_debug("host client left before its CONNECT line");
         hs_client_free(cl, 1);
         return;
     }
@@ -301,24 +301,24 @@ static void hs_client_readable(struct ev_watch *w, uint32_t events)
     }
     cl->len += take;
     if (nl == NULL) {
-        if (cl->len < HS_CONNECT_LINE_MAX)
+        if (cl->len < CONNECT_LINE_MAX)
             return; /* more to come (until the deadline) */
-        vhu_log_count(&hs_bad_line, "host client refused: CONNECT line longer than %d bytes",
-                      HS_CONNECT_LINE_MAX);
+        log_count(&hs_bad_line, "host client refused: CONNECT line longer than %d bytes",
+                  CONNECT_LINE_MAX);
         hs_client_free(cl, 1);
         return;
     }
-    if (hs_parse_connect_line(cl->line, cl->len, &port, &why) < 0) {
-        vhu_log_count(&hs_bad_line, "host client refused: %s", why);
+    if (connect_line_parse(cl->line, cl->len, &port, &why) < 0) {
+        log_count(&hs_bad_line, "host client refused: %s", why);
         hs_client_free(cl, 1);
         return;
     }
-    rc = vsk_device_host_connect(hs.dev, w->fd, port);
+    rc = vdev_host_connect(hs.dev, w->fd, port);
     if (rc < 0) {
-        vhu_log_count(&hs_refused, "host client for guest port %u refused: %s", port,
-                      rc == -ENOTCONN  ? "no front-end is running"
-                      : rc == -EMFILE ? "the connection limit is reached"
-                                      : strerror(-rc));
+        log_count(&hs_refused, "host client for guest port %u refused: %s", port,
+                  rc == -ENOTCONN  ? "no front-end is running"
+                  : rc == -EMFILE ? "the connection limit is reached"
+                                  : strerror(-rc));
         hs_client_free(cl, 1);
         return;
     }
@@ -337,12 +337,12 @@ static void hs_accept(struct ev_watch *w, uint32_t events)
              * again and spin. */
             if (errno != EAGAIN && errno != EINTR &&
                 !fdb_accept_failed(w, errno, "the host socket"))
-                vhu_log_count(&hs_accept_error, "accept on the host socket: %s", strerror(errno));
+                log_count(&hs_accept_error, "accept on the host socket: %s", strerror(errno));
             return;
         }
         if (hs.nclients >= HS_PENDING_MAX || (cl = calloc(1, sizeof(*cl))) == NULL) {
-            vhu_log_count(&hs_too_many, "host client refused: too many waiting for their CONNECT "
-                          "line");
+            log_count(&hs_too_many, "host client refused: too many waiting for their CONNECT "
+                      "line");
             close(fd);
             continue;
         }
@@ -356,7 +356,7 @@ static void hs_accept(struct ev_watch *w, uint32_t events)
     }
 }
 
-int hs_start(int listen_fd, struct vsk_device *dev)
+int hs_start(int listen_fd, struct vdev *dev)
 {
     hs.dev = dev;
     ev_watch_init(&hs.listener, listen_fd, hs_accept, NULL);
@@ -370,8 +370,8 @@ int hs_expire(int64_t now_ms)
     for (struct hs_client *cl = hs.clients, *nx; cl != NULL; cl = nx) {
         nx = cl->next;
         if (cl->deadline_ms <= now_ms) {
-            vhu_log_count(&hs_line_timeout, "host client refused: no CONNECT line within %d ms",
-                          HS_CONNECT_TIMEOUT_MS);
+            log_count(&hs_line_timeout, "host client refused: no CONNECT line within %d ms",
+                      HS_CONNECT_TIMEOUT_MS);
             hs_client_free(cl, 1);
         } else if (next < 0 || cl->deadline_ms - now_ms < next) {
             next = cl->deadline_ms - now_ms;

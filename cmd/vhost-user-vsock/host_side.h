@@ -1,8 +1,8 @@
 /* host_side.h: the Unix sockets of the hybrid vsock convention (Firecracker,
  * vhost-device-vsock): the listener on --uds-path where host programs ask
  * "CONNECT <port>\n", and connecting to "<uds-path>_<port>" for guest connections. */
-#ifndef VHU_HOST_SIDE_H
-#define VHU_HOST_SIDE_H
+#ifndef HS_H
+#define HS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -12,7 +12,7 @@
 #define HS_CONNECT_TIMEOUT_MS 5000 /* for the line, and again for the guest's answer */
 #define HS_PENDING_MAX 64          /* host clients that have not sent their line yet */
 
-struct vsk_device;
+struct vdev;
 
 /* Creates a listening Unix socket at path, mode 0600, non-blocking; the file appears
  * only once it listens. Refuses a symbolic link, a non-socket file and a socket some
@@ -41,7 +41,7 @@ int hs_connect_port(const char *uds_path, uint32_t port, int *fd);
 void hs_warn_shared_dir(const char *uds_path);
 
 /* Starts accepting host clients on listen_fd for the device. */
-int hs_start(int listen_fd, struct vsk_device *dev);
+int hs_start(int listen_fd, struct vdev *dev);
 /* Closes clients whose line is overdue; returns ms to the next deadline or -1. */
 int hs_expire(int64_t now_ms);
 /* Drops every client still waiting for its CONNECT line (front-end gone). */

@@ -1,12 +1,12 @@
 # cmd/vhost-user-vsock: the vhost-user virtio-vsock device backend (see vhost-user-vsock(8)).
 # It shares only lib/virtio/wire.h with the driver, never driver code.
 sbin_PROGRAMS += cmd/vhost-user-vsock/vhost-user-vsock
-VHU_CORE_SOURCES = \
+VHOST_CORE_SOURCES = \
 	cmd/vhost-user-vsock/mem.c cmd/vhost-user-vsock/mem.h \
 	cmd/vhost-user-vsock/vring.c cmd/vhost-user-vsock/vring.h \
 	cmd/vhost-user-vsock/vhost_user.c cmd/vhost-user-vsock/vhost_user.h \
 	cmd/vhost-user-vsock/log.c cmd/vhost-user-vsock/log.h
-cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHU_CORE_SOURCES) \
+cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHOST_CORE_SOURCES) \
 	cmd/vhost-user-vsock/main.c \
 	cmd/vhost-user-vsock/watchdog.c cmd/vhost-user-vsock/watchdog.h \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
@@ -20,36 +20,36 @@ cmd_vhost_user_vsock_vhost_user_vsock_LDFLAGS = -pthread
 
 # Unit tests: message validation, memory translation, hostile descriptor chains and the
 # CONNECT line, and the descriptor budget, on the backend's own modules (no front-end).
-VHU_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
-check_PROGRAMS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect test/unit/test_vhu_log test/unit/test_vhu_fdb
-test_unit_test_vhu_msg_SOURCES = test/unit/test_vhu_msg.c $(VHU_CORE_SOURCES)
-test_unit_test_vhu_msg_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_unit_test_vhu_mem_SOURCES = test/unit/test_vhu_mem.c cmd/vhost-user-vsock/mem.c
-test_unit_test_vhu_mem_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_unit_test_vhu_vring_SOURCES = test/unit/test_vhu_vring.c cmd/vhost-user-vsock/mem.c \
+VHOST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
+check_PROGRAMS += test/unit/test_vhost_msg test/unit/test_vhost_mem test/unit/test_vhost_vring \
+	test/unit/test_vhost_connect test/unit/test_vhost_log test/unit/test_vhost_fdb
+test_unit_test_vhost_msg_SOURCES = test/unit/test_vhost_msg.c $(VHOST_CORE_SOURCES)
+test_unit_test_vhost_msg_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_unit_test_vhost_mem_SOURCES = test/unit/test_vhost_mem.c cmd/vhost-user-vsock/mem.c
+test_unit_test_vhost_mem_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_unit_test_vhost_vring_SOURCES = test/unit/test_vhost_vring.c cmd/vhost-user-vsock/mem.c \
 	cmd/vhost-user-vsock/vring.c
-test_unit_test_vhu_vring_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_unit_test_vhu_connect_SOURCES = test/unit/test_vhu_connect.c \
+test_unit_test_vhost_vring_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_unit_test_vhost_connect_SOURCES = test/unit/test_vhost_connect.c \
 	cmd/vhost-user-vsock/connect_line.c
-test_unit_test_vhu_connect_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_unit_test_vhu_log_SOURCES = test/unit/test_vhu_log.c cmd/vhost-user-vsock/log.c
-test_unit_test_vhu_log_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_unit_test_vhu_fdb_SOURCES = test/unit/test_vhu_fdb.c cmd/vhost-user-vsock/fd_budget.c \
+test_unit_test_vhost_connect_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_unit_test_vhost_log_SOURCES = test/unit/test_vhost_log.c cmd/vhost-user-vsock/log.c
+test_unit_test_vhost_log_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_unit_test_vhost_fdb_SOURCES = test/unit/test_vhost_fdb.c cmd/vhost-user-vsock/fd_budget.c \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/log.c
-test_unit_test_vhu_fdb_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_unit_test_vhost_fdb_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 # The device against a guest thread that refills its rings as fast as they drain.
-check_PROGRAMS += test/unit/test_vhu_device
-test_unit_test_vhu_device_SOURCES = test/unit/test_vhu_device.c $(VHU_CORE_SOURCES) \
+check_PROGRAMS += test/unit/test_vhost_device
+test_unit_test_vhost_device_SOURCES = test/unit/test_vhost_device.c $(VHOST_CORE_SOURCES) \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/device.c \
 	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/host_side.c \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/fd_budget.c
-test_unit_test_vhu_device_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_unit_test_vhu_device_CFLAGS = $(AM_CFLAGS) -pthread
-test_unit_test_vhu_device_LDFLAGS = -pthread
-TESTS += test/unit/test_vhu_msg test/unit/test_vhu_mem test/unit/test_vhu_vring \
-	test/unit/test_vhu_connect test/unit/test_vhu_log test/unit/test_vhu_fdb \
-	test/unit/test_vhu_device
+test_unit_test_vhost_device_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_unit_test_vhost_device_CFLAGS = $(AM_CFLAGS) -pthread
+test_unit_test_vhost_device_LDFLAGS = -pthread
+TESTS += test/unit/test_vhost_msg test/unit/test_vhost_mem test/unit/test_vhost_vring \
+	test/unit/test_vhost_connect test/unit/test_vhost_log test/unit/test_vhost_fdb \
+	test/unit/test_vhost_device
 
 # Integration: options, socket safety, and our libvsock driver as the front-end.
 TESTS += test/vhost-user-vsock.bats

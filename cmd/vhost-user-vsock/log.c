@@ -11,11 +11,11 @@
 
 #include "log.h"
 
-int vhu_log_verbose;
+int log_verbose;
 
-static struct vhu_counter *counters;
+static struct log_counter *counters;
 
-static void vhu_vlog(const char *fmt, va_list ap, const char *suffix)
+static void log_vmsg(const char *fmt, va_list ap, const char *suffix)
 {
     char line[512];
 
@@ -23,23 +23,23 @@ static void vhu_vlog(const char *fmt, va_list ap, const char *suffix)
     fprintf(stderr, "vhost-user-vsock: %s%s\n", line, suffix);
 }
 
-void vhu_log(const char *fmt, ...)
+void log_msg(const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
-    vhu_vlog(fmt, ap, "");
+    log_vmsg(fmt, ap, "");
     va_end(ap);
 }
 
-void vhu_debug(const char *fmt, ...)
+void log_debug(const char *fmt, ...)
 {
     va_list ap;
 
-    if (!vhu_log_verbose)
+    if (!log_verbose)
         return;
     va_start(ap, fmt);
-    vhu_vlog(fmt, ap, "");
+    log_vmsg(fmt, ap, "");
     va_end(ap);
 }
 
@@ -51,7 +51,7 @@ static int64_t log_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void vhu_log_count(struct vhu_counter *c, const char *fmt, ...)
+void log_count(struct log_counter *c, const char *fmt, ...)
 {
     char suffix[64] = "";
     int64_t now = log_now_ms(); /* vDSO: a few ns, nothing next to a packet's handling */
@@ -65,7 +65,7 @@ void vhu_log_count(struct vhu_counter *c, const char *fmt, ...)
         counters = c;
     }
     if (now >= c->next_ms) { /* a new interval starts with this event */
-        c->next_ms = now + VHU_LOG_INTERVAL_MS;
+        c->next_ms = now + LOG_INTERVAL_MS;
         c->written = 0;
     }
     if (c->written >= (c->burst > 0 ? c->burst : 1))
@@ -77,18 +77,18 @@ void vhu_log_count(struct vhu_counter *c, const char *fmt, ...)
                  unreported);
     c->reported = c->count;
     va_start(ap, fmt);
-    vhu_vlog(fmt, ap, suffix);
+    log_vmsg(fmt, ap, suffix);
     va_end(ap);
 }
 
-void vhu_log_counters(void)
+void log_counters(void)
 {
     char line[1024];
     size_t len = 0;
 
     if (counters == NULL)
         return;
-    for (const struct vhu_counter *c = counters; c != NULL && len < sizeof(line); c = c->next) {
+    for (const struct log_counter *c = counters; c != NULL && len < sizeof(line); c = c->next) {
         int n = snprintf(line + len, sizeof(line) - len, " %s=%" PRIu64, c->name, c->count);
 
         if (n < 0)

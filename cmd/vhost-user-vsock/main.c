@@ -38,7 +38,7 @@ struct options {
     const char *uds_path;
     uint64_t guest_cid;
     unsigned int queue_size;
-    struct vsk_window window;
+    struct vdev_window window;
     unsigned int busy_poll_us;
     int no_event_idx;
 };
@@ -102,7 +102,7 @@ __attribute__((format(printf, 1, 2))) static void usage_error(const char *fmt, .
 }
 
 /* Strict unsigned decimal: digits only, no sign, no suffix, within [min, max]. */
-static int parse_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+static int opt_number(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     uint64_t v = 0;
 
@@ -129,7 +129,7 @@ static void check_path(const char *name, const char *path, size_t reserve)
         usage_error("%s: %s: too long for a Unix socket path", name, path);
 }
 
-static void parse_options(int argc, char **argv, struct options *o)
+static void opt_parse(int argc, char **argv, struct options *o)
 {
     struct option longopts[NOPTS + 1];
     uint64_t v;
@@ -142,7 +142,7 @@ static void parse_options(int argc, char **argv, struct options *o)
     /* A 1 MiB window keeps a guest -> host bulk transfer in flight with half the wake-ups
      * (docs/PERFORMANCE.md); bounding how many connections hold one keeps a guest that
      * opens many from making us hold 1 GiB: 64 MiB + 960 x 256 KiB at most. */
-    o->window = (struct vsk_window){.big = 1024 * 1024, .small = 256 * 1024, .big_conns = 64};
+    o->window = (struct vdev_window){.big = 1024 * 1024, .small = 256 * 1024, .big_conns = 64};
     opterr = 0; /* errors in our own one-line format */
     while ((c = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
         switch (c) {
@@ -153,24 +153,24 @@ static void parse_options(int argc, char **argv, struct options *o)
             o->uds_path = optarg;
             break;
         case OPT_CID:
-            if (parse_number(optarg, 3, 0xfffffffeu, &v) < 0)
+            if (opt_number(optarg, 3, 0xfffffffeu, &v) < 0)
                 usage_error("--guest-cid: %s: not a CID in 3..4294967294", optarg);
             o->guest_cid = v;
             have_cid = 1;
             break;
         case OPT_QSIZE:
-            if (parse_number(optarg, 1, VIRTQ_MAX_SIZE, &v) < 0 || (v & (v - 1)) != 0)
+            if (opt_number(optarg, 1, VIRTQ_MAX_SIZE, &v) < 0 || (v & (v - 1)) != 0)
                 usage_error("--queue-size: %s: not a power of two in 1..%u", optarg,
                             VIRTQ_MAX_SIZE);
             o->queue_size = (unsigned int)v;
             break;
         case OPT_TXBUF:
-            if (parse_number(optarg, 4096, 64u << 20, &v) < 0)
+            if (opt_number(optarg, 4096, 64u << 20, &v) < 0)
                 usage_error("--tx-buffer-size: %s: not a byte count in 4096..67108864", optarg);
-            o->window = (struct vsk_window){.big = (uint32_t)v, .small = (uint32_t)v};
+            o->window = (struct vdev_window){.big = (uint32_t)v, .small = (uint32_t)v};
             break;
         case OPT_BUSY:
-            if (parse_number(optarg, 0, 1000000, &v) < 0)
+            if (opt_number(optarg, 0, 1000000, &v) < 0)
                 usage_error("--busy-poll: %s: not a number of microseconds in 0..1000000", optarg);
             o->busy_poll_us = (unsigned int)v;
             break;
@@ -178,7 +178,7 @@ static void parse_options(int argc, char **argv, struct options *o)
             o->no_event_idx = 1;
             break;
         case 'v':
-            vhu_log_verbose = 1;
+            log_verbose = 1;
             break;
         case 'h':
             usage(stdout);
@@ -207,21 +207,21 @@ static void parse_options(int argc, char **argv, struct options *o)
 
 /* ---- descriptors -------------------------------------------------------------------------- */
 
-/* The guest connection cap: VSK_MAX_CONNS unless the descriptor limit (its soft value
+/* The guest connection cap: VDEV_MAX_CONNS unless the descriptor limit (its soft value
  * raised to the hard one) leaves less room. */
-static unsigned int conn_cap_or_die(void)
+static unsigned int guest_conn_cap_or_die(void)
 {
     uint64_t limit;
-    unsigned int cap = fdb_init(VSK_MAX_CONNS, &limit);
+    unsigned int cap = fdb_init(VDEV_MAX_CONNS, &limit);
 
     if (cap == 0) {
         fprintf(stderr, "vhost-user-vsock: descriptor limit %llu leaves no room for guest "
                         "connections (RLIMIT_NOFILE)\n", (unsigned long long)limit);
         exit(1);
     }
-    if (cap < VSK_MAX_CONNS)
-        vhu_log("descriptor limit %llu: at most %u guest connections, not %u",
-                (unsigned long long)limit, cap, VSK_MAX_CONNS);
+    if (cap < VDEV_MAX_CONNS)
+        log_msg("descriptor limit %llu: at most %u guest connections, not %u",
+                (unsigned long long)limit, cap, VDEV_MAX_CONNS);
     return cap;
 }
 
@@ -233,8 +233,8 @@ static int min_timeout(int a, int b)
 /* ---- the front-end ------------------------------------------------------------------------ */
 
 static struct {
-    struct vhu_backend backend;
-    struct vsk_device *dev;
+    struct vu_backend backend;
+    struct vdev *dev;
     struct ev_watch listener;
     struct ev_watch frontend;
     struct ev_watch signals;
@@ -242,17 +242,17 @@ static struct {
 
 static int stop_signal;
 
-VHU_COUNTER_BURST(cnt_frontend_dropped, "frontend_dropped", 10);
-VHU_COUNTER_BURST(cnt_frontend_connected, "frontend_connected", 10);
-VHU_COUNTER_BURST(cnt_second_frontend, "frontend_refused", 10);
+LOG_COUNTER_BURST(cnt_frontend_dropped, "frontend_dropped", 10);
+LOG_COUNTER_BURST(cnt_frontend_connected, "frontend_connected", 10);
+LOG_COUNTER_BURST(cnt_second_frontend, "frontend_refused", 10);
 
 static void frontend_drop(const char *why)
 {
-    const struct vhu_queue *q = srv.backend.q;
+    const struct vu_queue *q = srv.backend.q;
 
-    vhu_log_count(&cnt_frontend_dropped,
-                  "front-end disconnected (%s); resetting, waiting for the next one", why);
-    vhu_debug("notifications (EVENT_IDX %s): rx %llu kicks, %llu interrupts; "
+    log_count(&cnt_frontend_dropped,
+              "front-end disconnected (%s); resetting, waiting for the next one", why);
+    log_debug("notifications (EVENT_IDX %s): rx %llu kicks, %llu interrupts; "
               "tx %llu kicks, %llu interrupts",
               q[0].ring.event_idx ? "on" : "off", (unsigned long long)q[0].kicks,
               (unsigned long long)q[0].calls, (unsigned long long)q[1].kicks,
@@ -260,8 +260,8 @@ static void frontend_drop(const char *why)
     ev_watch_set(&srv.frontend, 0);
     close(srv.frontend.fd);
     srv.frontend.fd = -1;
-    vhu_backend_reset(&srv.backend);
-    vsk_device_sync(srv.dev); /* not running any more: resets the connections */
+    vu_backend_reset(&srv.backend);
+    vdev_sync(srv.dev); /* not running any more: resets the connections */
     fdb_fd_freed();
 }
 
@@ -269,19 +269,19 @@ static void frontend_drop(const char *why)
  * call fd blocked a write. */
 static void frontend_check(void)
 {
-    if (srv.backend.failed == VHU_FAIL_NONE)
+    if (srv.backend.failed == VU_FAIL_NONE)
         return;
     if (srv.frontend.fd >= 0)
-        frontend_drop(vhu_failure_text(srv.backend.failed)); /* resets failed */
+        frontend_drop(vu_failure_text(srv.backend.failed)); /* resets failed */
     else
-        srv.backend.failed = VHU_FAIL_NONE;
+        srv.backend.failed = VU_FAIL_NONE;
 }
 
 /* Sends the interrupts owed to the guest (which reads guest memory too). */
 static void frontend_notify(void)
 {
     frontend_check();
-    vsk_device_flush(srv.dev);
+    vdev_flush(srv.dev);
     frontend_check();
 }
 
@@ -293,8 +293,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uctx)
 {
     (void)uctx;
     if (si->si_code > 0 && mem_fault_absorb(si->si_addr) == 1) { /* from the kernel */
-        if (srv.backend.failed == VHU_FAIL_NONE)
-            srv.backend.failed = VHU_FAIL_MEM_SIGBUS;
+        if (srv.backend.failed == VU_FAIL_NONE)
+            srv.backend.failed = VU_FAIL_MEM_SIGBUS;
         ev_loop_break();
         return;
     }
@@ -318,7 +318,7 @@ static void frontend_readable(struct ev_watch *w, uint32_t events)
     int rc;
 
     (void)events;
-    rc = vhu_serve_one(&srv.backend, w->fd);
+    rc = vu_serve_one(&srv.backend, w->fd);
     if (rc < 0)
         frontend_drop(rc == -ECONNRESET ? "closed" : strerror(-rc));
 }
@@ -339,7 +339,7 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
         return;
     }
     if (srv.frontend.fd >= 0) {
-        vhu_log_count(&cnt_second_frontend, "second front-end refused: one is already connected");
+        log_count(&cnt_second_frontend, "second front-end refused: one is already connected");
         close(fd);
         return;
     }
@@ -349,7 +349,7 @@ static void frontend_accept(struct ev_watch *w, uint32_t events)
         srv.frontend.fd = -1;
         return;
     }
-    vhu_log_count(&cnt_frontend_connected, "front-end connected");
+    log_count(&cnt_frontend_connected, "front-end connected");
 }
 
 /* SIGUSR1, SIGINT and SIGTERM are read from a signalfd, like any event: SIGUSR1 prints
@@ -362,7 +362,7 @@ static void signals_readable(struct ev_watch *w, uint32_t events)
     (void)events;
     while (read(w->fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGUSR1)
-            vhu_log_counters();
+            log_counters();
         else
             stop_signal = (int)si.ssi_signo;
     }
@@ -406,7 +406,7 @@ int main(int argc, char **argv)
     int64_t busy_until = 0;
     int vfd, hfd;
 
-    parse_options(argc, argv, &o);
+    opt_parse(argc, argv, &o);
     if (fault_init(getenv("VHOST_USER_VSOCK_FAULT"), &why) < 0)
         usage_error("VHOST_USER_VSOCK_FAULT=%s: %s", getenv("VHOST_USER_VSOCK_FAULT"), why);
     signal(SIGPIPE, SIG_IGN);
@@ -421,14 +421,14 @@ int main(int argc, char **argv)
     vfd = listen_or_die("--socket", o.socket_path);
     hfd = listen_or_die("--uds-path", o.uds_path);
     hs_warn_shared_dir(o.uds_path);
-    vhu_backend_init(&srv.backend, o.guest_cid, o.queue_size);
+    vu_backend_init(&srv.backend, o.guest_cid, o.queue_size);
     srv.backend.no_event_idx = o.no_event_idx;
-    srv.dev = vsk_device_new(&srv.backend, o.uds_path, &o.window);
+    srv.dev = vdev_new(&srv.backend, o.uds_path, &o.window);
     if (srv.dev == NULL) {
         fprintf(stderr, "vhost-user-vsock: %s\n", strerror(ENOMEM));
         return 1;
     }
-    vsk_device_set_max_conns(srv.dev, conn_cap_or_die());
+    vdev_set_max_conns(srv.dev, guest_conn_cap_or_die());
     ev_watch_init(&srv.frontend, -1, frontend_readable, NULL);
     ev_watch_init(&srv.listener, vfd, frontend_accept, NULL);
     if (ev_watch_set(&srv.listener, EPOLLIN) < 0 || hs_start(hfd, srv.dev) < 0) {
@@ -436,16 +436,16 @@ int main(int argc, char **argv)
         return 1;
     }
     if (fault_name() != NULL)
-        vhu_log("fault injection (tests only): %s", fault_name());
-    vhu_log("guest CID %llu; waiting for a front-end on %s; host side %s",
+        log_msg("fault injection (tests only): %s", fault_name());
+    log_msg("guest CID %llu; waiting for a front-end on %s; host side %s",
             (unsigned long long)o.guest_cid, o.socket_path, o.uds_path);
     while (!stop_signal) {
         int64_t now = ev_now_ms();
-        int timeout = min_timeout(min_timeout(hs_expire(now), vsk_device_expire(srv.dev, now)),
+        int timeout = min_timeout(min_timeout(hs_expire(now), vdev_expire(srv.dev, now)),
                                   fdb_expire(now));
         int events;
 
-        if (vsk_device_run_deferred(srv.dev)) /* more ring work: only look for events */
+        if (vdev_run_deferred(srv.dev)) /* more ring work: only look for events */
             timeout = 0;
 
         frontend_notify();
@@ -463,8 +463,8 @@ int main(int argc, char **argv)
             busy_until = ev_now_us() + o.busy_poll_us;
         frontend_notify();
     }
-    vhu_log_counters();
-    vhu_log("%s: exiting", strsignal(stop_signal));
+    log_counters();
+    log_msg("%s: exiting", strsignal(stop_signal));
     unlink(o.socket_path);
     unlink(o.uds_path);
     return 0;

@@ -2,8 +2,8 @@
  * SET_MEM_TABLE, each mapped from its fd, and the two translations the protocol needs
  * (guest-physical for descriptors, front-end virtual for ring addresses). A translation
  * succeeds only if the whole range lies inside one region. */
-#ifndef VHU_MEM_H
-#define VHU_MEM_H
+#ifndef MEM_H
+#define MEM_H
 
 #include <stddef.h>
 #include <stdint.h>

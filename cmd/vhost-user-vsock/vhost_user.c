@@ -17,25 +17,25 @@
 #define BIT(n) (1ull << (n))
 
 /* A front-end can send a refused request again and again: counted, not logged each time. */
-VHU_COUNTER(cnt_request_refused, "request_refused");
-VHU_COUNTER(cnt_request_failed, "request_failed");
-VHU_COUNTER(cnt_mem_table_refused, "mem_table_refused");
-VHU_COUNTER(cnt_ring_outside_mem, "ring_outside_mem");
-VHU_COUNTER(cnt_vring_num_refused, "vring_num_refused");
-VHU_COUNTER(cnt_vring_addr_refused, "vring_addr_refused");
-VHU_COUNTER(cnt_kick_refused, "kick_refused");
-VHU_COUNTER(cnt_call_refused, "call_refused");
+LOG_COUNTER(cnt_request_refused, "request_refused");
+LOG_COUNTER(cnt_request_failed, "request_failed");
+LOG_COUNTER(cnt_mem_table_refused, "mem_table_refused");
+LOG_COUNTER(cnt_ring_outside_mem, "ring_outside_mem");
+LOG_COUNTER(cnt_vring_num_refused, "vring_num_refused");
+LOG_COUNTER(cnt_vring_addr_refused, "vring_addr_refused");
+LOG_COUNTER(cnt_kick_refused, "kick_refused");
+LOG_COUNTER(cnt_call_refused, "call_refused");
 
 /* What we offer. No INDIRECT_DESC or SEQPACKET: not implemented. EVENT_IDX unless the
  * back-end was told not to (to compare, or for a driver that mishandles it). */
-uint64_t vhu_offered_features(const struct vhu_backend *b)
+uint64_t vu_offered_features(const struct vu_backend *b)
 {
     uint64_t f = BIT(VIRTIO_F_VERSION_1) | BIT(VHOST_USER_F_PROTOCOL_FEATURES);
 
     return b->no_event_idx ? f : f | BIT(VIRTIO_RING_F_EVENT_IDX);
 }
 
-uint64_t vhu_offered_protocol_features(void)
+uint64_t vu_offered_protocol_features(void)
 {
     return BIT(VHOST_USER_PROTOCOL_F_MQ) | BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |
            BIT(VHOST_USER_PROTOCOL_F_CONFIG);
@@ -43,7 +43,7 @@ uint64_t vhu_offered_protocol_features(void)
 
 /* ---- the request table ---------------------------------------------------------------- */
 
-enum vhu_payload_kind {
+enum vu_payload_kind {
     PL_NONE,        /* size 0 */
     PL_U64,         /* size 8 */
     PL_STATE,       /* struct vhost_user_vring_state, index checked */
@@ -53,22 +53,22 @@ enum vhu_payload_kind {
     PL_CONFIG,      /* config header + size bytes */
 };
 
-typedef int vhu_handler_fn(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply);
+typedef int vu_handler_fn(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply);
 
-struct vhu_request_desc {
+struct vu_request_desc {
     uint32_t request;
     const char *name;
-    enum vhu_payload_kind payload;
+    enum vu_payload_kind payload;
     int has_reply;                /* the request has a reply of its own */
-    vhu_handler_fn *handle;
+    vu_handler_fn *handle;
 };
 
-static vhu_handler_fn h_get_features, h_set_features, h_set_owner, h_reset_owner,
+static vu_handler_fn h_get_features, h_set_features, h_set_owner, h_reset_owner,
     h_set_mem_table, h_set_vring_num, h_set_vring_addr, h_set_vring_base, h_get_vring_base,
     h_set_vring_kick, h_set_vring_call, h_set_vring_err, h_get_protocol_features,
     h_set_protocol_features, h_get_queue_num, h_set_vring_enable, h_get_config, h_set_config;
 
-static const struct vhu_request_desc vhu_requests[] = {
+static const struct vu_request_desc vu_requests[] = {
     {VHOST_USER_GET_FEATURES, "GET_FEATURES", PL_NONE, 1, h_get_features},
     {VHOST_USER_SET_FEATURES, "SET_FEATURES", PL_U64, 0, h_set_features},
     {VHOST_USER_SET_OWNER, "SET_OWNER", PL_NONE, 0, h_set_owner},
@@ -91,17 +91,17 @@ static const struct vhu_request_desc vhu_requests[] = {
     {VHOST_USER_SET_CONFIG, "SET_CONFIG", PL_CONFIG, 0, h_set_config},
 };
 
-static const struct vhu_request_desc *vhu_find(uint32_t request)
+static const struct vu_request_desc *vu_find(uint32_t request)
 {
-    for (size_t i = 0; i < sizeof(vhu_requests) / sizeof(vhu_requests[0]); i++)
-        if (vhu_requests[i].request == request)
-            return &vhu_requests[i];
+    for (size_t i = 0; i < sizeof(vu_requests) / sizeof(vu_requests[0]); i++)
+        if (vu_requests[i].request == request)
+            return &vu_requests[i];
     return NULL;
 }
 
-const char *vhu_request_name(uint32_t request)
+const char *vu_request_name(uint32_t request)
 {
-    const struct vhu_request_desc *d = vhu_find(request);
+    const struct vu_request_desc *d = vu_find(request);
 
     return d != NULL ? d->name : "unknown";
 }
@@ -112,9 +112,9 @@ static int check_fail(const char **why, const char *text)
     return -EINVAL;
 }
 
-int vhu_msg_check(const struct vhu_msg *m, const char **why)
+int vu_msg_check(const struct vu_msg *m, const char **why)
 {
-    const struct vhu_request_desc *d;
+    const struct vu_request_desc *d;
     uint32_t size = m->hdr.size;
 
     *why = NULL;
@@ -124,7 +124,7 @@ int vhu_msg_check(const struct vhu_msg *m, const char **why)
         return check_fail(why, "a reply where a request was expected");
     if (size > VHOST_USER_MAX_PAYLOAD)
         return check_fail(why, "payload too large");
-    d = vhu_find(m->hdr.request);
+    d = vu_find(m->hdr.request);
     if (d == NULL) {
         *why = "unknown or unsupported request";
         return -ENOSYS;
@@ -144,13 +144,13 @@ int vhu_msg_check(const struct vhu_msg *m, const char **why)
     case PL_STATE:
         if (size != sizeof(struct vhost_user_vring_state))
             return check_fail(why, "vring state payload size must be 8");
-        if (m->payload.state.index >= VHU_NUM_QUEUES)
+        if (m->payload.state.index >= VU_NUM_QUEUES)
             return check_fail(why, "queue index out of range");
         break;
     case PL_ADDR:
         if (size != sizeof(struct vhost_user_vring_addr))
             return check_fail(why, "vring address payload size must be 40");
-        if (m->payload.addr.index >= VHU_NUM_QUEUES)
+        if (m->payload.addr.index >= VU_NUM_QUEUES)
             return check_fail(why, "queue index out of range");
         break;
     case PL_VRING_FD: {
@@ -160,7 +160,7 @@ int vhu_msg_check(const struct vhu_msg *m, const char **why)
             return check_fail(why, "payload size must be 8");
         if (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
             return check_fail(why, "reserved bits set in the queue index");
-        if ((v & VHOST_USER_VRING_IDX_MASK) >= VHU_NUM_QUEUES)
+        if ((v & VHOST_USER_VRING_IDX_MASK) >= VU_NUM_QUEUES)
             return check_fail(why, "queue index out of range");
         if (m->nfds != ((v & VHOST_USER_VRING_NOFD_MASK) ? 0u : 1u))
             return check_fail(why, "fd count does not match the NOFD bit");
@@ -177,7 +177,7 @@ int vhu_msg_check(const struct vhu_msg *m, const char **why)
     case PL_CONFIG:
         if (size < sizeof(struct vhost_user_config_header))
             return check_fail(why, "config payload shorter than its header");
-        if (m->payload.config.size > VHU_CONFIG_SPACE_MAX ||
+        if (m->payload.config.size > VU_CONFIG_SPACE_MAX ||
             size != sizeof(struct vhost_user_config_header) + m->payload.config.size)
             return check_fail(why, "config payload size does not match its header");
         break;
@@ -187,37 +187,37 @@ int vhu_msg_check(const struct vhu_msg *m, const char **why)
 
 /* ---- handlers ------------------------------------------------------------------------- */
 
-static void reply_u64(struct vhu_msg *reply, uint64_t v)
+static void vu_reply_u64(struct vu_msg *reply, uint64_t v)
 {
     reply->hdr.size = 8;
     reply->payload.u64 = v;
 }
 
-static int h_get_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_get_features(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)m;
-    reply_u64(reply, vhu_offered_features(b));
+    vu_reply_u64(reply, vu_offered_features(b));
     return 0;
 }
 
 /* Whether the rings notify by event indexes: what the front-end acked, nothing else. */
-static int acked_event_idx(const struct vhu_backend *b)
+static int acked_event_idx(const struct vu_backend *b)
 {
     return (b->acked_features & BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
 }
 
-static int h_set_features(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_features(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)reply;
-    if (m->payload.u64 & ~vhu_offered_features(b))
+    if (m->payload.u64 & ~vu_offered_features(b))
         return -EINVAL;
     b->acked_features = m->payload.u64;
-    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+    for (unsigned int i = 0; i < VU_NUM_QUEUES; i++)
         b->q[i].ring.event_idx = acked_event_idx(b);
     return 0;
 }
 
-static int h_set_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_owner(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)m;
     (void)reply;
@@ -228,9 +228,9 @@ static int h_set_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg 
 /* Every kick fd is closed here, after the device dropped its epoll watch: once closed,
  * EPOLL_CTL_DEL fails with EBADF and the watch stays on the front-end's copy of the file,
  * which it could then write to make the loop spin. */
-static void queue_close_kick(struct vhu_backend *b, unsigned int i)
+static void queue_close_kick(struct vu_backend *b, unsigned int i)
 {
-    struct vhu_queue *q = &b->q[i];
+    struct vu_queue *q = &b->q[i];
 
     if (q->kick_fd < 0)
         return;
@@ -241,9 +241,9 @@ static void queue_close_kick(struct vhu_backend *b, unsigned int i)
     q->kick_gen++;
 }
 
-static void queue_reset(struct vhu_backend *b, unsigned int i)
+static void queue_reset(struct vu_backend *b, unsigned int i)
 {
-    struct vhu_queue *q = &b->q[i];
+    struct vu_queue *q = &b->q[i];
 
     queue_close_kick(b, i);
     if (q->call_fd >= 0)
@@ -259,33 +259,33 @@ static void queue_reset(struct vhu_backend *b, unsigned int i)
 
 /* RESET_OWNER (deprecated, still sent by some front-ends): back to the negotiated
  * start, rings stopped; the memory table stays until replaced. */
-static int h_reset_owner(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_reset_owner(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)m;
     (void)reply;
-    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+    for (unsigned int i = 0; i < VU_NUM_QUEUES; i++)
         queue_reset(b, i);
     b->acked_features = 0;
     b->owner = 0;
     return 0;
 }
 
-static void queues_retranslate(struct vhu_backend *b)
+static void queues_retranslate(struct vu_backend *b)
 {
-    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++) {
+    for (unsigned int i = 0; i < VU_NUM_QUEUES; i++) {
         struct vring *vr = &b->q[i].ring;
 
         if (vr->size == 0 || !vr->addr_set)
             continue;
         if (vring_translate(vr, &b->mem) < 0)
-            vhu_log_count(&cnt_ring_outside_mem,
-                          "queue %u: ring addresses are outside the new memory table", i);
+            log_count(&cnt_ring_outside_mem,
+                      "queue %u: ring addresses are outside the new memory table", i);
         else if (!b->q[i].started) /* addresses came first: take the ring's used index */
             vr->used_idx = le16_get(vr->used + VIRTQ_USED_IDX);
     }
 }
 
-static int h_set_mem_table(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_mem_table(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     struct vhost_user_mem_region regs[VHOST_USER_MEM_REGIONS_MAX];
     struct mem_table fresh;
@@ -299,30 +299,30 @@ static int h_set_mem_table(struct vhu_backend *b, struct vhu_msg *m, struct vhu_
     if (rc == 0)
         rc = mem_table_map(&fresh, regs, n, m->fds, &why);
     if (rc < 0) {
-        vhu_log_count(&cnt_mem_table_refused, "SET_MEM_TABLE refused: %s",
-                      why != NULL ? why : strerror(-rc));
+        log_count(&cnt_mem_table_refused, "SET_MEM_TABLE refused: %s",
+                  why != NULL ? why : strerror(-rc));
         return rc;
     }
     mem_table_unmap(&b->mem);
     b->mem = fresh;
     for (unsigned int i = 0; i < n; i++)
-        vhu_debug("memory region %u: gpa 0x%llx size 0x%llx uva 0x%llx", i,
+        log_debug("memory region %u: gpa 0x%llx size 0x%llx uva 0x%llx", i,
                   (unsigned long long)b->mem.r[i].gpa, (unsigned long long)b->mem.r[i].size,
                   (unsigned long long)b->mem.r[i].uva);
     queues_retranslate(b);
     return 0;
 }
 
-static int h_set_vring_num(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_num(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
-    struct vhu_queue *q = &b->q[m->payload.state.index];
+    struct vu_queue *q = &b->q[m->payload.state.index];
     uint32_t num = m->payload.state.num;
 
     (void)reply;
     if (num == 0 || num > b->queue_size_max || (num & (num - 1)) != 0) {
-        vhu_log_count(&cnt_vring_num_refused,
-                      "SET_VRING_NUM refused: %u is not a power of two in 1..%u", num,
-                      b->queue_size_max);
+        log_count(&cnt_vring_num_refused,
+                  "SET_VRING_NUM refused: %u is not a power of two in 1..%u", num,
+                  b->queue_size_max);
         return -EINVAL;
     }
     if (q->started)
@@ -333,16 +333,16 @@ static int h_set_vring_num(struct vhu_backend *b, struct vhu_msg *m, struct vhu_
     return 0;
 }
 
-static int h_set_vring_addr(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_addr(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     const struct vhost_user_vring_addr *a = &m->payload.addr;
-    struct vhu_queue *q = &b->q[a->index];
+    struct vu_queue *q = &b->q[a->index];
     int rc;
 
     (void)reply;
     if (q->ring.size == 0) {
-        vhu_log_count(&cnt_vring_addr_refused,
-                      "SET_VRING_ADDR refused: queue %u has no size yet", a->index);
+        log_count(&cnt_vring_addr_refused,
+                  "SET_VRING_ADDR refused: queue %u has no size yet", a->index);
         return -EINVAL;
     }
     q->ring.desc_uva = a->desc_user_addr;
@@ -353,8 +353,8 @@ static int h_set_vring_addr(struct vhu_backend *b, struct vhu_msg *m, struct vhu
         return 0; /* translated when the memory table arrives */
     rc = vring_translate(&q->ring, &b->mem);
     if (rc < 0) {
-        vhu_log_count(&cnt_vring_addr_refused, "SET_VRING_ADDR refused: queue %u rings %s",
-                      a->index, rc == -EFAULT ? "outside the memory table" : "misaligned");
+        log_count(&cnt_vring_addr_refused, "SET_VRING_ADDR refused: queue %u rings %s",
+                  a->index, rc == -EFAULT ? "outside the memory table" : "misaligned");
         q->ring.addr_set = 0;
         return rc;
     }
@@ -363,9 +363,9 @@ static int h_set_vring_addr(struct vhu_backend *b, struct vhu_msg *m, struct vhu
     return 0;
 }
 
-static int h_set_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_base(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
-    struct vhu_queue *q = &b->q[m->payload.state.index];
+    struct vu_queue *q = &b->q[m->payload.state.index];
 
     (void)reply;
     if (m->payload.state.num > 0xffff || q->started)
@@ -376,10 +376,10 @@ static int h_set_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 }
 
 /* Stops the ring (the spec's "stopped" state) and tells where it stopped. */
-static int h_get_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_get_vring_base(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     unsigned int index = m->payload.state.index;
-    struct vhu_queue *q = &b->q[index];
+    struct vu_queue *q = &b->q[index];
 
     reply->hdr.size = sizeof(struct vhost_user_vring_state);
     reply->payload.state.index = index;
@@ -396,7 +396,7 @@ static int h_get_vring_base(struct vhu_backend *b, struct vhu_msg *m, struct vhu
  * Without /proc only the kind of inode can be checked: an anonymous one (eventfd,
  * timerfd, signalfd, epoll; the others fail a read or write at once, harmlessly), never
  * a pipe, socket, device or file. */
-static int fd_is_eventfd(int fd, char *what, size_t size)
+static int vu_fd_is_eventfd(int fd, char *what, size_t size)
 {
     char link[32];
     struct stat st;
@@ -417,7 +417,7 @@ static int fd_is_eventfd(int fd, char *what, size_t size)
 }
 
 /* Moves the message's fd (if any) into *slot, closing what was there. */
-static void take_vring_fd(struct vhu_msg *m, int *slot)
+static void take_vring_fd(struct vu_msg *m, int *slot)
 {
     if (*slot >= 0)
         close(*slot);
@@ -428,21 +428,21 @@ static void take_vring_fd(struct vhu_msg *m, int *slot)
     }
 }
 
-static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_kick(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     unsigned int index = (unsigned int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
-    struct vhu_queue *q = &b->q[index];
+    struct vu_queue *q = &b->q[index];
     char what[64];
 
     (void)reply;
     if (m->nfds == 0) {
-        vhu_log_count(&cnt_kick_refused,
-                      "SET_VRING_KICK without fd refused: polling mode is not supported");
+        log_count(&cnt_kick_refused,
+                  "SET_VRING_KICK without fd refused: polling mode is not supported");
         return -EINVAL;
     }
-    if (!fd_is_eventfd(m->fds[0], what, sizeof(what))) {
-        vhu_log_count(&cnt_kick_refused, "SET_VRING_KICK refused: queue %u: %s is not an "
-                      "eventfd", index, what);
+    if (!vu_fd_is_eventfd(m->fds[0], what, sizeof(what))) {
+        log_count(&cnt_kick_refused, "SET_VRING_KICK refused: queue %u: %s is not an "
+                  "eventfd", index, what);
         return -EINVAL;
     }
     queue_close_kick(b, index);
@@ -454,15 +454,15 @@ static int h_set_vring_kick(struct vhu_backend *b, struct vhu_msg *m, struct vhu
     return 0;
 }
 
-static int h_set_vring_call(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_call(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     unsigned int index = (unsigned int)(m->payload.u64 & VHOST_USER_VRING_IDX_MASK);
     char what[64];
 
     (void)reply;
-    if (m->nfds == 1 && !fd_is_eventfd(m->fds[0], what, sizeof(what))) {
-        vhu_log_count(&cnt_call_refused, "SET_VRING_CALL refused: queue %u: %s is not an "
-                      "eventfd", index, what);
+    if (m->nfds == 1 && !vu_fd_is_eventfd(m->fds[0], what, sizeof(what))) {
+        log_count(&cnt_call_refused, "SET_VRING_CALL refused: queue %u: %s is not an "
+                  "eventfd", index, what);
         return -EINVAL;
     }
     take_vring_fd(m, &b->q[index].call_fd);
@@ -470,41 +470,41 @@ static int h_set_vring_call(struct vhu_backend *b, struct vhu_msg *m, struct vhu
 }
 
 /* Kept (and closed on reset) but never written: we report errors in our log. */
-static int h_set_vring_err(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_err(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)reply;
     take_vring_fd(m, &b->q[m->payload.u64 & VHOST_USER_VRING_IDX_MASK].err_fd);
     return 0;
 }
 
-static int h_get_protocol_features(struct vhu_backend *b, struct vhu_msg *m,
-                                   struct vhu_msg *reply)
+static int h_get_protocol_features(struct vu_backend *b, struct vu_msg *m,
+                                   struct vu_msg *reply)
 {
     (void)b;
     (void)m;
-    reply_u64(reply, vhu_offered_protocol_features());
+    vu_reply_u64(reply, vu_offered_protocol_features());
     return 0;
 }
 
-static int h_set_protocol_features(struct vhu_backend *b, struct vhu_msg *m,
-                                   struct vhu_msg *reply)
+static int h_set_protocol_features(struct vu_backend *b, struct vu_msg *m,
+                                   struct vu_msg *reply)
 {
     (void)reply;
-    if (m->payload.u64 & ~vhu_offered_protocol_features())
+    if (m->payload.u64 & ~vu_offered_protocol_features())
         return -EINVAL;
     b->acked_protocol = m->payload.u64;
     return 0;
 }
 
-static int h_get_queue_num(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_get_queue_num(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)b;
     (void)m;
-    reply_u64(reply, VHU_NUM_QUEUES);
+    vu_reply_u64(reply, VU_NUM_QUEUES);
     return 0;
 }
 
-static int h_set_vring_enable(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_vring_enable(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)reply;
     if (!(b->acked_features & BIT(VHOST_USER_F_PROTOCOL_FEATURES)) ||
@@ -516,7 +516,7 @@ static int h_set_vring_enable(struct vhu_backend *b, struct vhu_msg *m, struct v
 
 /* struct virtio_vsock_config: le64 guest_cid; nothing else, read-only. A refused read
  * is answered with an empty payload, as QEMU expects. */
-static int h_get_config(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_get_config(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     const struct vhost_user_config_header *h = &m->payload.config;
     uint8_t space[VSOCK_CONFIG_SIZE];
@@ -531,7 +531,7 @@ static int h_get_config(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg
     return 0;
 }
 
-static int h_set_config(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply)
+static int h_set_config(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply)
 {
     (void)b;
     (void)m;
@@ -541,56 +541,56 @@ static int h_set_config(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg
 
 /* ---- state ------------------------------------------------------------------------------ */
 
-void vhu_backend_init(struct vhu_backend *b, uint64_t guest_cid, unsigned int queue_size_max)
+void vu_backend_init(struct vu_backend *b, uint64_t guest_cid, unsigned int queue_size_max)
 {
     memset(b, 0, sizeof(*b));
     b->guest_cid = guest_cid;
     b->queue_size_max = queue_size_max;
-    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++)
+    for (unsigned int i = 0; i < VU_NUM_QUEUES; i++)
         b->q[i].kick_fd = b->q[i].call_fd = b->q[i].err_fd = -1;
 }
 
-void vhu_backend_reset(struct vhu_backend *b)
+void vu_backend_reset(struct vu_backend *b)
 {
-    for (unsigned int i = 0; i < VHU_NUM_QUEUES; i++) {
+    for (unsigned int i = 0; i < VU_NUM_QUEUES; i++) {
         queue_reset(b, i);
         b->q[i].kicks = b->q[i].calls = 0;
     }
     mem_table_unmap(&b->mem);
-    vhu_reader_reset(&b->rx);
+    vu_reader_reset(&b->rx);
     b->acked_features = b->acked_protocol = 0;
     b->owner = 0;
-    b->failed = VHU_FAIL_NONE;
+    b->failed = VU_FAIL_NONE;
 }
 
-const char *vhu_failure_text(int failure)
+const char *vu_failure_text(int failure)
 {
     static const char *const text[] = {
-        [VHU_FAIL_NONE] = "not failed",
-        [VHU_FAIL_CALL_BLOCKED] = "a write to its call fd blocked",
-        [VHU_FAIL_MEM_SIGBUS] = "its memory failed: SIGBUS on guest memory, a file shrank",
-        [VHU_FAIL_MEM_EFAULT] = "its memory failed: EFAULT on a guest buffer",
+        [VU_FAIL_NONE] = "not failed",
+        [VU_FAIL_CALL_BLOCKED] = "a write to its call fd blocked",
+        [VU_FAIL_MEM_SIGBUS] = "its memory failed: SIGBUS on guest memory, a file shrank",
+        [VU_FAIL_MEM_EFAULT] = "its memory failed: EFAULT on a guest buffer",
     };
 
     return failure >= 0 && (size_t)failure < sizeof(text) / sizeof(text[0])
                ? text[failure] : "failed";
 }
 
-int vhu_queue_ready(const struct vhu_backend *b, unsigned int i)
+int vu_queue_ready(const struct vu_backend *b, unsigned int i)
 {
-    const struct vhu_queue *q = &b->q[i];
+    const struct vu_queue *q = &b->q[i];
     int enabled = q->enabled || !(b->acked_features & BIT(VHOST_USER_F_PROTOCOL_FEATURES));
 
     return q->started && enabled && q->ring.desc != NULL && !q->ring.broken;
 }
 
-void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
+void vu_queue_notify(struct vu_backend *b, unsigned int i)
 {
-    struct vhu_queue *q = &b->q[i];
+    struct vu_queue *q = &b->q[i];
     uint64_t one = 1;
     ssize_t n;
 
-    if (!q->ring.need_call || q->ring.desc == NULL || b->failed != VHU_FAIL_NONE)
+    if (!q->ring.need_call || q->ring.desc == NULL || b->failed != VU_FAIL_NONE)
         return;
     q->ring.need_call = 0;
     if (q->call_fd < 0 || !vring_wants_interrupt(&q->ring))
@@ -602,13 +602,13 @@ void vhu_queue_notify(struct vhu_backend *b, unsigned int i)
     n = write(q->call_fd, &one, sizeof(one)); /* EAGAIN: already signalled */
     __atomic_store_n(&b->call_busy, 0, __ATOMIC_RELAXED);
     if (n < 0 && errno == EINTR)
-        b->failed = VHU_FAIL_CALL_BLOCKED;
+        b->failed = VU_FAIL_CALL_BLOCKED;
     q->calls++;
 }
 
-int vhu_handle(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply, int *has_reply)
+int vu_handle(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply, int *has_reply)
 {
-    const struct vhu_request_desc *d = vhu_find(m->hdr.request);
+    const struct vu_request_desc *d = vu_find(m->hdr.request);
 
     *has_reply = 0;
     if (d == NULL)
@@ -623,7 +623,7 @@ int vhu_handle(struct vhu_backend *b, struct vhu_msg *m, struct vhu_msg *reply, 
 
 /* ---- the socket ------------------------------------------------------------------------ */
 
-static void close_msg_fds(struct vhu_msg *m)
+static void close_msg_fds(struct vu_msg *m)
 {
     for (unsigned int i = 0; i < m->nfds; i++)
         if (m->fds[i] >= 0)
@@ -631,14 +631,14 @@ static void close_msg_fds(struct vhu_msg *m)
     m->nfds = 0;
 }
 
-void vhu_reader_reset(struct vhu_reader *r)
+void vu_reader_reset(struct vu_reader *r)
 {
     close_msg_fds(&r->m);
     r->have = 0;
 }
 
 /* Keeps the fds of a control message (those beyond VHOST_USER_MAX_FDS are closed). */
-static void take_fds(struct vhu_msg *m, struct msghdr *msg)
+static void take_fds(struct vu_msg *m, struct msghdr *msg)
 {
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
@@ -658,7 +658,7 @@ static void take_fds(struct vhu_msg *m, struct msghdr *msg)
 }
 
 /* One recvmsg into the rest of the current message: 1 complete, 0 wait, negative errno. */
-static int read_piece(struct vhu_reader *r, int sock)
+static int vu_read_piece(struct vu_reader *r, int sock)
 {
     const size_t hdr_len = sizeof(r->m.hdr);
     union {
@@ -701,18 +701,18 @@ static int read_piece(struct vhu_reader *r, int sock)
     return 2;   /* progress: go on */
 }
 
-int vhu_reader_read(struct vhu_reader *r, int sock)
+int vu_reader_read(struct vu_reader *r, int sock)
 {
     int rc;
 
-    while ((rc = read_piece(r, sock)) == 2)
+    while ((rc = vu_read_piece(r, sock)) == 2)
         ;
     if (rc < 0)
-        vhu_reader_reset(r);   /* never leave a half-parsed header behind */
+        vu_reader_reset(r);   /* never leave a half-parsed header behind */
     return rc;
 }
 
-static int vhu_send_reply(int sock, const struct vhu_msg *reply)
+static int vu_send_reply(int sock, const struct vu_msg *reply)
 {
     struct iovec iov[2] = {
         {.iov_base = (void *)(uintptr_t)&reply->hdr, .iov_len = sizeof(reply->hdr)},
@@ -729,24 +729,24 @@ static int vhu_send_reply(int sock, const struct vhu_msg *reply)
     return (size_t)n == sizeof(reply->hdr) + reply->hdr.size ? 0 : -EIO;
 }
 
-int vhu_serve_one(struct vhu_backend *b, int sock)
+int vu_serve_one(struct vu_backend *b, int sock)
 {
-    struct vhu_msg *m = &b->rx.m, *reply = &b->reply;
+    struct vu_msg *m = &b->rx.m, *reply = &b->reply;
     const char *why = NULL;
     const char *name;
     int has_reply = 0, rc;
 
-    rc = vhu_reader_read(&b->rx, sock);
+    rc = vu_reader_read(&b->rx, sock);
     if (rc <= 0)
         return rc;
     b->rx.have = 0;   /* the next call starts the next message */
-    name = vhu_request_name(m->hdr.request);
-    rc = vhu_msg_check(m, &why);
+    name = vu_request_name(m->hdr.request);
+    rc = vu_msg_check(m, &why);
     if (rc < 0) {
-        const struct vhu_request_desc *d = vhu_find(m->hdr.request);
+        const struct vu_request_desc *d = vu_find(m->hdr.request);
 
-        vhu_log_count(&cnt_request_refused, "request %u (%s) refused: %s", m->hdr.request,
-                      name, why);
+        log_count(&cnt_request_refused, "request %u (%s) refused: %s", m->hdr.request,
+                  name, why);
         /* A refused request that has a reply of its own gets an empty one, so the
          * front-end sees a failure instead of waiting. */
         if (d != NULL && d->has_reply) {
@@ -756,24 +756,24 @@ int vhu_serve_one(struct vhu_backend *b, int sock)
             has_reply = 1;
         }
     } else {
-        vhu_debug("request %s, %u payload bytes, %u fds", name, m->hdr.size, m->nfds);
-        rc = vhu_handle(b, m, reply, &has_reply);
+        log_debug("request %s, %u payload bytes, %u fds", name, m->hdr.size, m->nfds);
+        rc = vu_handle(b, m, reply, &has_reply);
         if (rc < 0)
-            vhu_log_count(&cnt_request_failed, "%s failed: %s", name, strerror(-rc));
+            log_count(&cnt_request_failed, "%s failed: %s", name, strerror(-rc));
     }
     close_msg_fds(m);
     if (b->changed != NULL)
         b->changed(b->ctx);
     if (has_reply)
-        return vhu_send_reply(sock, reply);
+        return vu_send_reply(sock, reply);
     /* REPLY_ACK: the front-end asked for a status of a request with no reply of its own.
      * A refused unknown request is answered too, so the front-end does not wait. */
     if ((m->hdr.flags & VHOST_USER_NEED_REPLY_MASK) &&
         (b->acked_protocol & BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK))) {
         reply->hdr.request = m->hdr.request;
         reply->hdr.flags = VHOST_USER_VERSION | VHOST_USER_REPLY_MASK;
-        reply_u64(reply, rc < 0 ? 1 : 0);
-        return vhu_send_reply(sock, reply);
+        vu_reply_u64(reply, rc < 0 ? 1 : 0);
+        return vu_send_reply(sock, reply);
     }
     return 0;
 }

@@ -2,8 +2,8 @@
  * the driver made available, walk it into readable and writable segments, hand it back
  * through the used ring. Every index, address and length read from shared memory is
  * checked; a hostile chain costs an error return, never a crash or a hang. */
-#ifndef VHU_VRING_H
-#define VHU_VRING_H
+#ifndef VRING_H
+#define VRING_H
 
 #include <stdint.h>
 #include <sys/uio.h>

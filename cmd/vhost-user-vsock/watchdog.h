@@ -1,11 +1,11 @@
 /* watchdog.h: a backstop for the one system call of the event loop that a front-end can
- * make block: the write to its call eventfd (vhu_queue_notify). The loop publishes a
+ * make block: the write to its call eventfd (vu_queue_notify). The loop publishes a
  * sequence number in a word while the call lasts; a thread that wakes every WD_TICK_MS
  * while armed interrupts the loop's thread with WD_SIGNAL (no SA_RESTART) when it sees
  * the same call in progress twice, so the write fails with EINTR. The fast path costs
  * two stores; nothing else runs on it. */
-#ifndef VHU_WATCHDOG_H
-#define VHU_WATCHDOG_H
+#ifndef WD_H
+#define WD_H
 
 #include <stdint.h>
 

@@ -12,7 +12,7 @@ shift $(($# < 3 ? $# : 3))
 CC=${FUZZ_CC:-clang}
 seconds=${FUZZ_SECONDS:-60}
 out=$build/test/fuzz
-all_targets=(addr spec hybrid_reply connect_line driver vring vhu_msg vhu_front pci_cfg)
+all_targets=(addr spec hybrid_reply connect_line driver vring vhost_msg vhu_front pci_cfg)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
@@ -87,7 +87,7 @@ do_build() {
         connect_line) link_target connect_line cmd/vhost-user-vsock -- -- vhu ;;
         driver) link_target driver test/unit -- test/unit/test_virtio_model.c -- vsock ;;
         vring) link_target vring cmd/vhost-user-vsock -- -- vhu ;;
-        vhu_msg) link_target vhu_msg cmd/vhost-user-vsock -- -- vhu ;;
+        vhost_msg) link_target vhost_msg cmd/vhost-user-vsock -- -- vhu ;;
         vhu_front) link_target vhu_front -- -- vsock ;;
         pci_cfg) link_target pci_cfg -- -- vsock ;;
         *) die "unknown target $t" ;;

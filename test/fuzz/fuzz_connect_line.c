@@ -14,7 +14,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size heap copy, so ASan sees any read past the line. */
-    char *line = malloc(size ? size : 1), again[HS_CONNECT_LINE_MAX + 16];
+    char *line = malloc(size ? size : 1), again[CONNECT_LINE_MAX + 16];
     const char *why = (const char *)1;
     uint32_t port = 0xdeadbeef;
     int rc, n;
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (line == NULL)
         return 0;
     memcpy(line, data, size);
-    rc = hs_parse_connect_line(line, size, &port, &why);
+    rc = connect_line_parse(line, size, &port, &why);
     if (rc != 0) {
         if (why == NULL || why == (const char *)1 || port != 0xdeadbeef)
             abort();

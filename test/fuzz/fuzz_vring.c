@@ -43,8 +43,8 @@ static const uint32_t ports[] = {LISTEN_PORT, 1000, 2001, 49152, 0xffffffffu, 0,
 
 struct run {
     uint8_t *ram;
-    struct vhu_backend b;
-    struct vsk_device *dev;
+    struct vu_backend b;
+    struct vdev *dev;
     unsigned int size;        /* both rings */
     uint16_t avail_idx[2], next_desc[2];
     int peers[MAX_PEERS];     /* our ends: host programs and accepted guest connections */
@@ -102,7 +102,7 @@ static void pump(void)
 {
     for (int i = 0; i < 32 && ev_loop_run_once(0) > 0; i++)
         ;
-    for (int i = 0; i < 8 && vsk_device_run_deferred(R.dev); i++) /* as main.c's loop */
+    for (int i = 0; i < 8 && vdev_run_deferred(R.dev); i++) /* as main.c's loop */
         ;
 }
 
@@ -165,7 +165,7 @@ static void tx_packet(struct fuzz_in *in, struct run *r)
 
     memset(&h, 0, sizeof(h));
     h.src_cid = shape & 1 ? fuzz_u64(in) : GUEST_CID;
-    h.dst_cid = shape & 2 ? fuzz_u64(in) : VSK_HOST_CID;
+    h.dst_cid = shape & 2 ? fuzz_u64(in) : VDEV_HOST_CID;
     h.src_port = pick_port(in);
     h.dst_port = pick_port(in);
     h.type = shape & 4 ? fuzz_u16(in) : VSOCK_TYPE_STREAM;
@@ -229,7 +229,7 @@ static void host_side(struct fuzz_in *in, struct run *r)
 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
             return;
-        if (vsk_device_host_connect(r->dev, sv[0], pick_port(in)) < 0)
+        if (vdev_host_connect(r->dev, sv[0], pick_port(in)) < 0)
             close(sv[0]);
         peer_add(r, sv[1]);
         break;
@@ -317,9 +317,9 @@ static void driver_step(struct fuzz_in *in, struct run *r)
     case 6: {
         int64_t later = ev_now_ms() + fuzz_u16(in) * 16;
 
-        vsk_device_expire(r->dev, later);
+        vdev_expire(r->dev, later);
         hs_expire(later);
-        vsk_device_flush(r->dev);
+        vdev_flush(r->dev);
         break;
     }
     default:
@@ -343,11 +343,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < MAX_PEERS; i++)
         r->peers[i] = -1;
     r->size = 1u << (setup % 7); /* 1 .. 64 */
-    vhu_backend_init(&r->b, GUEST_CID, 256);
+    vu_backend_init(&r->b, GUEST_CID, 256);
     if (mem_table_add(&r->b.mem, GPA_BASE, RAM_SIZE, UVA_BASE, r->ram) < 0)
         abort();
     for (unsigned int q = 0; q < 2; q++) {
-        struct vhu_queue *vq = &r->b.q[q];
+        struct vu_queue *vq = &r->b.q[q];
 
         vq->ring.size = r->size;
         vq->ring.addr_set = 1;
@@ -363,20 +363,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* small windows: the first two connections 64 KiB, the others 4 KiB, as the default's
      * 1 MiB for 64 and then 256 KiB */
-    static const struct vsk_window wide = {65536, 65536, 0}, tiered = {65536, 4096, 2};
-    r->dev = vsk_device_new(&r->b, uds_path, setup & 0x80 ? &tiered : &wide);
+    static const struct vdev_window wide = {65536, 65536, 0}, tiered = {65536, 4096, 2};
+    r->dev = vdev_new(&r->b, uds_path, setup & 0x80 ? &tiered : &wide);
     if (r->dev == NULL)
         abort();
     hs_start(hs_fd, r->dev); /* already watched after the first run: that error is fine */
-    vsk_device_sync(r->dev);
+    vdev_sync(r->dev);
     for (unsigned int op = 0; op < MAX_OPS && in.left > 0; op++)
         driver_step(&in, r);
 
     /* The front-end goes away: rings stop, then every connection expires. */
     r->b.q[0].started = r->b.q[1].started = 0;
-    vsk_device_sync(r->dev);
-    vsk_device_expire(r->dev, INT64_MAX);
-    vhu_backend_reset(&r->b); /* calls the device's kick_closing hook: before the free */
+    vdev_sync(r->dev);
+    vdev_expire(r->dev, INT64_MAX);
+    vu_backend_reset(&r->b); /* calls the device's kick_closing hook: before the free */
     free(r->dev);
     for (int i = 0; i < MAX_PEERS; i++)
         if (r->peers[i] >= 0)

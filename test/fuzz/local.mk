@@ -29,7 +29,7 @@ VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c \
 	cmd/vsockcat/children.h \
 	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
 	cmd/vsockcat/addr_readline.c
-VHU_FUZZ_SOURCES = $(VHU_CORE_SOURCES) \
+VHOST_FUZZ_SOURCES = $(VHOST_CORE_SOURCES) \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
@@ -39,10 +39,10 @@ VHU_FUZZ_SOURCES = $(VHU_CORE_SOURCES) \
 
 check_PROGRAMS += test/fuzz/replay_addr test/fuzz/replay_spec test/fuzz/replay_hybrid_reply \
 	test/fuzz/replay_connect_line test/fuzz/replay_driver test/fuzz/replay_vring \
-	test/fuzz/replay_vhu_msg test/fuzz/replay_vhu_front test/fuzz/replay_pci_cfg
+	test/fuzz/replay_vhost_msg test/fuzz/replay_vhu_front test/fuzz/replay_pci_cfg
 TESTS += test/fuzz/replay_addr test/fuzz/replay_spec test/fuzz/replay_hybrid_reply \
 	test/fuzz/replay_connect_line test/fuzz/replay_driver test/fuzz/replay_vring \
-	test/fuzz/replay_vhu_msg test/fuzz/replay_vhu_front test/fuzz/replay_pci_cfg
+	test/fuzz/replay_vhost_msg test/fuzz/replay_vhu_front test/fuzz/replay_pci_cfg
 
 test_fuzz_replay_addr_SOURCES = test/fuzz/fuzz_addr.c $(FUZZ_REPLAY_SOURCES) lib/addr.c
 test_fuzz_replay_addr_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
@@ -65,7 +65,7 @@ test_fuzz_replay_hybrid_reply_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READL
 
 test_fuzz_replay_connect_line_SOURCES = test/fuzz/fuzz_connect_line.c $(FUZZ_REPLAY_SOURCES) \
 	cmd/vhost-user-vsock/connect_line.c
-test_fuzz_replay_connect_line_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_fuzz_replay_connect_line_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 test_fuzz_replay_connect_line_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 test_fuzz_replay_connect_line_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
 
@@ -75,16 +75,16 @@ test_fuzz_replay_driver_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 test_fuzz_replay_driver_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
 test_fuzz_replay_driver_LDADD = lib/libvsock-core.la
 
-test_fuzz_replay_vring_SOURCES = test/fuzz/fuzz_vring.c $(FUZZ_REPLAY_SOURCES) $(VHU_FUZZ_SOURCES)
-test_fuzz_replay_vring_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
+test_fuzz_replay_vring_SOURCES = test/fuzz/fuzz_vring.c $(FUZZ_REPLAY_SOURCES) $(VHOST_FUZZ_SOURCES)
+test_fuzz_replay_vring_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 test_fuzz_replay_vring_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 test_fuzz_replay_vring_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
 
-test_fuzz_replay_vhu_msg_SOURCES = test/fuzz/fuzz_vhu_msg.c $(FUZZ_REPLAY_SOURCES) \
-	$(VHU_FUZZ_SOURCES)
-test_fuzz_replay_vhu_msg_CPPFLAGS = $(VHU_TEST_CPPFLAGS)
-test_fuzz_replay_vhu_msg_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
-test_fuzz_replay_vhu_msg_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
+test_fuzz_replay_vhost_msg_SOURCES = test/fuzz/fuzz_vhost_msg.c $(FUZZ_REPLAY_SOURCES) \
+	$(VHOST_FUZZ_SOURCES)
+test_fuzz_replay_vhost_msg_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
+test_fuzz_replay_vhost_msg_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
+test_fuzz_replay_vhost_msg_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
 
 test_fuzz_replay_vhu_front_SOURCES = test/fuzz/fuzz_vhu_front.c $(FUZZ_REPLAY_SOURCES) \
 	$(FUZZ_DRIVER_CORE) lib/virtio/vhost_user_bus.c

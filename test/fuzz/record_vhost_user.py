@@ -3,7 +3,7 @@
 vsock back-end on a Unix socket for one front-end (run e.g. vsockctl
 --transport=vhost-user:SOCK cid against it), answers every request, and writes:
   OUT/front-stream   every reply it sent, back to back (seed for fuzz_vhu_front)
-  OUT/msg-stream     every request it received as fuzz_vhu_msg records:
+  OUT/msg-stream     every request it received as fuzz_vhost_msg records:
                      [fd spec byte][u16 little-endian length][message bytes]
 Usage: record_vhost_user.py SOCK OUT [--no-mq]"""
 import os

@@ -257,7 +257,7 @@ def scenario_links(fe, check):
     real.accept()[0].close()
 
 
-RST_QUEUE_MAX = 256  # VSK_RST_QUEUE_MAX: the device stops at one short of it
+RST_QUEUE_MAX = 256  # VDEV_RST_QUEUE_MAX: the device stops at one short of it
 
 
 def scenario_rst_backpressure(fe, check):

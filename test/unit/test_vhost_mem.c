@@ -1,4 +1,4 @@
-/* test_vhu_mem.c: the backend's memory table (cmd/vhost-user-vsock/mem.c): translation
+/* test_vhost_mem.c: the backend's memory table (cmd/vhost-user-vsock/mem.c): translation
  * only inside one region, in both address spaces, with ranges at and across every edge
  * and lengths that would wrap; mapping real memfds with the checks a front-end's bad
  * table must fail; and a mapped file shrunk under us: the SIGBUS is absorbed. */
@@ -107,7 +107,7 @@ static void test_map(void)
     struct vhost_user_mem_region r = {0x40000, 0x2000, 0x500000, 0x1000};
     struct mem_table t;
     const char *why = NULL;
-    int fd = memfd_create("test_vhu_mem", MFD_CLOEXEC | MFD_ALLOW_SEALING), pipefd[2];
+    int fd = memfd_create("test_vhost_mem", MFD_CLOEXEC | MFD_ALLOW_SEALING), pipefd[2];
     uint8_t *p;
 
     memset(&t, 0, sizeof(t));
@@ -127,7 +127,7 @@ static void test_map(void)
            "the backend sealed the memfd against shrinking");
     tap_ok(ftruncate(fd, 0x1000) < 0, "so the front-end can no longer shrink it");
     {
-        int unsealable = memfd_create("test_vhu_mem_noseal", MFD_CLOEXEC);
+        int unsealable = memfd_create("test_vhost_mem_noseal", MFD_CLOEXEC);
         tap_ok(unsealable >= 0 && ftruncate(unsealable, 0x3000) == 0,
                "a memfd created without MFD_ALLOW_SEALING");
         TAP_IS_INT(mem_table_map(&t, &r, 1, &unsealable, &why), 0,
@@ -153,7 +153,7 @@ static void test_fault(void)
     struct vhost_user_mem_region r = {0x40000, 0x2000, 0x500000, 0x1000};
     struct mem_table t;
     const char *why = NULL;
-    int fd = memfd_create("test_vhu_mem_shrinks", MFD_CLOEXEC);
+    int fd = memfd_create("test_vhost_mem_shrinks", MFD_CLOEXEC);
     volatile uint8_t *p;
     uint8_t outside = 0;
 

@@ -1,4 +1,4 @@
-/* test_vhu_vring.c: the backend's device-side split ring (cmd/vhost-user-vsock/vring.c)
+/* test_vhost_vring.c: the backend's device-side split ring (cmd/vhost-user-vsock/vring.c)
  * against rings a driver could write: good chains split anywhere, and hostile ones
  * (loops, next or head out of range, addresses outside memory, huge and wrapping lengths,
  * readable after writable, indirect, too many descriptors, a runaway avail index). Every

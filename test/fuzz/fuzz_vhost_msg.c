@@ -1,4 +1,4 @@
-/* fuzz_vhu_msg.c: the backend's vhost-user message layer (cmd/vhost-user-vsock/
+/* fuzz_vhost_msg.c: the backend's vhost-user message layer (cmd/vhost-user-vsock/
  * vhost_user.c: framing, the request table check, every handler, the memory table) with
  * the device attached as in main.c. The fuzz input is a hostile front-end's byte stream,
  * cut into sends that carry 0..9 fds (memfds and eventfds); the backend serves it over a
@@ -99,14 +99,14 @@ static void drain_replies(int sock)
 }
 
 /* Serves what is queued; returns 0, or the negative errno that drops the front-end. */
-static int serve_pending(struct vhu_backend *b, int sock, int peer)
+static int serve_pending(struct vu_backend *b, int sock, int peer)
 {
     for (int i = 0; i < 256; i++) {
         int queued = 0, rc;
 
         if (ioctl(sock, FIONREAD, &queued) < 0 || queued <= 0)
             return 0;
-        rc = vhu_serve_one(b, sock);
+        rc = vu_serve_one(b, sock);
         drain_replies(peer);
         if (rc < 0)
             return rc;
@@ -116,9 +116,9 @@ static int serve_pending(struct vhu_backend *b, int sock, int peer)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct vhu_backend b;
+    static struct vu_backend b;
     struct fuzz_in in = {data, size};
-    struct vsk_device *dev;
+    struct vdev *dev;
     uint8_t chunk[VHOST_USER_MAX_PAYLOAD + 64];
     int sv[2], rc = 0;
 
@@ -126,12 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
         abort();
     fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    vhu_backend_init(&b, 3, 256);
-    static const struct vsk_window win = {65536, 65536, 0};
-    dev = vsk_device_new(&b, "/nonexistent/fuzz-vhu.sock", &win);
+    vu_backend_init(&b, 3, 256);
+    static const struct vdev_window win = {65536, 65536, 0};
+    dev = vdev_new(&b, "/nonexistent/fuzz-vhu.sock", &win);
     if (dev == NULL)
         abort();
-    b.changed = vsk_device_sync;
+    b.changed = vdev_sync;
     b.ctx = dev;
     for (int i = 0; i < MAX_SENDS && in.left > 0 && rc == 0; i++) {
         uint8_t spec = fuzz_u8(&in);
@@ -143,12 +143,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (rc == 0) { /* the front-end hangs up: the backend must see it */
         shutdown(sv[1], SHUT_WR);
-        if (vhu_serve_one(&b, sv[0]) >= 0)
+        if (vu_serve_one(&b, sv[0]) >= 0)
             serve_pending(&b, sv[0], sv[1]);
     }
-    vhu_backend_reset(&b);
-    vsk_device_sync(dev);
-    vsk_device_expire(dev, INT64_MAX);
+    vu_backend_reset(&b);
+    vdev_sync(dev);
+    vdev_expire(dev, INT64_MAX);
     free(dev);
     close(sv[0]);
     close(sv[1]);

@@ -1,4 +1,4 @@
-/* test_vhu_connect.c: the backend's parser of the hybrid vsock "CONNECT <port>\n" line
+/* test_vhost_connect.c: the backend's parser of the hybrid vsock "CONNECT <port>\n" line
  * (cmd/vhost-user-vsock/connect_line.c): what is accepted, and every way a host program's
  * line can be wrong. */
 #include "config.h"
@@ -43,7 +43,7 @@ int main(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint32_t port = 7;
         const char *why = NULL;
-        int rc = hs_parse_connect_line(cases[i].line, strlen(cases[i].line), &port, &why);
+        int rc = connect_line_parse(cases[i].line, strlen(cases[i].line), &port, &why);
 
         if (cases[i].ok) {
             TAP_IS_INT(rc, 0, "accepts %s", cases[i].what);
@@ -60,7 +60,7 @@ int main(void)
         uint32_t port;
         const char *why;
 
-        TAP_IS_INT(hs_parse_connect_line(nul, sizeof(nul) - 1, &port, &why), -22,
+        TAP_IS_INT(connect_line_parse(nul, sizeof(nul) - 1, &port, &why), -22,
                    "refuses a NUL byte inside the line");
     }
     return tap_done();

@@ -1,4 +1,4 @@
-/* test_vhu_msg.c: the backend's vhost-user message layer (cmd/vhost-user-vsock/
+/* test_vhost_msg.c: the backend's vhost-user message layer (cmd/vhost-user-vsock/
  * vhost_user.c): the table check of every request shape (version, direction, size, fds,
  * queue index, memory table, config), the handlers' own refusals, and framing over a
  * real socketpair: replies, REPLY_ACK status, fds, oversized and truncated messages. */
@@ -14,7 +14,7 @@
 #include "tap.h"
 #include "vhost_user.h"
 
-static struct vhu_msg m, reply;
+static struct vu_msg m, reply;
 
 static void msg(uint32_t request, uint32_t size)
 {
@@ -27,7 +27,7 @@ static void msg(uint32_t request, uint32_t size)
 static int check(void)
 {
     const char *why = NULL;
-    int rc = vhu_msg_check(&m, &why);
+    int rc = vu_msg_check(&m, &why);
 
     if (rc != 0 && (why == NULL || why[0] == '\0'))
         tap_ok(0, "a refusal says why");
@@ -119,20 +119,20 @@ static void test_check(void)
     TAP_IS_INT(check(), -EINVAL, "GET_CONFIG shorter than its header refused");
 }
 
-static struct vhu_backend b;
+static struct vu_backend b;
 
 static int handle(void)
 {
     int has_reply;
 
-    return vhu_handle(&b, &m, &reply, &has_reply);
+    return vu_handle(&b, &m, &reply, &has_reply);
 }
 
 static void test_handlers(void)
 {
     static uint8_t ram[0x10000] __attribute__((aligned(16)));
 
-    vhu_backend_init(&b, 42, 256);
+    vu_backend_init(&b, 42, 256);
     msg(VHOST_USER_GET_CONFIG, 12 + 8);
     m.payload.config.size = 8;
     TAP_IS_INT(handle(), 0, "GET_CONFIG answered");
@@ -167,7 +167,7 @@ static void test_handlers(void)
     m.payload.state.num = 1;
     TAP_IS_INT(handle(), -EINVAL, "SET_VRING_ENABLE before PROTOCOL_FEATURES refused");
     msg(VHOST_USER_SET_FEATURES, 8);
-    m.payload.u64 = vhu_offered_features(&b);
+    m.payload.u64 = vu_offered_features(&b);
     TAP_IS_INT(handle(), 0, "SET_FEATURES with what was offered accepted");
     msg(VHOST_USER_SET_VRING_ENABLE, 8);
     m.payload.state.num = 2;
@@ -221,7 +221,7 @@ static void test_handlers(void)
     m.payload.config.size = 8;
     TAP_IS_INT(handle(), -EPERM, "SET_CONFIG refused: the guest CID is read-only");
     b.mem.n = 0; /* test memory, nothing to unmap */
-    vhu_backend_reset(&b);
+    vu_backend_reset(&b);
 }
 
 /* ---- over a socket ------------------------------------------------------------------------ */
@@ -273,10 +273,10 @@ static void test_socket(void)
     int efd;
 
     tap_ok(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
-    vhu_backend_init(&b, 3, 256);
+    vu_backend_init(&b, 3, 256);
 
     send_msg(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "GET_FEATURES served");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "GET_FEATURES served");
     tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && h.request == VHOST_USER_GET_FEATURES &&
                h.size == 8,
            "GET_FEATURES reply of 8 bytes");
@@ -287,33 +287,33 @@ static void test_socket(void)
 
     /* Without REPLY_ACK negotiated, a failing request gets no answer. */
     send_msg(VHOST_USER_SET_VRING_NUM, VHOST_USER_NEED_REPLY_MASK, &st, sizeof(st), -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "bad SET_VRING_NUM served (refused)");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "bad SET_VRING_NUM served (refused)");
     tap_ok(recv_reply(&h, &status, sizeof(status)) < 0, "no ack before REPLY_ACK is agreed");
 
     v = 1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK | 1ull << VHOST_USER_PROTOCOL_F_CONFIG;
     send_msg(VHOST_USER_SET_PROTOCOL_FEATURES, 0, &v, 8, -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "SET_PROTOCOL_FEATURES served");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "SET_PROTOCOL_FEATURES served");
     send_msg(VHOST_USER_SET_VRING_NUM, VHOST_USER_NEED_REPLY_MASK, &st, sizeof(st), -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "bad SET_VRING_NUM served");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "bad SET_VRING_NUM served");
     tap_ok(recv_reply(&h, &status, sizeof(status)) == 0 && status != 0,
            "REPLY_ACK reports the failure (non-zero status)");
     st.num = 128;
     send_msg(VHOST_USER_SET_VRING_NUM, VHOST_USER_NEED_REPLY_MASK, &st, sizeof(st), -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "good SET_VRING_NUM served");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "good SET_VRING_NUM served");
     tap_ok(recv_reply(&h, &status, sizeof(status)) == 0 && status == 0,
            "REPLY_ACK reports success (status 0)");
     send_msg(77, VHOST_USER_NEED_REPLY_MASK, NULL, 0, -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "unknown request 77 does not drop the front-end");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "unknown request 77 does not drop the front-end");
     tap_ok(recv_reply(&h, &status, sizeof(status)) == 0 && h.request == 77 && status != 0,
            "and is acked as a failure");
 
     efd = eventfd(0, EFD_CLOEXEC);
     v = 1;
     send_msg(VHOST_USER_SET_VRING_CALL, 0, &v, 8, efd);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "SET_VRING_CALL with an fd served");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "SET_VRING_CALL with an fd served");
     tap_ok(b.q[1].call_fd >= 0 && b.q[1].call_fd != efd, "the received fd is kept for queue 1");
     send_msg(VHOST_USER_SET_OWNER, 0, NULL, 0, efd);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "SET_OWNER with a stray fd served (refused)");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "SET_OWNER with a stray fd served (refused)");
     TAP_IS_INT(b.owner, 0, "the malformed SET_OWNER had no effect");
     close(efd);
 
@@ -324,7 +324,7 @@ static void test_socket(void)
         memset(buf, 0, sizeof(buf));
         memcpy(buf, &ch, sizeof(ch));
         send_msg(VHOST_USER_GET_CONFIG, 0, buf, sizeof(buf), -1);
-        TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "malformed GET_CONFIG served");
+        TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "malformed GET_CONFIG served");
         tap_ok(recv_reply(&h, buf, sizeof(buf)) == 0 && h.size == 0,
                "and answered with an empty payload instead of silence");
     }
@@ -334,11 +334,11 @@ static void test_socket(void)
         /* Rewrite the size of the next message to 64 KiB: the stream cannot be trusted. */
         struct vhost_user_header big = {VHOST_USER_SET_FEATURES, 1, 65536};
 
-        TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "a good message first");
+        TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "a good message first");
         (void)!recv_reply(&h, &v, sizeof(v));
         if (send(sv[0], &big, sizeof(big), 0) != (ssize_t)sizeof(big))
             tap_ok(0, "send");
-        TAP_IS_INT(vhu_serve_one(&b, sv[1]), -EMSGSIZE, "64 KiB payload drops the front-end");
+        TAP_IS_INT(vu_serve_one(&b, sv[1]), -EMSGSIZE, "64 KiB payload drops the front-end");
     }
     {
         struct vhost_user_header part = {VHOST_USER_SET_FEATURES, 1, 8};
@@ -346,12 +346,12 @@ static void test_socket(void)
         if (send(sv[0], &part, sizeof(part), 0) != (ssize_t)sizeof(part))
             tap_ok(0, "send");
         close(sv[0]);
-        TAP_IS_INT(vhu_serve_one(&b, sv[1]), -ECONNRESET,
+        TAP_IS_INT(vu_serve_one(&b, sv[1]), -ECONNRESET,
                    "payload cut short by EOF drops the front-end");
-        TAP_IS_INT(vhu_serve_one(&b, sv[1]), -ECONNRESET, "EOF drops the front-end");
+        TAP_IS_INT(vu_serve_one(&b, sv[1]), -ECONNRESET, "EOF drops the front-end");
     }
     close(sv[1]);
-    vhu_backend_reset(&b);
+    vu_backend_reset(&b);
 }
 
 /* A front-end that sends a message a byte at a time (the fd with the first byte) is
@@ -368,7 +368,7 @@ static void test_trickle(void)
     memcpy(msg + sizeof(call), &v, sizeof(v));
 
     tap_ok(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0, "socketpair");
-    vhu_backend_init(&b, 3, 256);
+    vu_backend_init(&b, 3, 256);
     for (size_t i = 0; i < sizeof(msg); i++) {
         if (i == 0) {
             union {
@@ -391,7 +391,7 @@ static void test_trickle(void)
         } else if (send(sv[0], bytes + i, 1, 0) != 1) {
             tap_ok(0, "send");
         }
-        if (vhu_serve_one(&b, sv[1]) != 0)
+        if (vu_serve_one(&b, sv[1]) != 0)
             break;
         if (i + 1 < sizeof(msg) && b.q[1].call_fd >= 0)
             early = 1;
@@ -399,17 +399,17 @@ static void test_trickle(void)
     TAP_IS_INT(early, 0, "nothing is handled before the last byte");
     tap_ok(b.q[1].call_fd >= 0 && b.q[1].call_fd != efd,
            "the 20-byte SET_VRING_CALL sent a byte at a time is handled, fd included");
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "an empty socket is not an error");
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "an empty socket is not an error");
 
     /* The same front-end then sends a whole message: served as usual. */
     send_msg(VHOST_USER_GET_FEATURES, 0, NULL, 0, -1);
-    TAP_IS_INT(vhu_serve_one(&b, sv[1]), 0, "GET_FEATURES after the trickle served");
-    tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && v == vhu_offered_features(&b),
+    TAP_IS_INT(vu_serve_one(&b, sv[1]), 0, "GET_FEATURES after the trickle served");
+    tap_ok(recv_reply(&h, &v, sizeof(v)) == 0 && v == vu_offered_features(&b),
            "and answered");
     close(efd);
     close(sv[0]);
     close(sv[1]);
-    vhu_backend_reset(&b);
+    vu_backend_reset(&b);
 }
 
 int main(void)

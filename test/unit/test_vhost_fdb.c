@@ -1,4 +1,4 @@
-/* test_vhu_fdb.c: the back-end's descriptor budget (cmd/vhost-user-vsock/fd_budget.c):
+/* test_vhost_fdb.c: the back-end's descriptor budget (cmd/vhost-user-vsock/fd_budget.c):
  * the soft limit raised to the hard one, a connection cap that leaves the reserve free,
  * and a listener paused when accept(2) finds no descriptor: out of the epoll set until
  * a descriptor is freed (EMFILE) or its timer ends (ENFILE), with one log line. */

@@ -1,9 +1,9 @@
-/* test_vhu_device.c: the backend's device (cmd/vhost-user-vsock/device.c) against a
+/* test_vhost_device.c: the backend's device (cmd/vhost-user-vsock/device.c) against a
  * guest that adds ring entries as fast as the device takes them: a second thread keeps
  * the tx ring full of one 10-byte packet, or the rx ring full of 10-byte buffers while
  * the device owes an RST. Each pass over a ring must end after at most a ring's worth
  * of entries (it never ended before), and the rest must be left for
- * vsk_device_run_deferred(), since the guest will not kick again. */
+ * vdev_run_deferred(), since the guest will not kick again. */
 #include "config.h"
 
 #include <pthread.h>
@@ -29,8 +29,8 @@
 #define USED_OFF(q) ((q) * 0x2000u + 0x1000u)
 
 static uint8_t *ram;
-static struct vhu_backend b;
-static struct vsk_device *dev;
+static struct vu_backend b;
+static struct vdev *dev;
 static volatile int flooding;
 
 static uint16_t idx_load(uint32_t off)
@@ -86,23 +86,23 @@ static unsigned int one_run(unsigned int q, int *events, int *more)
     if (*events >= 0)
         *events = ev_loop_run_once(0);
     else
-        *more = vsk_device_run_deferred(dev);
+        *more = vdev_run_deferred(dev);
     return (uint16_t)(idx_load(USED_OFF(q) + 2) - before);
 }
 
 static void setup(void)
 {
-    static const struct vsk_window win = {65536, 65536, 0};
+    static const struct vdev_window win = {65536, 65536, 0};
 
     ram = aligned_alloc(4096, RAM_SIZE);
     if (ram == NULL || ev_loop_open() < 0)
         abort();
     memset(ram, 0, RAM_SIZE);
-    vhu_backend_init(&b, GUEST_CID, 256);
+    vu_backend_init(&b, GUEST_CID, 256);
     if (mem_table_add(&b.mem, GPA, RAM_SIZE, UVA, ram) < 0)
         abort();
     for (unsigned int q = 0; q < 2; q++) {
-        struct vhu_queue *vq = &b.q[q];
+        struct vu_queue *vq = &b.q[q];
 
         vq->ring.size = QSZ;
         vq->ring.addr_set = 1;
@@ -121,10 +121,10 @@ static void setup(void)
     le64_put(ram + DESC_OFF(0) + VIRTQ_DESC_ADDR, GPA + BUF_OFF + 0x100);
     le32_put(ram + DESC_OFF(0) + VIRTQ_DESC_LEN, 10);
     le16_put(ram + DESC_OFF(0) + VIRTQ_DESC_FLAGS, VIRTQ_DESC_F_WRITE);
-    dev = vsk_device_new(&b, "/nonexistent/test-vhu-device.sock", &win);
+    dev = vdev_new(&b, "/nonexistent/test-vhu-device.sock", &win);
     if (dev == NULL)
         abort();
-    vsk_device_sync(dev);
+    vdev_sync(dev);
 }
 
 static void test_tx_flood(void)
@@ -149,13 +149,13 @@ static void test_tx_flood(void)
     pthread_join(t, NULL);
     TAP_IS_INT(most, QSZ, "each deferred pass takes one ring at most");
     TAP_IS_INT(deferred, 20, "and says more is left, without a kick");
-    while (vsk_device_run_deferred(dev))
+    while (vdev_run_deferred(dev))
         ;
 }
 
 static void test_rx_flood(void)
 {
-    struct vsock_hdr h = {.src_cid = GUEST_CID, .dst_cid = VSK_HOST_CID, .src_port = 1000,
+    struct vsock_hdr h = {.src_cid = GUEST_CID, .dst_cid = VDEV_HOST_CID, .src_port = 1000,
                           .dst_port = 9999, .type = VSOCK_TYPE_STREAM, .op = VSOCK_OP_RW};
     unsigned int used;
     int events = 0, more = 0;
@@ -192,7 +192,7 @@ int main(void)
     setup();
     test_tx_flood();
     test_rx_flood();
-    vhu_backend_reset(&b);
+    vu_backend_reset(&b);
     free(dev);
     free(ram);
     ev_loop_close();
