@@ -12,7 +12,7 @@ bats_require_minimum_version 1.5.0
 BACKEND="$abs_top_builddir/cmd/vhost-user-vsock/vhost-user-vsock"
 XFER="$abs_top_builddir/test/tools/vsock_xfer"
 HYBRID="$abs_top_srcdir/test/tools/hybrid_host.py"
-PEER="$abs_top_srcdir/test/vsockcat_peer.py"
+PEER="$abs_top_srcdir/test/tools/vsockcat_peer.py"
 
 setup() {
     T=$BATS_TEST_TMPDIR

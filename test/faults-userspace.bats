@@ -12,6 +12,7 @@ load helpers
 BACKEND="$abs_top_builddir/cmd/vhost-user-vsock/vhost-user-vsock"
 XFER="$abs_top_builddir/test/tools/vsock_xfer"
 HYBRID="$abs_top_srcdir/test/tools/hybrid_host.py"
+PEER="$abs_top_srcdir/test/tools/vsockcat_peer.py"
 
 setup() {
     [ -x "$BACKEND" ] || skip "cmd/vhost-user-vsock is not built"
@@ -447,7 +448,7 @@ rst_after_1mb_to_guest() {
     # socket when the reset comes. Then it writes (that cannot be delivered any more),
     # half-closes and reads all: the whole prefix, then EOF, or a reset if its 100 bytes
     # were still unread when the relay closed (as they would be without the relay).
-    run timeout 30 python3 "$abs_top_srcdir/test/vsockcat_peer.py" halfclose \
+    run timeout 30 python3 "$PEER" halfclose \
         "unix:$TMPD/front" --delay 1.5 --send 100
     assert_success
     assert_output --regexp "^$(head -c 1000000 "$TMPD/in" | sha256sum | cut -d' ' -f1) 1000000 (eof|reset)$"

@@ -35,3 +35,7 @@ soak: all test/tools/vsock_xfer$(EXEEXT)
 	abs_top_srcdir='$(abs_top_srcdir)' abs_top_builddir='$(abs_top_builddir)' \
 	SOAK_SECONDS='$(SOAK_SECONDS)' $(SHELL) '$(abs_top_srcdir)/test/soak.sh'
 EXTRA_DIST += test/soak.sh test/soak.py
+
+# The scripted peers the bats files drive (test/tools/), one program per job; the
+# vhost-user peers are listed with the back-end's and the driver's tests.
+EXTRA_DIST += test/tools/vsockcat_peer.py

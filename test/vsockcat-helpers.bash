@@ -1,11 +1,12 @@
 # vsockcat-helpers.bash: what the vsockcat-*.bats files share: background processes
-# with a time limit that teardown ends by pid, the scripted peers of vsockcat_peer.py,
-# and waiting for a line in a log. Nothing here connects over kernel AF_VSOCK.
+# with a time limit that teardown ends by pid, the scripted peers of
+# test/tools/vsockcat_peer.py, and waiting for a line in a log. Nothing here connects
+# over kernel AF_VSOCK.
 
 load helpers
 bats_require_minimum_version 1.5.0
 
-PEER="$abs_top_srcdir/test/vsockcat_peer.py"
+PEER="$abs_top_srcdir/test/tools/vsockcat_peer.py"
 
 setup() {
     T=$BATS_TEST_TMPDIR

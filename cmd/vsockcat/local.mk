@@ -42,4 +42,4 @@ TESTS += test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bat
 	test/vsockcat-faults.bats
 EXTRA_DIST += test/vsockcat-faults.bats test/vsockcat-cli.bats test/vsockcat-relay.bats test/vsockcat-local.bats \
 	test/vsockcat-listen.bats test/vsockcat-hybrid.bats test/vsockcat-readline.bats \
-	test/vsockcat-helpers.bash test/vsockcat_peer.py
+	test/vsockcat-helpers.bash
