@@ -48,6 +48,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+import hybrid_host  # noqa: E402
+
 HDR = struct.Struct("<4sBQ3x")  # magic, mode (E echo, R reset), reset after N bytes
 MAGIC = b"SOAK"
 RSS_SLACK_KB = 4096
@@ -429,21 +432,7 @@ def socket_transfer(stats, rng, path, mode, connect):
 
 
 def hybrid_connect(uds, port):
-    def connect():
-        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        c.settimeout(HANG_S)
-        c.connect(uds)
-        c.sendall(b"CONNECT %d\n" % port)
-        line = b""
-        while not line.endswith(b"\n"):
-            b = c.recv(1)
-            if not b:
-                raise OSError("back-end closed the hybrid connection: %r" % line)
-            line += b
-        if not line.startswith(b"OK "):
-            raise OSError("hybrid handshake: %r" % line)
-        return c
-    return connect
+    return lambda: hybrid_host.connect(uds, port, timeout=HANG_S)
 
 
 def tcp_connect(port):

@@ -27,6 +27,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hybrid_host  # noqa: E402
 from vhost_wire import REQUEST, RESPONSE, RST, RW  # noqa: E402
 from vhu_frontend import Checks, Frontend, host_listener  # noqa: E402
 
@@ -97,11 +98,11 @@ def release(fe, held, host_port):
 
 def serve_host_client(fe, check, guest_port, what):
     """A host client's CONNECT reaches the guest, which accepts: the client reads OK."""
-    hc = host_client(b"CONNECT %d\n" % guest_port)
+    hc = hybrid_host.request(UDS, guest_port, timeout=10)
     p = check.expect(fe, "REQUEST", what + ": the guest gets the host client's REQUEST",
                      skip=("RST",), timeout=10, dst_port=guest_port)
     fe.send(fe.hdr(RESPONSE, guest_port, p["src_port"]))
-    line = hc.recv(64)
+    line = hybrid_host.read_answer(hc)
     check(line.startswith(b"OK "), what + ": the host client reads OK (got %r)" % line)
     hc.close()
 
@@ -130,13 +131,14 @@ def scenario_fd_cap(fe, check):
     for src in range(refused + 1, refused + 4):
         fe.send(fe.hdr(REQUEST, src, 5600))
         check.expect(fe, "RST", "another REQUEST at the cap is reset at once", dst_port=src)
-    waiting = [host_client(b"CONNECT 7000\n") for _ in range(2)] + \
+    waiting = [hybrid_host.request(UDS, 7000, timeout=10) for _ in range(2)] + \
         [host_client() for _ in range(2)]
     used = cpu_during(PID, CPU_WINDOW_S)
     check(used < CPU_MAX_MS, "host clients at the cap cost the back-end %d ms of CPU in %.0f s"
           % (used, CPU_WINDOW_S))
     for hc in waiting[:2]:
-        check(hc.recv(64) == b"", "a host client's CONNECT at the cap is closed without OK")
+        check(hybrid_host.read_answer(hc) == b"",
+              "a host client's CONNECT at the cap is closed without OK")
     for hc in waiting:
         hc.close()
     release(fe, held, 5600)

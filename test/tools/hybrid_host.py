@@ -1,26 +1,85 @@
 #!/usr/bin/env python3
-# hybrid_host.py: the host side of a hybrid vsock (Firecracker convention) for the
-# integration tests, written independently of vsockcat so the two cannot share a mistake.
-#
-#   hybrid_host.py [--delay S] connect UDS PORT   connect to UDS, "CONNECT PORT\n", expect
-#                                                 "OK <n>\n"
-#   hybrid_host.py [--delay S] listen PATH        listen on the Unix socket PATH (UDS_PORT),
-#                                                 accept one
-#
-#   hybrid_host.py echo PATH N                    listen on PATH, echo N connections (served
-#                                                 concurrently) each until its EOF
-#
-# --delay S: start reading from the peer only after S seconds; --slow: then read it at
-# about 3 MB/s (16 KiB every 5 ms), so the back-end holds buffered data for a while;
-# --max BYTES: close the connection abruptly once that much arrived (a peer reset).
-# Then stdin goes to the peer (shutdown(SHUT_WR) at EOF) and the peer's bytes to stdout
-# until its EOF. "listening PATH" on stderr says the listener is up. Errors: one line
-# "hybrid_host: what: cause" on stderr, exit 1.
+"""hybrid_host.py: the host side of a hybrid vsock (Firecracker convention) for the
+integration tests, written independently of vsockcat so the two cannot share a mistake.
+A host program connects to the back-end's Unix socket UDS, sends "CONNECT <port>\\n" and
+reads "OK <n>\\n"; a guest's connection to port P arrives at the Unix listener UDS_P.
+
+As a module: connect(uds, port) (or its two steps, request and read_answer) is the one
+host-side handshake the python peers share (vsockcat_peer.py's hybrid: addresses,
+hostile_guest.py, soak.py).
+
+  hybrid_host.py [OPTIONS] connect UDS PORT   connect to UDS, "CONNECT PORT\\n", expect
+                                              "OK <n>\\n"
+  hybrid_host.py [OPTIONS] listen PATH        listen on the Unix socket PATH (UDS_PORT),
+                                              accept one
+  hybrid_host.py echo PATH N                  listen on PATH, echo N connections (served
+                                              concurrently) each until its EOF
+  hybrid_host.py stall UDS TEXT               connect to UDS, send TEXT (say a partial
+                                              line), then nothing: print the milliseconds
+                                              until the back-end hangs up; exit 1 if it
+                                              answered anything
+
+OPTIONS: --delay S: start reading from the peer only after S seconds; --slow: then read
+it at about 3 MB/s (16 KiB every 5 ms), so the back-end holds buffered data for a while;
+--max BYTES: close the connection abruptly once that much arrived (a peer reset).
+connect and listen then send stdin to the peer (shutdown(SHUT_WR) at EOF) and the peer's
+bytes to stdout until its EOF. "listening PATH" on stderr says a listener is up. Errors:
+one line "hybrid_host: what: cause" on stderr, exit 1.
+"""
+import argparse
 import os
 import socket
 import sys
 import threading
 import time
+
+
+class HandshakeError(OSError):
+    """The back-end closed or answered something else than "OK <n>\\n"."""
+
+
+def read_answer(sock, limit=64):
+    """The back-end's answer line, newline included; what came before it hung up (b""
+    if nothing) when it closed first. HandshakeError past limit bytes."""
+    line = b""
+    while not line.endswith(b"\n"):
+        c = sock.recv(1)
+        if not c:
+            break
+        line += c
+        if len(line) > limit:
+            raise HandshakeError("overlong answer %r" % line)
+    return line
+
+
+def request(uds, port, timeout=None):
+    """A connection to the back-end at uds that has asked for the guest's port (the
+    answer is still to be read: read_answer, or connect for both steps)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(uds)
+        sock.sendall(b"CONNECT %d\n" % port)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def connect(uds, port, timeout=None):
+    """A connection through the back-end at uds to the guest's port, handshake done.
+    OSError if the connect fails, HandshakeError (naming the answer) if no OK came."""
+    sock = request(uds, port, timeout)
+    try:
+        line = read_answer(sock)
+        if not line.endswith(b"\n"):
+            raise HandshakeError("connection closed without OK (got %r)" % line)
+        if not line.startswith(b"OK "):
+            raise HandshakeError("answer %r" % line)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def die(msg):
@@ -41,37 +100,42 @@ def pump_in(sock):
         die("sending: %s" % e.strerror)
 
 
-DELAY = 0.0
-SLOW = False
-MAX = None
-MAX_SEEN = [0]
-
-
-def relay(sock, first=b""):
+def relay(sock, args):
+    """stdin to the peer in a thread; the peer's bytes to stdout, paced by args."""
     t = threading.Thread(target=pump_in, args=(sock,), daemon=True)
     t.start()
-    if DELAY > 0:
-        time.sleep(DELAY)
+    if args.delay > 0:
+        time.sleep(args.delay)
     out = sys.stdout.buffer
-    if first:
-        out.write(first)
+    seen = 0
     try:
         while True:
-            data = sock.recv(16384 if SLOW else 131072)
+            data = sock.recv(16384 if args.slow else 131072)
             if not data:
                 break
             out.write(data)
-            if SLOW:
+            if args.slow:
                 time.sleep(0.005)
-            if MAX is not None:
-                MAX_SEEN[0] += len(data)
-                if MAX_SEEN[0] >= MAX:
-                    out.flush()
-                    os._exit(0)
+            seen += len(data)
+            if args.max is not None and seen >= args.max:
+                out.flush()
+                os._exit(0)
     except OSError as e:
         die("receiving: %s" % e.strerror)
     out.flush()
     t.join()
+
+
+def listener(path, backlog):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        srv.bind(path)
+        srv.listen(backlog)
+    except OSError as e:
+        die("listen %s: %s" % (path, e.strerror))
+    sys.stderr.write("listening %s\n" % path)
+    sys.stderr.flush()
+    return srv
 
 
 def echo_one(sock):
@@ -87,75 +151,74 @@ def echo_one(sock):
     sock.close()
 
 
-def main():
-    global DELAY, SLOW, MAX
-    args = sys.argv[1:]
-    while args and args[0] in ("--delay", "--slow", "--max"):
-        if args[0] == "--slow":
-            SLOW = True
-            args = args[1:]
-        elif len(args) > 1 and args[0] == "--delay":
-            DELAY = float(args[1])
-            args = args[2:]
-        elif len(args) > 1:
-            MAX = int(args[1])
-            args = args[2:]
-        else:
-            die("%s needs a value" % args[0])
-    if len(args) == 3 and args[0] == "connect":
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(args[1])
-            sock.sendall(b"CONNECT %d\n" % int(args[2]))
-        except OSError as e:
-            die("connect %s: %s" % (args[1], e.strerror))
-        line = b""
-        while not line.endswith(b"\n"):
-            try:
-                c = sock.recv(1)
-            except OSError as e:
-                die("CONNECT %s: %s" % (args[2], e.strerror))
-            if not c:
-                die("CONNECT %s: connection closed without OK (got %r)" % (args[2], line))
-            line += c
-            if len(line) > 64:
-                die("CONNECT %s: overlong answer %r" % (args[2], line))
-        if not line.startswith(b"OK "):
-            die("CONNECT %s: answer %r" % (args[2], line))
-        relay(sock)
-    elif len(args) == 2 and args[0] == "listen":
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            srv.bind(args[1])
-            srv.listen(4)
-        except OSError as e:
-            die("listen %s: %s" % (args[1], e.strerror))
-        sys.stderr.write("listening %s\n" % args[1])
-        sys.stderr.flush()
+def run_connect(args):
+    try:
+        sock = connect(args.uds, args.port)
+    except HandshakeError as e:
+        die("CONNECT %d: %s" % (args.port, e))
+    except OSError as e:
+        die("connect %s: %s" % (args.uds, e.strerror))
+    relay(sock, args)
+
+
+def run_listen(args):
+    srv = listener(args.path, 4)
+    sock, _ = srv.accept()
+    srv.close()
+    relay(sock, args)
+
+
+def run_echo(args):
+    srv = listener(args.path, 256)
+    threads = []
+    for _ in range(args.count):
         sock, _ = srv.accept()
-        srv.close()
-        relay(sock)
-    elif len(args) == 3 and args[0] == "echo":
-        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            srv.bind(args[1])
-            srv.listen(256)
-        except OSError as e:
-            die("listen %s: %s" % (args[1], e.strerror))
-        sys.stderr.write("listening %s\n" % args[1])
-        sys.stderr.flush()
-        threads = []
-        for _ in range(int(args[2])):
-            sock, _ = srv.accept()
-            t = threading.Thread(target=echo_one, args=(sock,))
-            t.start()
-            threads.append(t)
-        for t in threads:
-            t.join()
-    else:
-        die("usage: hybrid_host.py [--delay S] [--slow] [--max BYTES] connect UDS PORT | "
-            "listen PATH | "
-            "echo PATH N")
+        t = threading.Thread(target=echo_one, args=(sock,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
 
 
-main()
+def run_stall(args):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(15)
+    try:
+        sock.connect(args.uds)
+        sock.sendall(args.text.encode())
+        start = time.monotonic()
+        answer = sock.recv(100)
+    except OSError as e:
+        die("stall %s: %s" % (args.uds, e.strerror or e))
+    if answer:
+        die("stall: the back-end answered %r; it should close without an answer" % answer)
+    print(int((time.monotonic() - start) * 1000))
+
+
+def main():
+    p = argparse.ArgumentParser(prog="hybrid_host.py")
+    p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--slow", action="store_true")
+    p.add_argument("--max", type=int)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("connect")
+    c.add_argument("uds")
+    c.add_argument("port", type=int)
+    c.set_defaults(run=run_connect)
+    c = sub.add_parser("listen")
+    c.add_argument("path")
+    c.set_defaults(run=run_listen)
+    c = sub.add_parser("echo")
+    c.add_argument("path")
+    c.add_argument("count", type=int)
+    c.set_defaults(run=run_echo)
+    c = sub.add_parser("stall")
+    c.add_argument("uds")
+    c.add_argument("text")
+    c.set_defaults(run=run_stall)
+    args = p.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

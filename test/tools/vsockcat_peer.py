@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""vsockcat_peer.py: the far ends vsockcat's bats tests relay to: small TCP/Unix servers
-with one scripted behaviour each, a fake hybrid-vsock backend (Firecracker's
+"""vsockcat_peer.py: the far ends the bats tests relay to: small TCP/Unix servers with
+one scripted behaviour each, a fake hybrid-vsock backend (Firecracker's
 "CONNECT <port>\\n" / "OK <port>\\n" handshake) and a many-clients driver. Test-only; it
 never touches AF_VSOCK.
 
+Addresses: tcp:PORT (127.0.0.1), unix:PATH, and for clients hybrid:UDS:PORT (a guest
+port through a vhost-user-vsock back-end's host socket, hybrid_host.py's handshake).
 Servers print "ready" on stdout once listening and serve until killed.
 """
 import argparse
@@ -17,6 +19,8 @@ import sys
 import termios
 import threading
 import time
+
+import hybrid_host
 
 
 def listen(where):
@@ -36,7 +40,11 @@ def listen(where):
 
 
 def connect(where, rcvbuf=0):
+    """tcp:PORT, unix:PATH or hybrid:UDS:PORT -> a connected socket."""
     kind, _, arg = where.partition(":")
+    if kind == "hybrid":
+        uds, _, port = arg.rpartition(":")
+        return hybrid_host.connect(uds, int(port), timeout=60)  # a guest answers slower
     s = socket.socket(socket.AF_INET if kind == "tcp" else socket.AF_UNIX, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before the window scale
