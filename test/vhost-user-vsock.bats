@@ -485,75 +485,13 @@ push_round() {
 
 @test "a front-end trickling a message stalls nothing: host clients are answered meanwhile" {
     start_backend
-    run_limited 30 python3 - "$VHU" "$UDS" <<'PYEOF'
-import socket, struct, sys, time
-fe = socket.socket(socket.AF_UNIX)
-fe.connect(sys.argv[1])
-get_features = struct.pack("=III", 1, 1, 0)
-fe.sendall(get_features[:5])             # part of a header, then silence
-time.sleep(0.3)
-# A host client meanwhile: no guest is running, so it is closed without OK, at once.
-start = time.monotonic()
-hc = socket.socket(socket.AF_UNIX)
-hc.connect(sys.argv[2])
-hc.sendall(b"CONNECT 7000\n")
-hc.settimeout(10)
-assert hc.recv(100) == b"", "no OK without a guest"
-took = time.monotonic() - start
-assert took < 2, "host client waited %.1f s behind the trickling front-end" % took
-for b in get_features[5:]:               # the rest, a byte every 0.7 s (over 5 s in all)
-    time.sleep(0.7)
-    fe.send(bytes([b]))
-fe.settimeout(10)
-req, flags, size = struct.unpack("=III", fe.recv(12))
-assert (req, size) == (1, 8), (req, size)
-feat = struct.unpack("=Q", fe.recv(8))[0]
-assert feat == (1 << 32) | (1 << 30) | (1 << 29), hex(feat)
-print("host client answered in %.2f s; trickled GET_FEATURES answered" % took)
-PYEOF
-    [ "$status" -eq 0 ] || { echo "$output"; cat "$TMPD/backend.log"; false; }
+    run_hostile trickle
     kill -0 "$BACKEND_PID"
 }
 
 @test "a hostile front-end gets refusals, never a crash; the next one is served" {
     start_backend
-    run_limited 20 python3 - "$VHU" <<'PYEOF'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-def msg(req, payload=b"", flags=1):
-    s.sendall(struct.pack("=III", req, flags, len(payload)) + payload)
-def reply():
-    req, flags, size = struct.unpack("=III", s.recv(12))
-    return s.recv(size) if size else b""
-msg(1)                                      # GET_FEATURES
-feat = struct.unpack("=Q", reply())[0]
-assert feat == (1 << 32) | (1 << 30) | (1 << 29), hex(feat)
-msg(15)                                     # GET_PROTOCOL_FEATURES
-pf = struct.unpack("=Q", reply())[0]
-assert pf & (1 << 9), "CONFIG"
-msg(16, struct.pack("=Q", 1 << 3 | 1 << 9)) # REPLY_ACK | CONFIG
-NEED = 1 | 8
-for req, payload in [
-        (99, b""),                                   # unknown request
-        (8, struct.pack("=II", 7, 64)),              # queue 7
-        (8, struct.pack("=II", 0, 100)),             # size not a power of two
-        (8, struct.pack("=I", 0)),                   # short vring state
-        (9, struct.pack("=IIQQQQ", 0, 0, 1, 2, 3, 0)),  # addresses before a size/table
-        (5, struct.pack("=II", 1, 0) + b"\0" * 32),  # memory table without its fd
-        (5, struct.pack("=II", 200, 0)),             # 200 regions
-        (12, struct.pack("=Q", 1 | 1 << 8)),         # kick NOFD (polling) refused
-        (25, struct.pack("=III", 0, 8, 0) + b"\0" * 8),  # SET_CONFIG
-        (2, struct.pack("=Q", 1 << 28))]:            # INDIRECT_DESC not offered
-    msg(req, payload, NEED)
-    status = struct.unpack("=Q", reply())[0]
-    assert status != 0, "request %d accepted" % req
-msg(24, struct.pack("=III", 0, 8, 0) + b"\0" * 8)   # GET_CONFIG still answers
-assert struct.unpack("=Q", reply()[12:20])[0] == 42
-s.sendall(struct.pack("=III", 3, 1, 1 << 20))      # 1 MiB payload: framing lost
-assert s.recv(1) == b"", "backend should hang up"
-PYEOF
-    [ "$status" -eq 0 ] || { echo "$output"; cat "$TMPD/backend.log"; false; }
+    run_hostile refusals
     grep -q 'request 99 (unknown) refused' "$TMPD/backend.log"
     grep -q 'front-end disconnected' "$TMPD/backend.log"
     kill -0 "$BACKEND_PID"

@@ -26,6 +26,11 @@ Usage: hostile_frontend.py VHU UDS CID SCENARIO [ARG]
                       back-end's readv: it must drop us the same way
   mem-file PATH       guest memory is the file PATH (a /dev/shm or disk file, not a memfd):
                       a connection to a host listener carries data both ways
+  trickle             sends GET_FEATURES a byte every 0.7 s (over 5 s in all); a host
+                      client meanwhile is answered at once, and so is the message
+  refusals            malformed and unsupported requests, each refused (REPLY_ACK
+                      failure); GET_CONFIG still answers; a header announcing a 1 MiB
+                      payload (framing lost) makes the back-end hang up
 Prints one "ok ..." line per check and "N checks passed"; exit 1 at the first failure."""
 import mmap
 import os
@@ -36,9 +41,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vhost_wire import (GET_VRING_BASE, NEED_REPLY, PROTOCOL_F_CONFIG,  # noqa: E402
-                        PROTOCOL_F_REPLY_ACK, REQUEST, RST, RW, RXQ, SET_MEM_TABLE,
-                        SET_PROTOCOL_FEATURES, SET_VRING_CALL, SET_VRING_KICK, TXQ, VERSION)
+import hybrid_host  # noqa: E402
+from vhost_wire import (F_EVENT_IDX, F_INDIRECT_DESC, F_PROTOCOL_FEATURES,  # noqa: E402
+                        GET_FEATURES, GET_PROTOCOL_FEATURES, GET_VRING_BASE, NEED_REPLY,
+                        PROTOCOL_F_CONFIG, PROTOCOL_F_REPLY_ACK, REQUEST, RST, RW, RXQ,
+                        SET_CONFIG, SET_FEATURES, SET_MEM_TABLE, SET_OWNER,
+                        SET_PROTOCOL_FEATURES, SET_VRING_ADDR, SET_VRING_CALL,
+                        SET_VRING_KICK, SET_VRING_NUM, TXQ, VERSION, VERSION_1, VRING_NOFD)
 from vhu_frontend import Checks, Frontend, host_listener  # noqa: E402
 
 
@@ -285,6 +294,64 @@ def scenario_mem_file(args, check):
     conn.sendall(b"host")
     p = check.expect(fe, "RW", "host data reaches the guest", skip=("CREDIT_UPDATE",))
     check(p["payload"] == b"host", "its bytes arrive intact")
+
+
+OFFERED = VERSION_1 | F_PROTOCOL_FEATURES | F_EVENT_IDX  # what the back-end offers
+
+
+def scenario_trickle(args, check):
+    fe = Frontend(VHU, CID, connect=False)
+    get_features = struct.pack("=III", GET_FEATURES, VERSION, 0)
+    fe.sock.sendall(get_features[:5])               # part of a header, then silence
+    time.sleep(0.3)
+    # A host client meanwhile: no guest is running, so it is closed without OK, at once.
+    start = time.monotonic()
+    hc = hybrid_host.request(UDS, 7000, timeout=10)
+    answer = hc.recv(100)
+    took = time.monotonic() - start
+    check(answer == b"", "no OK without a guest (got %r)" % answer)
+    check(took < 2, "the host client is answered in %.2f s behind the trickling front-end"
+          % took)
+    for b in get_features[5:]:                      # the rest, a byte every 0.7 s
+        time.sleep(0.7)
+        fe.sock.send(bytes([b]))
+    fe.sock.settimeout(10)
+    feat = fe.reply()
+    check((fe.reply_req, len(feat)) == (GET_FEATURES, 8),
+          "the trickled GET_FEATURES is answered (request %d, %d bytes)"
+          % (fe.reply_req, len(feat)))
+    feat = struct.unpack("=Q", feat)[0]
+    check(feat == OFFERED, "with the features offered (%#x)" % feat)
+
+
+REFUSED = [  # (what, request, payload): each must fail with REPLY_ACK
+    ("an unknown request", 99, b""),
+    ("queue 7", SET_VRING_NUM, struct.pack("=II", 7, 64)),
+    ("a ring size not a power of two", SET_VRING_NUM, struct.pack("=II", 0, 100)),
+    ("a short vring state", SET_VRING_NUM, struct.pack("=I", 0)),
+    ("ring addresses before a size and a memory table", SET_VRING_ADDR,
+     struct.pack("=IIQQQQ", 0, 0, 1, 2, 3, 0)),
+    ("a memory table without its fd", SET_MEM_TABLE, struct.pack("=II", 1, 0) + b"\0" * 32),
+    ("a memory table of 200 regions", SET_MEM_TABLE, struct.pack("=II", 200, 0)),
+    ("a kick without an fd (polling)", SET_VRING_KICK, struct.pack("=Q", 1 | VRING_NOFD)),
+    ("SET_CONFIG", SET_CONFIG, struct.pack("=III", 0, 8, 0) + b"\0" * 8),
+    ("INDIRECT_DESC, not offered", SET_FEATURES, struct.pack("=Q", F_INDIRECT_DESC)),
+]
+
+
+def scenario_refusals(args, check):
+    fe = Frontend(VHU, CID, connect=False)
+    fe.msg(GET_FEATURES)
+    feat = struct.unpack("=Q", fe.reply())[0]
+    check(feat == OFFERED, "the features offered (%#x)" % feat)
+    fe.msg(GET_PROTOCOL_FEATURES)
+    check(struct.unpack("=Q", fe.reply())[0] & PROTOCOL_F_CONFIG, "CONFIG is offered")
+    fe.msg(SET_PROTOCOL_FEATURES, struct.pack("=Q", PROTOCOL_F_REPLY_ACK | PROTOCOL_F_CONFIG))
+    for what, req, payload in REFUSED:
+        check(status(fe, req, payload) != 0, what + " is refused")
+    check(fe.get_config() == CID, "GET_CONFIG still answers")
+    fe.sock.sendall(struct.pack("=III", SET_OWNER, VERSION, 1 << 20))  # framing lost
+    check(fe.sock.recv(1) == b"", "a header announcing a 1 MiB payload: the back-end hangs up")
 
 
 def main():

@@ -10,13 +10,15 @@ GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 
 SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM = 15, 16, 17
-SET_VRING_ENABLE, GET_CONFIG = 18, 24
+SET_VRING_ENABLE, GET_CONFIG, SET_CONFIG = 18, 24, 25
+VRING_NOFD = 1 << 8  # SET_VRING_KICK/CALL payload: no fd passed (polling)
 
 # vhost-user header flags: the version (1) in bits 0-1, then REPLY and NEED_REPLY
 VERSION, REPLY, NEED_REPLY = 0x1, 0x4, 0x8
 
 # virtio feature bits and vhost-user protocol feature bits
 VERSION_1, F_PROTOCOL_FEATURES = 1 << 32, 1 << 30
+F_INDIRECT_DESC, F_EVENT_IDX = 1 << 28, 1 << 29
 PROTOCOL_F_MQ, PROTOCOL_F_REPLY_ACK, PROTOCOL_F_CONFIG = 1 << 0, 1 << 3, 1 << 9
 
 # split-ring descriptor flags; the vsock device's queues

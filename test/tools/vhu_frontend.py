@@ -73,7 +73,8 @@ class Frontend:
             self.sock.sendall(data)
 
     def reply(self):
-        req, flags, size = struct.unpack("=III", self._recv_exact(12))
+        """The next reply's payload; its request number is in self.reply_req."""
+        self.reply_req, flags, size = struct.unpack("=III", self._recv_exact(12))
         return self._recv_exact(size) if size else b""
 
     def _recv_exact(self, n):
