@@ -208,20 +208,7 @@ storm_relay() {
 
 # A TCP server that sends zeros to every client until the client goes away.
 zero_server() {
-    local port=$1
-    bg "$T/zero.log" python3 -c '
-import socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
-print("ready", flush=True)
-zeros = bytes(65536)
-while True:
-    c, _ = s.accept()
-    try:
-        while True:
-            c.sendall(zeros)
-    except OSError:
-        c.close()' "$port"
+    bg "$T/zero.log" python3 "$PEER" serve zeros tcp:"$1"
     wait_log "$T/zero.log" '^ready$'
 }
 
@@ -346,13 +333,7 @@ status 1"
     wait_log "$T/backend.log" "device running"
     local before
     before=$(ls "/proc/$VC_PID/fd" | wc -l)
-    run timeout 30 python3 -c '
-import socket, struct, sys
-for i in range(20):
-    c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-    c.sendall(b"abc")
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    c.close()' "$port"
+    run timeout 30 python3 "$PEER" client tcp:"$port" --count 20 --text abc --reset
     assert_success
     # Every relay ends with the reset (one line each) and gives its descriptors back.
     for i in $(seq 1 100); do

@@ -13,14 +13,7 @@ load vsockcat-helpers
     lport=$(free_tcp_port)
     make_payload "$T/file" 2
     vc_listen "$T/vc.log" -U "TCP-LISTEN:$lport" "OPEN:$T/file"
-    timeout 10 python3 -c '
-import socket, sys
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-with open(sys.argv[2], "wb") as f:
-    while True:
-        b = c.recv(65536)
-        if not b: break
-        f.write(b)' "$lport" "$T/out"
+    timeout 10 python3 "$PEER" client "tcp:$lport" > "$T/out"
     [ "$(sha "$T/out")" = "$(sha "$T/file")" ]
     wait_gone "$VC_PID"
     [ "$GONE_STATUS" -eq 0 ]
@@ -45,12 +38,7 @@ with open(sys.argv[2], "wb") as f:
     printf 'bye\n' > "$T/file"
     # vsockcat closes first (it sends the file and is done), so the TIME_WAIT is its.
     vc_listen "$T/vc.log" -U "TCP-LISTEN:$lport" "OPEN:$T/file"
-    timeout 10 python3 -c '
-import socket, sys, time
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-while c.recv(4096): pass
-time.sleep(0.2)
-c.close()' "$lport"
+    timeout 10 python3 "$PEER" client "tcp:$lport" --linger 0.2 > /dev/null
     wait_gone "$VC_PID"
     [ -n "$(ss -Htan state time-wait "( sport = :$lport )")" ]
     run_vc 5 "TCP-LISTEN:$lport,reuseaddr=0" - < /dev/null
@@ -83,10 +71,7 @@ have_ipv6() {
     lport=$(free_tcp_port)
     vc_listen "$T/vc.log" "TCP-LISTEN:$lport,bind=[::1],fork" 'SYSTEM:echo six'
     ss -Htln "( sport = :$lport )" | grep -Fq "[::1]:$lport"
-    run timeout 5 python3 -c '
-import socket, sys
-c = socket.create_connection(("::1", int(sys.argv[1])))
-print(c.recv(100).decode().strip())' "$lport"
+    run timeout 5 python3 "$PEER" client "tcp:[::1]:$lport"
     [ "$output" = six ]
     run_vc 5 - "TCP:127.0.0.1:$lport" < /dev/null
     [ "$status" -eq 1 ]
@@ -230,12 +215,7 @@ print(c.recv(100).decode().strip())' "$lport"
 
 @test "UNIX-LISTEN -d names a bound client by its path" {
     vc_listen "$T/vc.log" -u "UNIX-LISTEN:$T/relay.sock" "OPEN:$T/out,creat"
-    timeout 10 python3 -c '
-import socket, sys
-c = socket.socket(socket.AF_UNIX)
-c.bind(sys.argv[2])
-c.connect(sys.argv[1])
-c.sendall(b"hi")' "$T/relay.sock" "$T/client.sock"
+    timeout 10 python3 "$PEER" client "unix:$T/relay.sock" --bind "$T/client.sock" --text hi --shut
     wait_gone "$VC_PID"
     grep -qxF "vsockcat: UNIX-LISTEN:$T/relay.sock: accepted connection from $T/client.sock" "$T/vc.log" ||
         { cat "$T/vc.log"; false; }
@@ -302,16 +282,8 @@ c.sendall(b"hi")' "$T/relay.sock" "$T/client.sock"
 }
 
 @test "UNIX-CONNECT,connect-timeout: a listener with a full backlog times out (exit 1)" {
-    bg "$T/full.log" python3 -c '
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)
-fill = []
-for i in range(3):
-    c = socket.socket(socket.AF_UNIX); c.setblocking(False)
-    try: c.connect(sys.argv[1])
-    except OSError: pass
-    fill.append(c)
-print("ready", flush=True); time.sleep(60)' "$T/full.sock"
+    # A listener whose accept queue its own connections fill, and that never accepts.
+    bg "$T/full.log" python3 "$PEER" serve silent "unix:$T/full.sock" --fill 3 --accept-after 60
     wait_log "$T/full.log" '^ready$'
     run_vc 10 - "UNIX-CONNECT:$T/full.sock,connect-timeout=0.5" < /dev/null
     [ "$status" -eq 1 ]
@@ -319,14 +291,10 @@ print("ready", flush=True); time.sleep(60)' "$T/full.sock"
 }
 
 @test "UNIX-CONNECT,bind=PATH connects from that path" {
-    bg "$T/who.log" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); print("ready", flush=True)
-c, addr = s.accept(); c.sendall(("from %s\n" % addr).encode()); c.close()' "$T/who.sock"
-    wait_log "$T/who.log" '^ready$'
+    peer whoami "unix:$T/who.sock"
     run_vc 5 - "UNIX-CONNECT:$T/who.sock,bind=$T/me.sock" < /dev/null
     [ "$status" -eq 0 ]
-    [ "$output" = "from $T/me.sock" ]
+    [ "$output" = "peer $T/me.sock" ]
 }
 
 @test "-T with fork ends each idle relay; the server keeps serving" {
@@ -336,12 +304,7 @@ c, addr = s.accept(); c.sendall(("from %s\n" % addr).encode()); c.close()' "$T/w
     peer silent "tcp:$port"
     vc_listen "$T/vc.log" -T 0.3 "TCP-LISTEN:$lport,fork" "TCP:127.0.0.1:$port"
     # A client that sends nothing and never closes is dropped after 0.3 s idle.
-    run timeout 5 python3 -c '
-import socket, sys, time
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-t = time.time()
-assert c.recv(10) == b"", "data from a silent peer?"
-print(int((time.time() - t) * 1000))' "$lport"
+    run timeout 5 python3 "$PEER" client "tcp:$lport" --ms
     [ "$status" -eq 0 ]
     [ "$output" -ge 250 ] && [ "$output" -lt 3000 ] || { echo "closed after $output ms" >&2; false; }
     wait_log "$T/vc.log" 'idle timeout \(-T\)'

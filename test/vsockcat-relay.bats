@@ -61,13 +61,7 @@ load vsockcat-helpers
     # A listener with a full accept queue drops SYNs: the connect neither succeeds nor fails.
     local port
     port=$(free_tcp_port)
-    bg "$T/full.log" python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
-fill = []
-for i in range(4):
-    c = socket.socket(); c.setblocking(False); c.connect_ex(("127.0.0.1", int(sys.argv[1]))); fill.append(c)
-print("ready", flush=True); time.sleep(60)' "$port"
+    bg "$T/full.log" python3 "$PEER" serve silent "tcp:$port" --fill 4 --accept-after 60
     wait_log "$T/full.log" '^ready$'
     sleep 0.3
     local start=$SECONDS
@@ -81,21 +75,9 @@ print("ready", flush=True); time.sleep(60)' "$port"
     # Loopback connects usually finish inside connect(); this one waits in the event loop.
     local port start
     port=$(free_tcp_port)
-    bg "$T/late.log" python3 -c '
-import hashlib, socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
-filler = socket.socket(); filler.connect(("127.0.0.1", int(sys.argv[1])))
-print("ready", flush=True)
-time.sleep(0.5)            # the next SYN finds the accept queue full and is dropped
-s.accept()                 # the filler: room again for the retransmitted SYN (1 s)
-c, _ = s.accept()
-h, n = hashlib.sha256(), 0
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    h.update(b); n += len(b)
-c.sendall(("%s %d\n" % (h.hexdigest(), n)).encode())' "$port"
+    # The accept queue is full for 0.5 s: the next SYN is dropped; then the filler is
+    # accepted, and there is room for the retransmitted SYN (1 s).
+    bg "$T/late.log" python3 "$PEER" serve sha "tcp:$port" --fill 1 --accept-after 0.5
     wait_log "$T/late.log" '^ready$'
     make_payload "$T/in" 1
     start=$(date +%s%N)
@@ -164,16 +146,7 @@ c.sendall(("%s %d\n" % (h.hexdigest(), n)).encode())' "$port"
     # After our EOF the peer sends a line every 0.2 s for 1.6 s: with -t 0.6 none is lost.
     local port
     port=$(free_tcp_port)
-    bg "$T/drip.log" python3 -c '
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
-c, _ = s.accept()
-while c.recv(4096): pass
-for i in range(8):
-    c.sendall(b"drip %d\n" % i); time.sleep(0.2)
-c.close()' "$port"
-    wait_log "$T/drip.log" '^ready$'
+    peer drip "tcp:$port"
     run --separate-stderr timeout 10 "$VSOCKCAT" -t 0.6 - "TCP:127.0.0.1:$port" < /dev/null
     [ "$status" -eq 0 ]
     [ "$output" = "$(printf 'drip %d\n' 0 1 2 3 4 5 6 7)" ]
@@ -458,21 +431,7 @@ relay_bufs() {
     peer echo "tcp:$port"
     vc_listen "$T/vc.log" "TCP-LISTEN:$lport,rcvbuf=64k,sndbuf=96k" "TCP:127.0.0.1:$port,sndbuf=40000"
     # A client that holds its connection open until told, then sends 4 MiB through.
-    coproc CLIENT { python3 -c '
-import hashlib, socket, sys, threading
-c = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-print("connected", flush=True)
-sys.stdin.readline()
-data = bytes(range(256)) * 16384
-threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR))).start()
-got = bytearray()
-while True:
-    b = c.recv(65536)
-    if not b:
-        break
-    got += b
-print("echo", hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(), len(got), flush=True)
-' "$lport"; }
+    coproc CLIENT { python3 "$PEER" client "tcp:$lport" --gate --size 4194304 --shut --echo; }
     read -r -t 10 line <&"${CLIENT[0]}"
     [ "$line" = connected ]
     sleep 0.2
@@ -481,22 +440,13 @@ print("echo", hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(
     [[ "$(relay_bufs -t state established "( dport = :$port )")" == *" tb80000" ]]
     echo go >&"${CLIENT[1]}"
     read -r -t 30 line <&"${CLIENT[0]}"
-    [ "$line" = "echo True 4194304" ]
+    [ "$line" = "echo intact 4194304" ]
 }
 
 @test "rcvbuf= and sndbuf= on UNIX-LISTEN and UNIX-CONNECT" {
     peer echo "unix:$T/echo.sock"
     vc_listen "$T/vc.log" "UNIX-LISTEN:$T/relay.sock,sndbuf=48k" "UNIX-CONNECT:$T/echo.sock,sndbuf=56k"
-    coproc CLIENT { python3 -c '
-import socket, sys
-c = socket.socket(socket.AF_UNIX)
-c.connect(sys.argv[1])
-print("connected", flush=True)
-sys.stdin.readline()
-c.sendall(b"ping")
-c.shutdown(socket.SHUT_WR)
-print(c.recv(10).decode(), flush=True)
-' "$T/relay.sock"; }
+    coproc CLIENT { python3 "$PEER" client "unix:$T/relay.sock" --gate --text $'ping\n' --shut; }
     read -r -t 10 line <&"${CLIENT[0]}"
     [ "$line" = connected ]
     sleep 0.2
@@ -564,33 +514,12 @@ print(c.recv(10).decode(), flush=True)
 # CPU milliseconds during the 0.2 s right after the data and during 0.5 s starting 1 s
 # later.
 cpu_probe() {
-    local a b c d line script
-    script=$(cat <<'PYEOF'
-import hashlib, os, socket, sys, threading
-path = sys.argv[1]
-data = os.urandom(1 << 20)
-s = socket.socket(socket.AF_UNIX)
-s.connect(path)
-# Sent from a thread: the echo comes back meanwhile, and 1 MiB is more than the buffers
-# along the way hold.
-sender = threading.Thread(target=s.sendall, args=(data,))
-sender.start()
-got = bytearray()
-while len(got) < len(data):
-    c = s.recv(65536)
-    if not c:
-        break
-    got += c
-sender.join()
-if hashlib.sha256(got).digest() != hashlib.sha256(data).digest():
-    sys.exit("%d of %d bytes came back intact" % (len(got), len(data)))
-print("intact", flush=True)
-sys.stdin.read()   # the connection stays open until the shell has measured
-PYEOF
-)
-    coproc PROBE { timeout 20 python3 -c "$script" "$1"; }
+    local a b c d line
+    # Sent while the echo comes back (1 MiB is more than the buffers along the way
+    # hold); the connection stays open until the shell has measured (--hold).
+    coproc PROBE { timeout 20 python3 "$PEER" client "unix:$1" --size $((1 << 20)) --echo --hold; }
     read -r line <&"${PROBE[0]}" || true
-    [ "$line" = intact ] || { echo "the echo through the relay failed" >&2; return 1; }
+    [ "$line" = "echo intact $((1 << 20))" ] || { echo "the echo through the relay failed" >&2; return 1; }
     a=$(cpu_ms "$2"); sleep 0.2; b=$(cpu_ms "$2")
     sleep 0.8
     c=$(cpu_ms "$2"); sleep 0.5; d=$(cpu_ms "$2")

@@ -196,7 +196,8 @@ def run_stall(args):
 
 
 def main():
-    p = argparse.ArgumentParser(prog="hybrid_host.py")
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--slow", action="store_true")
     p.add_argument("--max", type=int)

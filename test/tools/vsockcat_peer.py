@@ -4,15 +4,24 @@ one scripted behaviour each, a fake hybrid-vsock backend (Firecracker's
 "CONNECT <port>\\n" / "OK <port>\\n" handshake) and a many-clients driver. Test-only; it
 never touches AF_VSOCK.
 
-Addresses: tcp:PORT (127.0.0.1), unix:PATH, and for clients hybrid:UDS:PORT (a guest
-port through a vhost-user-vsock back-end's host socket, hybrid_host.py's handshake).
-Servers print "ready" on stdout once listening and serve until killed.
+Addresses: tcp:PORT (127.0.0.1), tcp:HOST:PORT (HOST may be [::1]), unix:PATH, and
+for clients hybrid:UDS:PORT (a guest port through a vhost-user-vsock back-end's host
+socket, hybrid_host.py's handshake).
+
+  serve BEHAVIOUR ADDRESS [...]  a server with one scripted behaviour per connection
+                                 (SERVERS); prints "ready" once listening, serves until
+                                 killed
+  clients ADDRESS [...]          many clients at once, each checking its answer
+  client ADDRESS [...]           one scripted connection (or --count of them in turn)
+  halfclose, resetclient         clients for half-close and reset tests
+  squeeze ADDRESS PID LOG        a fork server out of descriptors must hold a client
 """
 import argparse
 import errno
 import fcntl
 import hashlib
 import os
+import resource
 import socket
 import struct
 import sys
@@ -23,33 +32,61 @@ import time
 import hybrid_host
 
 
-def listen(where):
-    """tcp:PORT or unix:PATH -> a listening socket."""
+def sockaddr(where):
+    """tcp:[HOST:]PORT or unix:PATH -> (address family, socket address)."""
     kind, _, arg = where.partition(":")
     if kind == "tcp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        host, _, port = arg.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+        return (socket.AF_INET6 if ":" in host else socket.AF_INET), (host, int(port))
+    if kind == "unix":
+        return socket.AF_UNIX, arg
+    sys.exit("bad address %r" % where)
+
+
+def listen(where, backlog=128):
+    family, addr = sockaddr(where)
+    s = socket.socket(family, socket.SOCK_STREAM)
+    if family != socket.AF_UNIX:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", int(arg)))
-    elif kind == "unix":
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.bind(arg)
-    else:
-        sys.exit("bad listen address %r" % where)
-    s.listen(128)
+    s.bind(addr)
+    s.listen(backlog)
     return s
 
 
-def connect(where, rcvbuf=0):
-    """tcp:PORT, unix:PATH or hybrid:UDS:PORT -> a connected socket."""
+def fill_queue(where, n):
+    """n connections to our own listener (backlog 0), made without blocking: they fill
+    its accept queue, so a client's connect then waits (TCP: its SYN is dropped) or
+    fails. Those that do not fit stay pending or fail too."""
+    family, addr = sockaddr(where)
+    fillers = []
+    for _ in range(n):
+        c = socket.socket(family, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(addr)
+        except OSError:
+            pass           # in progress, or the queue was full already
+        fillers.append(c)
+    time.sleep(0.1)        # the handshakes that fit complete
+    return fillers
+
+
+def connect(where, rcvbuf=0, bind=None):
+    """tcp:[HOST:]PORT, unix:PATH or hybrid:UDS:PORT -> a connected socket (from the
+    address bind, if given)."""
     kind, _, arg = where.partition(":")
     if kind == "hybrid":
         uds, _, port = arg.rpartition(":")
         return hybrid_host.connect(uds, int(port), timeout=60)  # a guest answers slower
-    s = socket.socket(socket.AF_INET if kind == "tcp" else socket.AF_UNIX, socket.SOCK_STREAM)
+    family, addr = sockaddr(where)
+    s = socket.socket(family, socket.SOCK_STREAM)
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before the window scale
+    if bind:
+        s.bind(bind)
     s.settimeout(30)
-    s.connect(("127.0.0.1", int(arg)) if kind == "tcp" else arg)
+    s.connect(addr)
     return s
 
 
@@ -91,6 +128,29 @@ def echo_until_eof(c):
             break
         c.sendall(b)
     c.shutdown(socket.SHUT_WR)
+
+
+def reset_on_close(c):
+    """Makes the coming close a reset (RST, not FIN)."""
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def read_echo(c, data, to_eof):
+    """What comes back: until EOF, or (the connection kept open) len(data) bytes."""
+    got = bytearray()
+    while to_eof or len(got) < len(data):
+        b = c.recv(65536)
+        if not b:
+            break
+        got += b
+    return bytes(got)
+
+
+def send_all(c, data, shut):
+    """Sends data, then shuts down writing if shut (run in a thread while reading)."""
+    c.sendall(data)
+    if shut:
+        c.shutdown(socket.SHUT_WR)
 
 
 # ---- per-connection behaviours
@@ -135,9 +195,10 @@ def serve_greet(c, args):
 
 
 def serve_whoami(c, args):
-    """Answers "peer HOST PORT\n" (for bind=) and closes."""
-    host, port = c.getpeername()[:2]
-    c.sendall(("peer %s %d\n" % (host, port)).encode())
+    """Answers "peer HOST PORT\n" (TCP) or "peer PATH\n" (Unix), for bind=, and
+    closes."""
+    name = c.getpeername()
+    c.sendall(("peer %s\n" % (name if isinstance(name, str) else "%s %d" % name[:2])).encode())
 
 
 def serve_silent(c, args):
@@ -147,6 +208,33 @@ def serve_silent(c, args):
 
 def serve_close(c, args):
     """Closes at once."""
+
+
+def serve_zeros(c, args):
+    """Sends zeros until the client goes away."""
+    zeros = bytes(65536)
+    while True:
+        c.sendall(zeros)
+
+
+def serve_vanish(c, args):
+    """Reads 64 KiB, then resets the connection (SO_LINGER 0): a peer that vanishes
+    mid-transfer. A connection that ends sooner (a readiness probe) is only closed."""
+    n = 0
+    while n < 65536:
+        b = c.recv(65536)
+        if not b:
+            return
+        n += len(b)
+    reset_on_close(c)
+
+
+def serve_drip(c, args):
+    """Reads to EOF, then sends "drip N\n" for N = 0..7, one every 0.2 s, and closes."""
+    read_to_eof(c)
+    for i in range(8):
+        c.sendall(b"drip %d\n" % i)
+        time.sleep(0.2)
 
 
 def serve_peak(c, args):
@@ -229,7 +317,7 @@ def reset_when_blocked(c, args):
         time.sleep(args.delay)   # all taken at once: let it settle, so the count is exact
     unacked = struct.unpack("i", fcntl.ioctl(c.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
     write_file(args.record, "%d\n" % (sent - unacked))
-    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    reset_on_close(c)
 
 
 def serve_reset(c, args):
@@ -269,13 +357,21 @@ SERVERS = {
     "echo": serve_echo, "sha": serve_sha, "late": serve_late, "lines": serve_lines,
     "greet": serve_greet, "whoami": serve_whoami, "silent": serve_silent,
     "close": serve_close, "peak": serve_peak, "send": serve_send, "reset": serve_reset,
-    "hybrid": serve_hybrid,
+    "hybrid": serve_hybrid, "zeros": serve_zeros, "vanish": serve_vanish,
+    "drip": serve_drip,
 }
 
 
 def run_server(args):
-    s = listen(args.address)
+    """With --fill N the accept queue is full before "ready" (a listener that never
+    completes a client's handshake); with --accept-after S nothing is accepted for S
+    seconds (the fillers are then let go)."""
+    s = listen(args.address, 0 if args.fill else 128)
+    fillers = fill_queue(args.address, args.fill)
     print("ready", flush=True)
+    time.sleep(args.accept_after)
+    for f in fillers:
+        f.close()
     handler = SERVERS[args.behaviour]
 
     def one(c):
@@ -301,7 +397,7 @@ def run_clients(args):
         try:
             c = connect(args.address)
             if args.echo:
-                t = threading.Thread(target=lambda: (c.sendall(data), c.shutdown(socket.SHUT_WR)))
+                t = threading.Thread(target=send_all, args=(c, data, True))
                 t.start()
                 h, n = read_to_eof(c)
                 t.join()
@@ -369,8 +465,105 @@ def run_resetclient(args):
     c.close()
 
 
+def run_client(args):
+    """One scripted connection, args.count times in turn: connect (from --bind); with
+    --gate print "connected" and wait for a line on stdin; send --text or --size random
+    bytes (and shut down writing, --shut) while reading; then, by what is asked:
+      --reset  no reading: close at once with a reset (SO_LINGER 0)
+      --echo   "echo intact N" if the N bytes sent came back (to EOF with --shut), else
+               exit 1 naming what came
+      --ms     the milliseconds until EOF; exit 1 if any data came
+      else     everything read to EOF goes to stdout
+    and with --linger S wait S seconds before closing, with --hold until stdin's EOF."""
+    data = args.text.encode() if args.text is not None else os.urandom(args.size)
+    for _ in range(args.count):
+        c = connect(args.address, bind=args.bind)
+        start = time.monotonic()
+        if args.gate:
+            print("connected", flush=True)
+            sys.stdin.readline()
+        if args.reset:
+            c.sendall(data)
+            reset_on_close(c)
+            c.close()
+            continue
+        sender = threading.Thread(target=send_all, args=(c, data, args.shut), daemon=True)
+        sender.start()
+        if args.echo:
+            got = read_echo(c, data, args.shut)
+            if got != data:
+                sys.exit("echo: %d bytes came back for %d sent%s"
+                         % (len(got), len(data), " (not the same)" * (len(got) == len(data))))
+            print("echo intact %d" % len(got), flush=True)
+        elif args.ms:
+            got = c.recv(65536)
+            if got:
+                sys.exit("data from a silent peer: %r" % got[:40])
+            print(int((time.monotonic() - start) * 1000), flush=True)
+        else:
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                sys.stdout.buffer.write(b)
+            sys.stdout.flush()
+        sender.join()
+        time.sleep(args.linger)
+        if args.hold:
+            sys.stdin.read()
+        c.close()
+
+
+def run_squeeze(args):
+    """A fork server (pid args.pid, log args.log) relaying args.address to an echo peer,
+    left with one free descriptor number while client A holds a relay: client B's
+    accept takes it, B's outgoing connect fails (EMFILE), and the server must hold B
+    (its log says so) unanswered until A leaves, then echo B's 64 KiB intact."""
+    def fds():
+        return {int(f) for f in os.listdir("/proc/%d/fd" % args.pid)}
+
+    def nsockets():
+        d = "/proc/%d/fd/" % args.pid
+        return sum(1 for f in os.listdir(d) if os.readlink(d + f).startswith("socket:"))
+
+    def wait_for(cond, what):
+        for _ in range(500):
+            if cond():
+                return
+            time.sleep(0.01)
+        sys.exit("timed out waiting for " + what)
+
+    def logged(text):
+        with open(args.log) as f:
+            return text in f.read()
+
+    wait_for(lambda: nsockets() == 1, "the readiness probe's relay to end")
+    a = connect(args.address)
+    wait_for(lambda: nsockets() == 3, "A's relay")
+    hard = resource.prlimit(args.pid, resource.RLIMIT_NOFILE)[1]
+    lowest_free = min(set(range(len(fds()) + 1)) - fds())
+    resource.prlimit(args.pid, resource.RLIMIT_NOFILE, (lowest_free + 1, hard))
+    data = os.urandom(65536)
+    b = connect(args.address)
+    send_all(b, data, True)
+    wait_for(lambda: logged("holding the accepted connection"), "the hold message")
+    b.settimeout(0.5)
+    try:
+        early = b.recv(1)
+        sys.exit("B was answered (%r) before any descriptor came free" % early)
+    except socket.timeout:
+        pass
+    a.close()
+    b.settimeout(20)
+    got = read_echo(b, data, True)
+    if got != data:
+        sys.exit("B: %d of %d bytes back" % (len(got), len(data)))
+    print("B served after A ended")
+
+
 def main():
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("serve")
     sp.add_argument("behaviour", choices=sorted(SERVERS))
@@ -381,6 +574,8 @@ def main():
     sp.add_argument("--got", default="")
     sp.add_argument("--reply", default="ok",
                     choices=["ok", "ok-then-data", "close", "garbage", "silent"])
+    sp.add_argument("--fill", type=int, default=0)
+    sp.add_argument("--accept-after", type=float, default=0.0)
     cp = sub.add_parser("clients")
     cp.add_argument("address")
     cp.add_argument("--count", type=int, default=10)
@@ -398,9 +593,27 @@ def main():
     rp.add_argument("--data", required=True)
     rp.add_argument("--delay", type=float, default=1.0)
     rp.add_argument("--record", required=True)
+    op = sub.add_parser("client")
+    op.add_argument("address")
+    op.add_argument("--bind")
+    op.add_argument("--gate", action="store_true")
+    op.add_argument("--text")
+    op.add_argument("--size", type=int, default=0)
+    op.add_argument("--shut", action="store_true")
+    op.add_argument("--reset", action="store_true")
+    op.add_argument("--echo", action="store_true")
+    op.add_argument("--ms", action="store_true")
+    op.add_argument("--linger", type=float, default=0.0)
+    op.add_argument("--hold", action="store_true")
+    op.add_argument("--count", type=int, default=1)
+    qp = sub.add_parser("squeeze")
+    qp.add_argument("address")
+    qp.add_argument("pid", type=int)
+    qp.add_argument("log")
     args = p.parse_args()
     {"serve": run_server, "clients": run_clients, "halfclose": run_halfclose,
-     "resetclient": run_resetclient}[args.cmd](args)
+     "resetclient": run_resetclient, "client": run_client,
+     "squeeze": run_squeeze}[args.cmd](args)
 
 
 if __name__ == "__main__":
