@@ -13,6 +13,7 @@ BACKEND="$abs_top_builddir/cmd/vhost-user-vsock/vhost-user-vsock"
 XFER="$abs_top_builddir/test/tools/vsock_xfer"
 HYBRID="$abs_top_srcdir/test/tools/hybrid_host.py"
 PEER="$abs_top_srcdir/test/tools/vsockcat_peer.py"
+STORM="$abs_top_srcdir/test/tools/signal_storm.py"
 
 setup() {
     T=$BATS_TEST_TMPDIR
@@ -72,27 +73,7 @@ host_listen() {
 signal_storm() {
     local pid=$1 out=$2
     shift 2
-    timeout 120 python3 -c '
-import os, signal, sys, time
-pid = int(sys.argv[1])
-sigs = [getattr(signal, "SIG" + s) for s in sys.argv[2:]]
-bit = 1 << (sigs[0] - 1)
-sent = caught = 0
-try:
-    while True:
-        for s in sigs:
-            os.kill(pid, s)
-        sent += len(sigs)
-        if sent % 20 < len(sigs):
-            time.sleep(0.0005)   # bounded: an unthrottled storm only measures the CPU
-        if sent % 200 < len(sigs):
-            with open("/proc/%d/status" % pid) as f:
-                for line in f:
-                    if line.startswith("SigCgt:") and int(line.split()[1], 16) & bit:
-                        caught += 1
-except (ProcessLookupError, FileNotFoundError):
-    pass
-print("sent %d caught %d" % (sent, caught))' "$pid" "$@" >"$out" &
+    timeout 120 python3 "$STORM" "$pid" "$@" >"$out" &
     STORM_PID=$!
     BG_PIDS+=("$STORM_PID")
 }
