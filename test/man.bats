@@ -8,6 +8,7 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 MANDIR="$abs_top_srcdir/man"
+EXAMPLES="$abs_top_srcdir/test/tools/man_examples.py"
 
 setup() {
     command -v mandoc >/dev/null || skip "mandoc is not installed"
@@ -131,23 +132,12 @@ help_flags() {
 }
 
 @test "the C examples in vsock.4 and libvsock.3 compile and link" {
-    local lib="$abs_top_builddir/lib/.libs/libvsock-core.a" src
+    local lib="$abs_top_builddir/lib/.libs/libvsock-core.a" src page
     [ -f "$lib" ] || skip "libvsock-core.a is not built"
-    python3 - "$TMPD" "$MANDIR/vsock.4" "$MANDIR/libvsock.3" <<'EOF'
-import re, sys
-out = sys.argv[1]
-for page in sys.argv[2:]:
-    text = open(page).read()
-    blocks = re.findall(r'^\.Bd -literal[^\n]*\n(.*?)^\.Ed$', text, re.S | re.M)
-    n = 0
-    for b in blocks:
-        if '#include' in b and 'main(' in b:
-            name = '%s/%s-%d.c' % (out, page.rsplit('/', 1)[1].replace('.', '_'), n)
-            open(name, 'w').write(b.replace('\\e', '\\').replace('\\&', ''))
-            n += 1
-    if n < 2:
-        sys.exit('%s: %d C examples, want 2' % (page, n))
-EOF
+    timeout 20 python3 "$EXAMPLES" "$TMPD" "$MANDIR/vsock.4" "$MANDIR/libvsock.3"
+    for page in vsock_4 libvsock_3; do
+        [ "$(ls "$TMPD/$page"-*.c | wc -l)" -ge 2 ] || { echo "$page: want 2 C examples" >&2; false; }
+    done
     for src in "$TMPD"/*.c; do
         run cc_example -Wall -Wextra -Werror -o "${src%.c}" "$src"
         [ "$status" -eq 0 ] || { echo "${src##*/}: $output" >&2; false; }
@@ -162,14 +152,8 @@ EOF
     run timeout 10 "$VSOCKCTL" cid
     [ "$status" -eq 0 ] || skip "no vsock transport here: $output"
     local want=$output
-    python3 - "$MANDIR/libvsock.3" > "$TMPD/cid.c" <<'EOF'
-import re, sys
-text = open(sys.argv[1]).read()
-blocks = [b for b in re.findall(r'^\.Bd -literal[^\n]*\n(.*?)^\.Ed$', text, re.S | re.M)
-          if 'vsock_local_cid' in b and 'main(' in b]
-sys.stdout.write(blocks[0].replace('\\e', '\\').replace('\\&', ''))
-EOF
-    cc_example -o "$TMPD/cid" "$TMPD/cid.c"
+    timeout 20 python3 "$EXAMPLES" --containing vsock_local_cid "$TMPD" "$MANDIR/libvsock.3"
+    cc_example -o "$TMPD/cid" "$TMPD/libvsock_3-0.c"
     run timeout 10 "$TMPD/cid"
     [ "$status" -eq 0 ]
     [ "$output" = "$want" ]
