@@ -39,4 +39,4 @@ EXTRA_DIST += test/soak.sh test/soak.py
 # The scripted peers the bats files drive (test/tools/), one program per job; the
 # vhost-user peers are listed with the back-end's and the driver's tests.
 EXTRA_DIST += test/tools/vsockcat_peer.py
-EXTRA_DIST += test/tools/signal_storm.py test/tools/man_examples.py
+EXTRA_DIST += test/tools/signal_storm.py test/tools/man_examples.py test/tools/vsock_listener.py
