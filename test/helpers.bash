@@ -42,6 +42,11 @@ wait_tcp_port() {
     return 1
 }
 
+# stale_socket PATH: a Unix socket file nobody listens on, as a process that died leaves.
+stale_socket() {
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"
+}
+
 # Waits until a Unix socket path exists (max ~5 s).
 wait_unix_socket() {
     local path=$1 i

@@ -185,7 +185,7 @@ run_frontend() {
 }
 
 @test "a stale socket file left by a dead backend is replaced" {
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$VHU"
+    stale_socket "$VHU"
     [ -S "$VHU" ]
     start_backend
     run_limited 20 env VSOCK_TRANSPORT="vhost-user:$VHU" "$VSOCKCTL" cid

@@ -249,7 +249,7 @@ have_ipv6() {
 }
 
 @test "UNIX-LISTEN on a stale socket file: exit 1 with a hint; unlink-early replaces it" {
-    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/stale.sock"
+    stale_socket "$T/stale.sock"
     [ -S "$T/stale.sock" ]
     run_vc 5 "UNIX-LISTEN:$T/stale.sock" - < /dev/null
     [ "$status" -eq 1 ]
