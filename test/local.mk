@@ -36,7 +36,7 @@ soak: all test/tools/vsock_xfer$(EXEEXT)
 	SOAK_SECONDS='$(SOAK_SECONDS)' $(SHELL) '$(abs_top_srcdir)/test/soak.sh'
 EXTRA_DIST += test/soak.sh test/soak.py
 
-# The scripted peers the bats files drive (test/tools/), one program per job; the
-# vhost-user peers are listed with the back-end's and the driver's tests.
-EXTRA_DIST += test/tools/vsockcat_peer.py
-EXTRA_DIST += test/tools/signal_storm.py test/tools/man_examples.py test/tools/vsock_listener.py
+# The scripted peers and helpers the bats files drive (test/tools/), one program per
+# job; the vhost-user ones are listed with the back-end's and the driver's tests.
+EXTRA_DIST += test/tools/vsockcat_peer.py test/tools/stream_io.py \
+	test/tools/signal_storm.py test/tools/man_examples.py test/tools/vsock_listener.py

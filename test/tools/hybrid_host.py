@@ -33,23 +33,20 @@ import sys
 import threading
 import time
 
+import stream_io
+
 
 class HandshakeError(OSError):
     """The back-end closed or answered something else than "OK <n>\\n"."""
 
 
-def read_answer(sock, limit=64):
+def read_answer(sock):
     """The back-end's answer line, newline included; what came before it hung up (b""
-    if nothing) when it closed first. HandshakeError past limit bytes."""
-    line = b""
-    while not line.endswith(b"\n"):
-        c = sock.recv(1)
-        if not c:
-            break
-        line += c
-        if len(line) > limit:
-            raise HandshakeError("overlong answer %r" % line)
-    return line
+    if nothing) when it closed first. HandshakeError if it is overlong."""
+    try:
+        return stream_io.read_line(sock)
+    except ValueError as e:
+        raise HandshakeError(str(e))
 
 
 def request(uds, port, timeout=None):
@@ -140,12 +137,7 @@ def listener(path, backlog):
 
 def echo_one(sock):
     try:
-        while True:
-            data = sock.recv(65536)
-            if not data:
-                break
-            sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        stream_io.echo_until_eof(sock)
     except OSError as e:
         die("echo: %s" % e.strerror)
     sock.close()
@@ -195,6 +187,14 @@ def run_stall(args):
     print(int((time.monotonic() - start) * 1000))
 
 
+COMMANDS = {  # name: (what runs it, its arguments)
+    "connect": (run_connect, [("uds", str), ("port", int)]),
+    "listen": (run_listen, [("path", str)]),
+    "echo": (run_echo, [("path", str), ("count", int)]),
+    "stall": (run_stall, [("uds", str), ("text", str)]),
+}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -202,21 +202,11 @@ def main():
     p.add_argument("--slow", action="store_true")
     p.add_argument("--max", type=int)
     sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("connect")
-    c.add_argument("uds")
-    c.add_argument("port", type=int)
-    c.set_defaults(run=run_connect)
-    c = sub.add_parser("listen")
-    c.add_argument("path")
-    c.set_defaults(run=run_listen)
-    c = sub.add_parser("echo")
-    c.add_argument("path")
-    c.add_argument("count", type=int)
-    c.set_defaults(run=run_echo)
-    c = sub.add_parser("stall")
-    c.add_argument("uds")
-    c.add_argument("text")
-    c.set_defaults(run=run_stall)
+    for name, (run, params) in COMMANDS.items():
+        c = sub.add_parser(name)
+        for param, kind in params:
+            c.add_argument(param, type=kind)
+        c.set_defaults(run=run)
     args = p.parse_args()
     args.run(args)
 

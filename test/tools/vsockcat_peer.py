@@ -30,6 +30,7 @@ import threading
 import time
 
 import hybrid_host
+import stream_io
 
 
 def sockaddr(where):
@@ -121,24 +122,15 @@ def read_to_eof(c):
     return digest, n
 
 
-def echo_until_eof(c):
-    while True:
-        b = c.recv(65536)
-        if not b:
-            break
-        c.sendall(b)
-    c.shutdown(socket.SHUT_WR)
-
-
 def reset_on_close(c):
     """Makes the coming close a reset (RST, not FIN)."""
     c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
-def read_echo(c, data, to_eof):
-    """What comes back: until EOF, or (the connection kept open) len(data) bytes."""
+def read_all(c, n=None):
+    """What the peer sends: up to EOF, or only n bytes (the connection kept open)."""
     got = bytearray()
-    while to_eof or len(got) < len(data):
+    while n is None or len(got) < n:
         b = c.recv(65536)
         if not b:
             break
@@ -158,7 +150,7 @@ def send_all(c, data, shut):
 
 def serve_echo(c, args):
     """Echoes everything; EOF in -> EOF out."""
-    echo_until_eof(c)
+    stream_io.echo_until_eof(c)
 
 
 def serve_sha(c, args):
@@ -191,7 +183,7 @@ def serve_lines(c, args):
 def serve_greet(c, args):
     """Sends "hello\\n" at once, then echoes (data that must flow before any input)."""
     c.sendall(b"hello\n")
-    echo_until_eof(c)
+    stream_io.echo_until_eof(c)
 
 
 def serve_whoami(c, args):
@@ -328,22 +320,19 @@ def serve_reset(c, args):
 def serve_hybrid(c, args):
     """A hybrid-vsock backend: reads the "CONNECT <port>\\n" line (recorded in
     args.record), then behaves as args.reply says."""
-    line = b""
-    while not line.endswith(b"\n"):
-        b = c.recv(1)
-        if not b:
-            return
-        line += b
+    line = stream_io.read_line(c)
+    if not line.endswith(b"\n"):
+        return
     if args.record:
         with open(args.record, "ab") as f:
             f.write(line)
     if args.reply == "ok":
         c.sendall(b"OK 5000\n")
-        echo_until_eof(c)
+        stream_io.echo_until_eof(c)
     elif args.reply == "ok-then-data":
         # One write: the data right after the OK line must not be eaten by the handshake.
         c.sendall(b"OK 5000\nearly bird\n")
-        echo_until_eof(c)
+        stream_io.echo_until_eof(c)
     elif args.reply == "close":
         pass
     elif args.reply == "garbage":
@@ -405,14 +394,8 @@ def run_clients(args):
                 if (h, n) != want:
                     failures.append("client %d: echo %s %d, want %s %d" % ((i, h, n) + want))
             else:
-                c.sendall(data)
-                c.shutdown(socket.SHUT_WR)
-                got = b""
-                while True:
-                    b = c.recv(4096)
-                    if not b:
-                        break
-                    got += b
+                send_all(c, data, True)
+                got = read_all(c)
                 want = "%s %d\n" % (hashlib.sha256(data).hexdigest(), len(data))
                 if got.decode() != want:
                     failures.append("client %d: got %r, want %r" % (i, got, want))
@@ -490,7 +473,7 @@ def run_client(args):
         sender = threading.Thread(target=send_all, args=(c, data, args.shut), daemon=True)
         sender.start()
         if args.echo:
-            got = read_echo(c, data, args.shut)
+            got = read_all(c, None if args.shut else len(data))
             if got != data:
                 sys.exit("echo: %d bytes came back for %d sent%s"
                          % (len(got), len(data), " (not the same)" * (len(got) == len(data))))
@@ -501,11 +484,7 @@ def run_client(args):
                 sys.exit("data from a silent peer: %r" % got[:40])
             print(int((time.monotonic() - start) * 1000), flush=True)
         else:
-            while True:
-                b = c.recv(65536)
-                if not b:
-                    break
-                sys.stdout.buffer.write(b)
+            sys.stdout.buffer.write(read_all(c))
             sys.stdout.flush()
         sender.join()
         time.sleep(args.linger)
@@ -555,7 +534,7 @@ def run_squeeze(args):
         pass
     a.close()
     b.settimeout(20)
-    got = read_echo(b, data, True)
+    got = read_all(b)
     if got != data:
         sys.exit("B: %d of %d bytes back" % (len(got), len(data)))
     print("B served after A ended")
