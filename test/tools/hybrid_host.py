@@ -6,7 +6,7 @@ reads "OK <n>\\n"; a guest's connection to port P arrives at the Unix listener U
 
 As a module: connect(uds, port) (or its two steps, request and read_answer) is the one
 host-side handshake the python peers share (vsockcat_peer.py's hybrid: addresses,
-hostile_guest.py, soak.py).
+hostile_guest.py, hostile_frontend.py, soak.py).
 
   hybrid_host.py [OPTIONS] connect UDS PORT   connect to UDS, "CONNECT PORT\\n", expect
                                               "OK <n>\\n"
