@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "transport.h"
+#include "util/why.h"
 
 struct kernel_transport {
     struct vsock_transport base;
@@ -22,11 +23,6 @@ static const char *const vsock_modules[] = {
     "vsock", "vmw_vsock_virtio_transport", "vmw_vsock_virtio_transport_common",
     "vsock_loopback", "vhost_vsock", "hv_sock", "vmw_vsock_vmci_transport", "vsock_diag",
 };
-
-static int neg_errno(void)
-{
-    return errno ? -errno : -EIO;
-}
 
 static int kernel_query_cid(uint32_t *cid)
 {
@@ -55,7 +51,7 @@ static int kernel_probe(char *why, size_t why_size)
 
     if (fd < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "socket(AF_VSOCK) failed: %s", strerror(-rc));
+        why_set(why, why_size, "socket(AF_VSOCK) failed: %s", strerror(-rc));
         return rc;
     }
     close(fd);
@@ -63,20 +59,20 @@ static int kernel_probe(char *why, size_t why_size)
     if (rc == -EACCES || rc == -EPERM) {
         /* /dev/vsock is often 0600: unprivileged users cannot ask for the CID, but
          * their sockets work all the same. */
-        vsock_why(why, why_size, "socket(AF_VSOCK) works (local CID unknown: %s: %s)",
+        why_set(why, why_size, "socket(AF_VSOCK) works (local CID unknown: %s: %s)",
                   VSOCK_DEVICE_PATH, strerror(-rc));
         return 0;
     }
     if (rc < 0) {
-        vsock_why(why, why_size, "socket(AF_VSOCK) works but %s: %s", VSOCK_DEVICE_PATH,
+        why_set(why, why_size, "socket(AF_VSOCK) works but %s: %s", VSOCK_DEVICE_PATH,
                   strerror(-rc));
         return rc;
     }
     if (cid == VMADDR_CID_ANY) {
-        vsock_why(why, why_size, "AF_VSOCK has no transport loaded (local CID unset)");
+        why_set(why, why_size, "AF_VSOCK has no transport loaded (local CID unset)");
         return -ENODEV;
     }
-    vsock_why(why, why_size, "socket(AF_VSOCK) works, local CID %u", cid);
+    why_set(why, why_size, "socket(AF_VSOCK) works, local CID %u", cid);
     return 0;
 }
 
@@ -86,20 +82,20 @@ static int kernel_open(const char *args, struct vsock_transport **out, char *why
     int fd;
 
     if (args[0] != '\0') {
-        vsock_why(why, why_size, "transport 'kernel' takes no arguments (got '%s')", args);
+        why_set(why, why_size, "transport 'kernel' takes no arguments (got '%s')", args);
         return -EINVAL;
     }
     fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         int rc = neg_errno();
-        vsock_why(why, why_size, "kernel: socket(AF_VSOCK) failed: %s", strerror(-rc));
+        why_set(why, why_size, "kernel: socket(AF_VSOCK) failed: %s", strerror(-rc));
         return rc;
     }
     close(fd);
     k = calloc(1, sizeof(*k));
     if (k == NULL)
         return -ENOMEM;
-    k->base.ops = &vsock_kernel_ops;
+    k->base.ops = &kernel_transport_ops;
     *out = &k->base;
     return 0;
 }
@@ -296,7 +292,7 @@ static int kernel_set_connect_timeout(struct vsock_transport *t, int s, unsigned
                : 0;
 }
 
-const struct vsock_transport_ops vsock_kernel_ops = {
+const struct vsock_transport_ops kernel_transport_ops = {
     .name = "kernel",
     .spec_prefix = "kernel",
     .open = kernel_open,

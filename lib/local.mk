@@ -7,6 +7,7 @@ lib_libvsock_core_la_SOURCES = \
 	lib/addr.c \
 	lib/transport.c lib/transport.h \
 	lib/kernel.c
+lib_libvsock_core_la_LIBADD = util/libutil.la
 
 lib_LTLIBRARIES += lib/libvsock.la
 lib_libvsock_la_SOURCES =

@@ -3,37 +3,24 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "transport.h"
-#include "virtio/glue.h" /* vsock_vhost_user_ops */
-#include "uio_transport.h" /* vsock_uio_ops */
+#include "util/why.h"
 
 /* In the order "auto" tries them. Userspace backends join this table. */
 static const struct vsock_transport_ops *const backends[] = {
-    &vsock_kernel_ops,
-    &vsock_vhost_user_ops,
-    &vsock_uio_ops,
+    &kernel_transport_ops,
+    &vhost_user_transport_ops,
+    &uio_transport_ops,
 };
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
 const char *const vsock_transport_specs[] = {"auto", "kernel", "vhost-user:PATH",
                                              "uio[:DEVICE][,mem=ADDR+SIZE]", NULL};
-
-void vsock_why(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || why_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
 
 /* Matches "kernel" exactly or "vhost-user:ARGS" by prefix; returns the args or NULL. */
 static const char *spec_args(const struct vsock_transport_ops *ops, const char *spec)
@@ -75,7 +62,7 @@ static int open_auto(struct vsock_transport **out, char *why, size_t why_size)
         if (w > 0 && (size_t)w < sizeof(tried) - used)
             used += (size_t)w;
     }
-    vsock_why(why, why_size, "no vsock transport available (%s)", tried);
+    why_set(why, why_size, "no vsock transport available (%s)", tried);
     return -ENODEV;
 }
 
@@ -104,7 +91,7 @@ int vsock_transport_open(const char *spec, struct vsock_transport **out,
             snprintf((*out)->reason, sizeof((*out)->reason), "%s (%.100s)", origin, spec);
         return rc;
     }
-    vsock_why(why, why_size, "unknown transport '%s' (known: auto, kernel, vhost-user:PATH, "
+    why_set(why, why_size, "unknown transport '%s' (known: auto, kernel, vhost-user:PATH, "
               "uio[:DEVICE][,mem=ADDR+SIZE])", spec);
     return -EINVAL;
 }

@@ -47,10 +47,10 @@ struct vsock_transport {
     char reason[160];
 };
 
-extern const struct vsock_transport_ops vsock_kernel_ops;
-
-/* snprintf into a caller's optional why buffer. */
-void vsock_why(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The backends, in the order "auto" tries them (lib/kernel.c, lib/vhost_user_transport.c,
+ * lib/uio_transport.c). */
+extern const struct vsock_transport_ops kernel_transport_ops;
+extern const struct vsock_transport_ops vhost_user_transport_ops;
+extern const struct vsock_transport_ops uio_transport_ops;
 
 #endif

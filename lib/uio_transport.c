@@ -11,9 +11,10 @@
 #include <string.h>
 
 #include "virtio/dma_mem.h"
-#include "virtio/glue.h"
 #include "virtio/pci_bus.h"
-#include "uio_transport.h"
+#include "virtio_transport.h"
+#include "util/sysfs.h"
+#include "util/why.h"
 
 #define UIO_SMALL_DMA (8u * 1024u * 1024u) /* below this, fewer buffers (one hugepage) */
 
@@ -24,7 +25,7 @@ static int uio_probe(char *why, size_t why_size)
     int rc = pci_bus_find_bound(bdf, sizeof(bdf), &uio, why, why_size);
 
     if (rc == 0)
-        vsock_why(why, why_size, "virtio-vsock %s bound to uio_pci_generic (/dev/uio%u)", bdf,
+        why_set(why, why_size, "virtio-vsock %s bound to uio_pci_generic (/dev/uio%u)", bdf,
                   uio);
     return rc;
 }
@@ -44,14 +45,14 @@ static int uio_parse(char *copy, struct pci_bus_opts *opts, int *mem_given, char
             } else if (dma_parse_range(w + 4, &opts->mem_addr, &opts->mem_size) == 0) {
                 opts->dma = DMA_RESERVED;
             } else {
-                vsock_why(why, why_size, "uio: bad mem=%s (want mem=ADDR+SIZE, e.g. "
+                why_set(why, why_size, "uio: bad mem=%s (want mem=ADDR+SIZE, e.g. "
                           "mem=0x30000000+16M, or mem=hugepages)", w + 4);
                 return -EINVAL;
             }
         } else if (first && strchr(w, '=') == NULL) {
             opts->device = w;
         } else {
-            vsock_why(why, why_size, "uio: unknown option '%s' (uio[:DEVICE][,mem=ADDR+SIZE|"
+            why_set(why, why_size, "uio: unknown option '%s' (uio[:DEVICE][,mem=ADDR+SIZE|"
                       "hugepages])", w);
             return -EINVAL;
         }
@@ -71,7 +72,7 @@ static int uio_open(const char *args, struct vsock_transport **out, char *why,
 
     *out = NULL;
     if (strlen(args) >= sizeof(copy)) {
-        vsock_why(why, why_size, "uio: transport arguments too long");
+        why_set(why, why_size, "uio: transport arguments too long");
         return -EINVAL;
     }
     snprintf(copy, sizeof(copy), "%s", args);
@@ -81,22 +82,15 @@ static int uio_open(const char *args, struct vsock_transport **out, char *why,
     /* Without mem=, the range the kernel was told to reserve (memmap=SIZE$ADDR), else
      * hugepages. */
     if (!mem_given) {
-        if (dma_read_text("/proc/cmdline", cmdline, sizeof(cmdline)) >= 0 &&
+        if (sysfs_read_text("/proc/cmdline", cmdline, sizeof(cmdline)) >= 0 &&
             dma_parse_memmap(cmdline, &opts.mem_addr, &opts.mem_size) == 0)
             opts.dma = DMA_RESERVED;
         else
             opts.dma = DMA_HUGEPAGES;
     }
     rc = pci_bus_open(&opts, &bus, why, why_size);
-    if (rc < 0) {
-        if (why != NULL && why_size > 0 && strncmp(why, "uio", 3) != 0) {
-            char inner[400];
-
-            snprintf(inner, sizeof(inner), "%s", why);
-            vsock_why(why, why_size, "uio: %s", inner);
-        }
-        return rc;
-    }
+    if (rc < 0)
+        return why_prefix(why, why_size, rc, "uio", "uio");
     vsk_config_default(&cfg);
     if (opts.dma == DMA_HUGEPAGES || opts.mem_size < UIO_SMALL_DMA) {
         /* Rings + 16 rx buffers + 8 tx slots fit in one 2 MiB hugepage. */
@@ -111,17 +105,11 @@ static int uio_open(const char *args, struct vsock_transport **out, char *why,
         snprintf(device, sizeof(device), "uio:%s%smem=0x%" PRIx64 "+0x%" PRIx64,
                  opts.device ? opts.device : "", opts.device ? "," : "", opts.mem_addr,
                  opts.mem_size);
-    rc = vsk_glue_open(&vsock_uio_ops, bus, &cfg, device, out, why, why_size);
-    if (rc < 0 && why != NULL && why_size > 0 && strncmp(why, "uio", 3) != 0) {
-        char inner[400];
-
-        snprintf(inner, sizeof(inner), "%s", why[0] ? why : strerror(-rc));
-        vsock_why(why, why_size, "uio: %s", inner);
-    }
-    return rc;
+    rc = vsk_glue_open(&uio_transport_ops, bus, &cfg, device, out, why, why_size);
+    return rc < 0 ? why_prefix(why, why_size, rc, "uio", "uio") : 0;
 }
 
-const struct vsock_transport_ops vsock_uio_ops = {
+const struct vsock_transport_ops uio_transport_ops = {
     .name = "uio",
     .spec_prefix = "uio",
     .open = uio_open,

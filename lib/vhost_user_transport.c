@@ -8,16 +8,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "virtio/glue.h"
+#include "virtio_transport.h"
 #include "virtio/vhost_user_bus.h"
 #include "virtio/wire.h"
+#include "util/why.h"
 
 #define VHU_BUF_ALLOC (1024u * 1024u) /* receive buffer per connection (Linux: 256 KiB) */
 
 /* "auto" cannot guess a back-end's socket path. */
 static int vhost_user_probe(char *why, size_t why_size)
 {
-    vsock_why(why, why_size, "needs a back-end socket: VSOCK_TRANSPORT=vhost-user:PATH");
+    why_set(why, why_size, "needs a back-end socket: VSOCK_TRANSPORT=vhost-user:PATH");
     return -ENODEV;
 }
 
@@ -31,7 +32,7 @@ static int vhost_user_open(const char *args, struct vsock_transport **out, char 
 
     *out = NULL;
     if (args[0] == '\0') {
-        vsock_why(why, why_size, "transport 'vhost-user' needs the back-end socket: vhost-user:PATH");
+        why_set(why, why_size, "transport 'vhost-user' needs the back-end socket: vhost-user:PATH");
         return -EINVAL;
     }
     rc = vhu_bus_open(args, &bus, why, why_size);
@@ -46,18 +47,12 @@ static int vhost_user_open(const char *args, struct vsock_transport **out, char 
      * buffers (one copy instead of two), enough for two connections' full windows. */
     cfg.rx_spare_bufs = 2 * (VHU_BUF_ALLOC / VSOCK_MAX_PKT_PAYLOAD);
     snprintf(device, sizeof(device), "vhost-user:%s", args);
-    rc = vsk_glue_open(&vsock_vhost_user_ops, bus, &cfg, device, out, why, why_size);
-    if (rc < 0 && why != NULL && why_size > 0 && strncmp(why, "vhost-user", 10) != 0) {
-        /* The core's reasons ("setting up queue 0: ...") do not name the back-end. */
-        char core_why[400];
-
-        snprintf(core_why, sizeof(core_why), "%s", why[0] ? why : strerror(-rc));
-        vsock_why(why, why_size, "vhost-user %s: %s", args, core_why);
-    }
-    return rc;
+    rc = vsk_glue_open(&vhost_user_transport_ops, bus, &cfg, device, out, why, why_size);
+    /* The core's reasons ("setting up queue 0: ...") do not name the back-end. */
+    return rc < 0 ? why_prefix(why, why_size, rc, "vhost-user", "vhost-user %s", args) : 0;
 }
 
-const struct vsock_transport_ops vsock_vhost_user_ops = {
+const struct vsock_transport_ops vhost_user_transport_ops = {
     .name = "vhost-user",
     .spec_prefix = "vhost-user",
     .open = vhost_user_open,

@@ -24,8 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "virtio/glue.h"
+#include "virtio_transport.h"
 #include "virtio/vsock_pkt.h"
+#include "util/clock.h"
+#include "util/why.h"
 
 #define GLUE_MAX_IRQ_FDS 8
 #define GLUE_DRAIN_MS 3000     /* how long closing the transport waits for unsent data */
@@ -58,19 +60,6 @@ struct glue {
 static struct glue *glue_of(struct vsock_transport *t)
 {
     return (struct glue *)(void *)t;
-}
-
-static int neg_errno(void)
-{
-    return errno ? -errno : -EIO;
-}
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- readiness eventfds ------------------------------------------------------------- */
@@ -348,7 +337,7 @@ int vsk_glue_open(const struct vsock_transport_ops *ops, struct vsk_bus *bus,
     g->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (g->epfd < 0 || g->wake_fd < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "%s: epoll/eventfd: %s", device, strerror(-rc));
+        why_set(why, why_size, "%s: epoll/eventfd: %s", device, strerror(-rc));
         goto fail;
     }
     ev.data.fd = g->wake_fd;
@@ -358,7 +347,7 @@ int vsk_glue_open(const struct vsock_transport_ops *ops, struct vsk_bus *bus,
         ev.data.fd = g->irq_fds[i];
         if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, g->irq_fds[i], &ev) < 0) {
             rc = neg_errno();
-            vsock_why(why, why_size, "%s: epoll_ctl: %s", device, strerror(-rc));
+            why_set(why, why_size, "%s: epoll_ctl: %s", device, strerror(-rc));
             goto fail;
         }
     }
@@ -374,7 +363,7 @@ int vsk_glue_open(const struct vsock_transport_ops *ops, struct vsk_bus *bus,
     }
     if (rc != 0) {
         rc = -rc;
-        vsock_why(why, why_size, "%s: cannot start the driver thread: %s", device, strerror(-rc));
+        why_set(why, why_size, "%s: cannot start the driver thread: %s", device, strerror(-rc));
         goto fail;
     }
     g->thread_started = 1;

@@ -12,17 +12,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "transport.h" /* vsock_why */
 #include "virtio/dma_mem.h"
+#include "util/sysfs.h"
+#include "util/why.h"
 
 #define DMA_HUGEPAGE (2u * 1024u * 1024u)
 #define DMA_PAGEMAP_PRESENT (1ull << 63)
 #define DMA_PAGEMAP_PFN_MASK ((1ull << 55) - 1)
-
-static int neg_errno(void)
-{
-    return errno ? -errno : -EIO;
-}
 
 /* A C number with an optional K/M/G suffix; *end gets the first unused character. */
 static int parse_size(const char *text, uint64_t *value, const char **end)
@@ -102,7 +98,7 @@ int dma_check_iomem(const char *iomem, uint64_t addr, uint64_t size, char *why,
             if (s != 0 || e != 0)
                 saw_nonzero = 1;
             if (strncmp(line + name_at, "System RAM", 10) == 0 && s <= last && e >= addr) {
-                vsock_why(why, why_size,
+                why_set(why, why_size,
                           "physical range 0x%" PRIx64 "+0x%" PRIx64 " overlaps System RAM "
                           "%llx-%llx: reserve it with memmap=SIZE$ADDR on the kernel "
                           "command line", addr, size, s, e);
@@ -114,37 +110,10 @@ int dma_check_iomem(const char *iomem, uint64_t addr, uint64_t size, char *why,
             line++;
     }
     if (!saw_nonzero) {
-        vsock_why(why, why_size, "/proc/iomem shows no addresses (needs root)");
+        why_set(why, why_size, "/proc/iomem shows no addresses (needs root)");
         return -EPERM;
     }
     return 0;
-}
-
-int dma_read_text(const char *path, char *buf, size_t size)
-{
-    size_t used = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return neg_errno();
-    while (used + 1 < size) {
-        ssize_t n = read(fd, buf + used, size - 1 - used);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int rc = neg_errno();
-
-            close(fd);
-            return rc;
-        }
-        if (n == 0)
-            break;
-        used += (size_t)n;
-    }
-    buf[used] = '\0';
-    close(fd);
-    return (int)used;
 }
 
 int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_region *out,
@@ -158,11 +127,11 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
     memset(out, 0, sizeof(*out));
     want = (want + page - 1) / page * page;
     if (addr % page != 0) {
-        vsock_why(why, why_size, "DMA range 0x%" PRIx64 " is not page-aligned", addr);
+        why_set(why, why_size, "DMA range 0x%" PRIx64 " is not page-aligned", addr);
         return -EINVAL;
     }
     if (want > size) {
-        vsock_why(why, why_size, "DMA range 0x%" PRIx64 "+0x%" PRIx64 " is too small: the "
+        why_set(why, why_size, "DMA range 0x%" PRIx64 "+0x%" PRIx64 " is too small: the "
                   "driver needs %zu bytes", addr, size, want);
         return -ENOSPC;
     }
@@ -170,18 +139,18 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
     iomem = malloc(256 * 1024);
     if (iomem == NULL)
         return -ENOMEM;
-    rc = dma_read_text("/proc/iomem", iomem, 256 * 1024);
+    rc = sysfs_read_text("/proc/iomem", iomem, 256 * 1024);
     if (rc >= 0)
         rc = dma_check_iomem(iomem, addr, want, why, why_size);
     else
-        vsock_why(why, why_size, "/proc/iomem: %s", strerror(-rc));
+        why_set(why, why_size, "/proc/iomem: %s", strerror(-rc));
     free(iomem);
     if (rc < 0)
         return rc;
     fd = open("/dev/mem", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "/dev/mem: %s%s", strerror(-rc),
+        why_set(why, why_size, "/dev/mem: %s%s", strerror(-rc),
                   rc == -EACCES || rc == -EPERM ? " (needs root / CAP_SYS_RAWIO)" : "");
         return rc;
     }
@@ -189,14 +158,14 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
     rc = neg_errno();
     close(fd);
     if (p == MAP_FAILED) {
-        vsock_why(why, why_size, "mapping 0x%" PRIx64 "+%zu from /dev/mem: %s (is the range "
+        why_set(why, why_size, "mapping 0x%" PRIx64 "+%zu from /dev/mem: %s (is the range "
                   "reserved with memmap= and the kernel's STRICT_DEVMEM allowing it?)", addr,
                   want, strerror(-rc));
         return rc;
     }
     rc = dma_keep_from_fork(p, want);
     if (rc < 0) {
-        vsock_why(why, why_size, "madvise(MADV_DONTFORK) on the DMA range: %s", strerror(-rc));
+        why_set(why, why_size, "madvise(MADV_DONTFORK) on the DMA range: %s", strerror(-rc));
         munmap(p, want);
         return rc;
     }
@@ -231,7 +200,7 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE | MAP_LOCKED, -1, 0);
     if (p == MAP_FAILED) {
         rc = neg_errno();
-        vsock_why(why, why_size, "cannot get %zu MiB of 2 MiB hugepages: %s (see "
+        why_set(why, why_size, "cannot get %zu MiB of 2 MiB hugepages: %s (see "
                   "/proc/sys/vm/nr_hugepages)", size >> 20, strerror(-rc));
         return rc;
     }
@@ -239,14 +208,14 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
      * would move them away from the device), and pagemap below sees the final pages. */
     rc = dma_keep_from_fork(p, size);
     if (rc < 0) {
-        vsock_why(why, why_size, "madvise(MADV_DONTFORK) on the hugepages: %s", strerror(-rc));
+        why_set(why, why_size, "madvise(MADV_DONTFORK) on the hugepages: %s", strerror(-rc));
         goto fail;
     }
     memset(p, 0, size); /* faults every page in: pagemap must see them present */
     fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "/proc/self/pagemap: %s", strerror(-rc));
+        why_set(why, why_size, "/proc/self/pagemap: %s", strerror(-rc));
         goto fail;
     }
     for (size_t off = 0; off < size; off += DMA_HUGEPAGE) {
@@ -254,7 +223,7 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
 
         rc = pagemap_phys(fd, p + off, &phys);
         if (rc < 0) {
-            vsock_why(why, why_size, "/proc/self/pagemap: %s",
+            why_set(why, why_size, "/proc/self/pagemap: %s",
                       rc == -EPERM ? "physical addresses hidden (needs CAP_SYS_ADMIN)"
                                    : strerror(-rc));
             close(fd);
@@ -263,7 +232,7 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
         if (off == 0)
             phys0 = phys;
         else if (phys != phys0 + off) {
-            vsock_why(why, why_size, "the %zu hugepages are not physically contiguous; use "
+            why_set(why, why_size, "the %zu hugepages are not physically contiguous; use "
                       "a reserved range (mem=ADDR+SIZE)", size / DMA_HUGEPAGE);
             close(fd);
             rc = -ENOMEM;

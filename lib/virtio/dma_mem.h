@@ -47,7 +47,4 @@ int dma_keep_from_fork(void *addr, size_t size);
 
 void dma_free(struct dma_region *r);
 
-/* Reads a whole (small, /proc or /sys) text file into buf, NUL-terminated. */
-int dma_read_text(const char *path, char *buf, size_t size);
-
 #endif

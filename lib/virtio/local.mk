@@ -6,9 +6,9 @@ lib_libvsock_core_la_SOURCES += \
 	lib/virtio/conn.c lib/virtio/conn.h \
 	lib/virtio/vsock_core.c lib/virtio/vsock_core.h \
 	lib/virtio/vhost_user_bus.c lib/virtio/vhost_user_bus.h \
-	lib/virtio/glue.h lib/virtio_transport.c lib/vhost_user_transport.c \
+	lib/virtio_transport.c lib/virtio_transport.h lib/vhost_user_transport.c \
 	lib/virtio/pci_cfg.c lib/virtio/pci_cfg.h lib/virtio/dma_mem.c lib/virtio/dma_mem.h \
-	lib/virtio/pci_bus.c lib/virtio/pci_bus.h lib/uio_transport.c lib/uio_transport.h
+	lib/virtio/pci_bus.c lib/virtio/pci_bus.h lib/uio_transport.c
 
 # Unit tests: the virtqueue and the driver core against an in-process device model; the
 # vhost-user front-end against a scripted fake back-end; the whole transport through the

@@ -20,11 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "transport.h" /* vsock_why */
 #include "virtio/pci_bus.h"
 #include "virtio/pci_cfg.h"
 #include "virtio/vsock_pkt.h"
 #include "virtio/wire.h"
+#include "util/sysfs.h"
+#include "util/why.h"
 
 #define PCI_NQ 3
 #define PCI_RESET_WAIT_MS 1000 /* a device still resetting after this is broken */
@@ -63,11 +64,6 @@ struct pci_bus {
 static struct pci_bus *pci_of(struct vsk_bus *bus)
 {
     return (struct pci_bus *)(void *)bus;
-}
-
-static int neg_errno(void)
-{
-    return errno ? -errno : -EIO;
 }
 
 __attribute__((format(printf, 3, 4))) static int pci_fail(struct pci_bus *b, int rc,
@@ -438,46 +434,16 @@ static const struct vsk_bus_ops pci_ops = {
 
 /* ---- finding the device ------------------------------------------------------------- */
 
-static int read_hex_file(const char *path, unsigned long *value)
-{
-    char buf[32];
-    char *end;
-    int rc = dma_read_text(path, buf, sizeof(buf));
-
-    if (rc < 0)
-        return rc;
-    errno = 0;
-    *value = strtoul(buf, &end, 16);
-    return errno || end == buf ? -EINVAL : 0;
-}
-
-/* basename of a sysfs symlink's target ("driver" -> "uio_pci_generic"), or "". */
-static void link_name(const char *path, char *out, size_t size)
-{
-    char target[PATH_MAX];
-    ssize_t n = readlink(path, target, sizeof(target) - 1);
-    const char *slash;
-
-    out[0] = '\0';
-    if (n <= 0)
-        return;
-    target[n] = '\0';
-    slash = strrchr(target, '/');
-    slash = slash ? slash + 1 : target;
-    if (strlen(slash) < size) /* a longer name is none we look for */
-        memcpy(out, slash, strlen(slash) + 1);
-}
-
 static int is_vsock_function(const char *bdf)
 {
     char path[PATH_MAX];
     unsigned long vendor = 0, device = 0;
 
     snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/vendor", bdf);
-    if (read_hex_file(path, &vendor) < 0)
+    if (sysfs_read_hex(path, &vendor) < 0)
         return 0;
     snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/device", bdf);
-    if (read_hex_file(path, &device) < 0)
+    if (sysfs_read_hex(path, &device) < 0)
         return 0;
     return vendor == VIRTIO_PCI_VENDOR_ID && device == VIRTIO_PCI_DEVICE_ID_VSOCK;
 }
@@ -517,7 +483,7 @@ int pci_bus_find_bound(char *bdf, size_t bdf_size, unsigned int *uio, char *why,
     int found = 0;
 
     if (d == NULL) {
-        vsock_why(why, why_size, PCI_BUS_SYSFS ": %s", strerror(errno));
+        why_set(why, why_size, PCI_BUS_SYSFS ": %s", strerror(errno));
         return -ENODEV;
     }
     while (!found && (de = readdir(d)) != NULL) {
@@ -526,7 +492,7 @@ int pci_bus_find_bound(char *bdf, size_t bdf_size, unsigned int *uio, char *why,
         if (de->d_name[0] == '.' || !is_vsock_function(de->d_name))
             continue;
         snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/driver", de->d_name);
-        link_name(path, driver, sizeof(driver));
+        sysfs_link_name(path, driver, sizeof(driver));
         if (strcmp(driver, PCI_UIO_DRIVER) == 0 && uio_of_bdf(de->d_name, uio) == 0) {
             snprintf(bdf, bdf_size, "%s", de->d_name);
             found = 1;
@@ -539,10 +505,10 @@ int pci_bus_find_bound(char *bdf, size_t bdf_size, unsigned int *uio, char *why,
     if (found)
         return 0;
     if (other[0] != '\0')
-        vsock_why(why, why_size, "no virtio-vsock PCI device bound to " PCI_UIO_DRIVER " (%s; "
+        why_set(why, why_size, "no virtio-vsock PCI device bound to " PCI_UIO_DRIVER " (%s; "
                   "see vsockctl bind)", other);
     else
-        vsock_why(why, why_size, "no virtio-vsock PCI device (1af4:1053)");
+        why_set(why, why_size, "no virtio-vsock PCI device (1af4:1053)");
     return -ENODEV;
 }
 
@@ -560,9 +526,9 @@ static int pci_resolve(struct pci_bus *b, const char *device, char *why, size_t 
     if (sscanf(device, "uio%u%c", &n, &tail) == 1) {
         b->uio = n;
         snprintf(path, sizeof(path), "/sys/class/uio/uio%u/device", n);
-        link_name(path, b->bdf, sizeof(b->bdf));
+        sysfs_link_name(path, b->bdf, sizeof(b->bdf));
         if (b->bdf[0] == '\0') {
-            vsock_why(why, why_size, "uio%u: no such UIO device or not a PCI function", n);
+            why_set(why, why_size, "uio%u: no such UIO device or not a PCI function", n);
             return -ENODEV;
         }
     } else {
@@ -573,24 +539,24 @@ static int pci_resolve(struct pci_bus *b, const char *device, char *why, size_t 
             snprintf(b->bdf, sizeof(b->bdf), "%s", device);
         snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s", b->bdf);
         if (access(path, F_OK) != 0) {
-            vsock_why(why, why_size, "%s: no such PCI device (want /dev/uioN or a PCI "
+            why_set(why, why_size, "%s: no such PCI device (want /dev/uioN or a PCI "
                       "address)", device);
             return -ENODEV;
         }
         if (uio_of_bdf(b->bdf, &b->uio) < 0) {
-            vsock_why(why, why_size, "%s is not bound to " PCI_UIO_DRIVER " (vsockctl bind)",
+            why_set(why, why_size, "%s is not bound to " PCI_UIO_DRIVER " (vsockctl bind)",
                       b->bdf);
             return -ENODEV;
         }
     }
     if (!is_vsock_function(b->bdf)) {
-        vsock_why(why, why_size, "%s is not a virtio-vsock device (1af4:1053)", b->bdf);
+        why_set(why, why_size, "%s is not a virtio-vsock device (1af4:1053)", b->bdf);
         return -ENODEV;
     }
     snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/driver", b->bdf);
-    link_name(path, driver, sizeof(driver));
+    sysfs_link_name(path, driver, sizeof(driver));
     if (strcmp(driver, PCI_UIO_DRIVER) != 0) {
-        vsock_why(why, why_size, "%s is bound to %s, not " PCI_UIO_DRIVER, b->bdf,
+        why_set(why, why_size, "%s is bound to %s, not " PCI_UIO_DRIVER, b->bdf,
                   driver[0] ? driver : "no driver");
         return -ENODEV;
     }
@@ -608,14 +574,14 @@ static int pci_read_bars(struct pci_bus *b, struct pci_cfg_bar bars[PCI_CFG_NUM_
     int rc;
 
     snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/resource", b->bdf);
-    rc = dma_read_text(path, text, sizeof(text));
+    rc = sysfs_read_text(path, text, sizeof(text));
     if (rc < 0) {
-        vsock_why(why, why_size, "%s: %s", path, strerror(-rc));
+        why_set(why, why_size, "%s: %s", path, strerror(-rc));
         return rc;
     }
     for (unsigned int i = 0; i < PCI_CFG_NUM_BARS; i++) {
         if (line == NULL || pci_cfg_parse_resource_line(line, &bars[i]) < 0) {
-            vsock_why(why, why_size, "%s: cannot parse line %u", path, i + 1);
+            why_set(why, why_size, "%s: cannot parse line %u", path, i + 1);
             return -EPROTO;
         }
         line = strchr(line, '\n');
@@ -640,7 +606,7 @@ static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_b
     int fd, rc, via_sysfs = 0;
 
     if (start % page != 0) {
-        vsock_why(why, why_size, "BAR %u at 0x%" PRIx64 " is not page-aligned", i, start);
+        why_set(why, why_size, "BAR %u at 0x%" PRIx64 " is not page-aligned", i, start);
         return -EPROTO;
     }
     fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
@@ -663,12 +629,12 @@ static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_b
     }
     if (p == MAP_FAILED) {
         rc = neg_errno();
-        vsock_why(why, why_size, "cannot map BAR %u: /dev/mem: %s; %s: %s", i, devmem_err,
+        why_set(why, why_size, "cannot map BAR %u: /dev/mem: %s; %s: %s", i, devmem_err,
                   path, strerror(-rc));
         return rc;
     }
     if ((rc = dma_keep_from_fork(p, len)) < 0) {
-        vsock_why(why, why_size, "BAR %u: madvise(MADV_DONTFORK): %s", i, strerror(-rc));
+        why_set(why, why_size, "BAR %u: madvise(MADV_DONTFORK): %s", i, strerror(-rc));
         munmap(p, len);
         return rc;
     }
@@ -703,13 +669,13 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     b->uio_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (b->uio_fd < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "%s: %s", path, strerror(-rc));
+        why_set(why, why_size, "%s: %s", path, strerror(-rc));
         return rc;
     }
     /* Two drivers on one device would reset it under each other. */
     if (flock(b->uio_fd, LOCK_EX | LOCK_NB) < 0) {
         rc = errno == EWOULDBLOCK ? -EBUSY : neg_errno();
-        vsock_why(why, why_size, "%s: %s", path, rc == -EBUSY ? "in use by another process "
+        why_set(why, why_size, "%s: %s", path, rc == -EBUSY ? "in use by another process "
                   "(one process drives the device)" : strerror(-rc));
         return rc;
     }
@@ -717,19 +683,19 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     b->cfg_fd = open(path, O_RDWR | O_CLOEXEC);
     if (b->cfg_fd < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "%s: %s%s", path, strerror(-rc),
+        why_set(why, why_size, "%s: %s%s", path, strerror(-rc),
                   rc == -EACCES ? " (writing config space needs root)" : "");
         return rc;
     }
     got = pread(b->cfg_fd, config, sizeof(config), 0);
     if (got < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "%s: %s", path, strerror(-rc));
+        why_set(why, why_size, "%s: %s", path, strerror(-rc));
         return rc;
     }
     if (got < 4 || le16_get(config) != VIRTIO_PCI_VENDOR_ID ||
         le16_get(config + 2) != VIRTIO_PCI_DEVICE_ID_VSOCK) {
-        vsock_why(why, why_size, "%s: not a virtio-vsock function", path);
+        why_set(why, why_size, "%s: not a virtio-vsock function", path);
         return -ENODEV;
     }
     rc = pci_read_bars(b, bars, why, why_size);
@@ -737,13 +703,8 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
         return rc;
     /* Every BAR a capability names is checked to be memory before anything is mapped. */
     rc = pci_cfg_parse(config, (size_t)got, bars, VSOCK_CONFIG_SIZE, &b->caps, why, why_size);
-    if (rc < 0) {
-        char inner[200];
-
-        snprintf(inner, sizeof(inner), "%s", why ? why : "");
-        vsock_why(why, why_size, "%s: %s", b->bdf, inner);
-        return rc;
-    }
+    if (rc < 0)
+        return why_prefix(why, why_size, rc, NULL, "%s", b->bdf);
     for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
         unsigned int bar = regions[i]->bar;
 
@@ -762,7 +723,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
                              PCI_CFG_COMMAND_MASTER) & ~PCI_CFG_COMMAND_INTX_DISABLE);
     rc = cfg_write16(b, PCI_CFG_COMMAND, b->command);
     if (rc < 0) {
-        vsock_why(why, why_size, "%s: writing the command register: %s", path, strerror(-rc));
+        why_set(why, why_size, "%s: writing the command register: %s", path, strerror(-rc));
         return rc;
     }
 
@@ -770,7 +731,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
      * the bus operations. */
     rc = pci_reset(b);
     if (rc < 0) {
-        vsock_why(why, why_size, "%s: %s", b->bdf, b->detail);
+        why_set(why, why_size, "%s: %s", b->bdf, b->detail);
         return rc;
     }
     status_add(b, VIRTIO_STATUS_ACKNOWLEDGE);
@@ -781,7 +742,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     b->dev_features |= (uint64_t)rd32(b->common, VIRTIO_PCI_COMMON_DF) << 32;
     if (b->dev_features & (1ull << VIRTIO_F_ACCESS_PLATFORM)) {
         status_add(b, VIRTIO_STATUS_FAILED);
-        vsock_why(why, why_size, "%s offers VIRTIO_F_ACCESS_PLATFORM (it sits behind an "
+        why_set(why, why_size, "%s offers VIRTIO_F_ACCESS_PLATFORM (it sits behind an "
                   "IOMMU); this driver uses physical addresses: start the device without "
                   "iommu_platform=on", b->bdf);
         return -EOPNOTSUPP;
@@ -789,7 +750,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     b->num_queues = rd16(b->common, VIRTIO_PCI_COMMON_NUMQ);
     if (b->num_queues < 2) {
         status_add(b, VIRTIO_STATUS_FAILED);
-        vsock_why(why, why_size, "%s has %u queues (virtio-vsock needs rx and tx)", b->bdf,
+        why_set(why, why_size, "%s has %u queues (virtio-vsock needs rx and tx)", b->bdf,
                   b->num_queues);
         return -EPROTO;
     }

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport.h" /* vsock_why */
 #include "virtio/pci_cfg.h"
 #include "virtio/wire.h"
+#include "util/why.h"
 
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAP_LIST 0x10u
@@ -49,23 +49,23 @@ static int bar_check_memory(const uint8_t *config, const struct pci_cfg_bar *bar
     uint32_t dword = le32_get(config + PCI_CFG_BAR0 + 4 * i);
 
     if (type == PCI_CFG_RES_IO) {
-        vsock_why(why, why_size, "%s capability: BAR %u is an I/O-port BAR (ports 0x%" PRIx64
+        why_set(why, why_size, "%s capability: BAR %u is an I/O-port BAR (ports 0x%" PRIx64
                   ", resource flags 0x%" PRIx64 "), not memory", cap, i, bar->start,
                   bar->flags);
         return -EPROTO;
     }
     if (dword & PCI_CFG_BAR_SPACE_IO) {
-        vsock_why(why, why_size, "%s capability: BAR %u is an I/O-port BAR (config space "
+        why_set(why, why_size, "%s capability: BAR %u is an I/O-port BAR (config space "
                   "0x%08" PRIx32 "), not memory", cap, i, dword);
         return -EPROTO;
     }
     if (type != PCI_CFG_RES_MEM) {
-        vsock_why(why, why_size, "%s capability: BAR %u is not a memory BAR (resource flags "
+        why_set(why, why_size, "%s capability: BAR %u is not a memory BAR (resource flags "
                   "0x%" PRIx64 ")", cap, i, bar->flags);
         return -EPROTO;
     }
     if ((bar->flags & (PCI_CFG_RES_UNSET | PCI_CFG_RES_DISABLED)) || bar->start == 0) {
-        vsock_why(why, why_size, "%s capability: BAR %u has no address assigned (start 0x%"
+        why_set(why, why_size, "%s capability: BAR %u has no address assigned (start 0x%"
                   PRIx64 ", resource flags 0x%" PRIx64 ")", cap, i, bar->start, bar->flags);
         return -EPROTO;
     }
@@ -81,13 +81,13 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
 
     memset(out, 0, sizeof(*out));
     if (len < PCI_CFG_STD_END) {
-        vsock_why(why, why_size, "config space has only %zu bytes (reading it needs root)", len);
+        why_set(why, why_size, "config space has only %zu bytes (reading it needs root)", len);
         return -EPERM;
     }
     if (len > 256)
         len = 256; /* virtio capabilities live in the legacy 256 bytes */
     if (!(le16_get(config + PCI_STATUS) & PCI_STATUS_CAP_LIST)) {
-        vsock_why(why, why_size, "PCI function has no capability list");
+        why_set(why, why_size, "PCI function has no capability list");
         return -ENODEV;
     }
     pos = config[PCI_CAPABILITY_LIST] & ~3u;
@@ -97,21 +97,21 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
 
         if (pos >= len && len <= PCI_CFG_STD_END) {
             /* sysfs gives non-root readers only the standard header */
-            vsock_why(why, why_size, "capabilities beyond the 64 readable bytes of config "
+            why_set(why, why_size, "capabilities beyond the 64 readable bytes of config "
                       "space (reading them needs root)");
             return -EPERM;
         }
         /* id, next and a vendor capability's length byte must lie inside the copy */
         if (pos < PCI_CFG_STD_END || pos + VIRTIO_PCI_CAP_LEN >= len ||
             ++walked > PCI_CAP_MAX_WALK) {
-            vsock_why(why, why_size, "capability list broken at offset 0x%zx", pos);
+            why_set(why, why_size, "capability list broken at offset 0x%zx", pos);
             return -EPROTO;
         }
         if (config[pos] != PCI_CAP_ID_VNDR)
             goto next;
         cap_len = config[pos + VIRTIO_PCI_CAP_LEN];
         if (cap_len < VIRTIO_PCI_CAP_MIN_LEN || pos + cap_len > len) {
-            vsock_why(why, why_size, "vendor capability at 0x%zx has length %u", pos, cap_len);
+            why_set(why, why_size, "vendor capability at 0x%zx has length %u", pos, cap_len);
             return -EPROTO;
         }
         type = config[pos + VIRTIO_PCI_CAP_CFG_TYPE];
@@ -132,7 +132,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
                 break;
             end = (uint64_t)r->offset + r->length;
             if (r->length < min) {
-                vsock_why(why, why_size, "%s capability: length %" PRIu32 " < %" PRIu32,
+                why_set(why, why_size, "%s capability: length %" PRIu32 " < %" PRIu32,
                           ct->name, r->length, min);
                 return -EPROTO;
             }
@@ -140,7 +140,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
                 bar_check_memory(config, &bar[r->bar], r->bar, ct->name, why, why_size) < 0)
                 return -EPROTO;
             if (bar[r->bar].size == 0 || end > bar[r->bar].size) {
-                vsock_why(why, why_size,
+                why_set(why, why_size,
                           "%s capability: BAR %u offset 0x%" PRIx32 " length 0x%" PRIx32
                           " outside the BAR (size 0x%" PRIx64 ")",
                           ct->name, r->bar, r->offset, r->length, bar[r->bar].size);
@@ -148,7 +148,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
             }
             if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
                 if (cap_len < VIRTIO_PCI_NOTIFY_CAP_MIN_LEN) {
-                    vsock_why(why, why_size, "notify capability of length %u lacks the "
+                    why_set(why, why_size, "notify capability of length %u lacks the "
                               "multiplier", cap_len);
                     return -EPROTO;
                 }
@@ -162,7 +162,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
     }
     for (size_t i = 0; i < N_CAP_TYPES; i++) {
         if (!(found & (1u << i))) {
-            vsock_why(why, why_size, "no virtio %s capability (not a modern virtio-pci device)",
+            why_set(why, why_size, "no virtio %s capability (not a modern virtio-pci device)",
                       cap_types[i].name);
             return -ENODEV;
         }

@@ -17,13 +17,13 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "transport.h" /* vsock_why */
 #include "virtio/vhost_user_bus.h"
 #include "virtio/vsock_pkt.h"
 #include "virtio/wire.h"
+#include "util/clock.h"
+#include "util/why.h"
 
 #define VHU_NQ 3
 /* A back-end that does not take a request and answer it, all of it, within this time is
@@ -53,11 +53,6 @@ struct vhu_bus {
 static struct vhu_bus *vhu_of(struct vsk_bus *bus)
 {
     return (struct vhu_bus *)(void *)bus;
-}
-
-static int neg_errno(void)
-{
-    return errno ? -errno : -EIO;
 }
 
 static int has_protocol(const struct vhu_bus *b, unsigned int bit)
@@ -102,14 +97,6 @@ __attribute__((format(printf, 3, 4))) static int vhu_fail(struct vhu_bus *b, int
 }
 
 /* ---- messages --------------------------------------------------------------------- */
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The deadline of an exchange that starts now. */
 static uint64_t vhu_deadline(void)
@@ -636,9 +623,9 @@ static const struct vsk_bus_ops vhu_ops = {
 static int vhu_why(struct vhu_bus *b, char *why, size_t why_size, const char *step, int rc)
 {
     if (b->detail[0] != '\0')
-        vsock_why(why, why_size, "vhost-user %s: %s", b->path, b->detail);
+        why_set(why, why_size, "vhost-user %s: %s", b->path, b->detail);
     else
-        vsock_why(why, why_size, "vhost-user %s: %s: %s", b->path, step, strerror(-rc));
+        why_set(why, why_size, "vhost-user %s: %s: %s", b->path, step, strerror(-rc));
     return rc;
 }
 
@@ -651,7 +638,7 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
     if (rc < 0)
         return vhu_why(b, why, why_size, "GET_FEATURES", rc);
     if (!(b->dev_features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
-        vsock_why(why, why_size,
+        why_set(why, why_size,
                   "vhost-user %s: back-end lacks VHOST_USER_F_PROTOCOL_FEATURES, so it cannot "
                   "tell the guest CID (GET_CONFIG)", b->path);
         return -EPROTONOSUPPORT;
@@ -660,7 +647,7 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
     if (rc < 0)
         return vhu_why(b, why, why_size, "GET_PROTOCOL_FEATURES", rc);
     if (!(b->backend_protocol & (1ull << VHOST_USER_PROTOCOL_F_CONFIG))) {
-        vsock_why(why, why_size,
+        why_set(why, why_size,
                   "vhost-user %s: back-end lacks the CONFIG protocol feature (needed for the "
                   "guest CID)", b->path);
         return -EPROTONOSUPPORT;
@@ -696,11 +683,11 @@ int vhu_bus_open(const char *path, struct vsk_bus **out, char *why, size_t why_s
 
     *out = NULL;
     if (path == NULL || path[0] == '\0') {
-        vsock_why(why, why_size, "vhost-user: no back-end socket path (vhost-user:PATH)");
+        why_set(why, why_size, "vhost-user: no back-end socket path (vhost-user:PATH)");
         return -EINVAL;
     }
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        vsock_why(why, why_size, "vhost-user: socket path too long: %s", path);
+        why_set(why, why_size, "vhost-user: socket path too long: %s", path);
         return -ENAMETOOLONG;
     }
     b = calloc(1, sizeof(*b));
@@ -716,12 +703,12 @@ int vhu_bus_open(const char *path, struct vsk_bus **out, char *why, size_t why_s
     b->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (b->sock < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "vhost-user: socket: %s", strerror(-rc));
+        why_set(why, why_size, "vhost-user: socket: %s", strerror(-rc));
         goto fail;
     }
     if (connect(b->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         rc = neg_errno();
-        vsock_why(why, why_size, "vhost-user: cannot connect to back-end %s: %s", path,
+        why_set(why, why_size, "vhost-user: cannot connect to back-end %s: %s", path,
                   strerror(-rc));
         goto fail;
     }

@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport.h" /* vsock_why */
 #include "virtio/conn.h"
 #include "virtio/virtq.h"
 #include "virtio/vsock_core.h"
 #include "virtio/vsock_pkt.h"
 #include "virtio/wire.h"
+#include "util/why.h"
 
 #define VSK_PAGE 4096u
 #define VSK_TX_HDR_STRIDE 64u
@@ -1044,13 +1044,13 @@ static int pick_queue_size(struct vsk_core *c, unsigned int q, unsigned int want
     if (rc == -ENOENT && q == VIRTIO_VSOCK_QUEUE_EVENT)
         return 0; /* no event queue: TRANSPORT_RESET is never delivered */
     if (rc < 0) {
-        vsock_why(why, why_size, "queue %u: %s", q, strerror(-rc));
+        why_set(why, why_size, "queue %u: %s", q, strerror(-rc));
         return rc;
     }
     if (max != 0 && max < want)
         want = max;
     if (want < 2) {
-        vsock_why(why, why_size, "queue %u: device allows only %u entries", q, want);
+        why_set(why, why_size, "queue %u: device allows only %u entries", q, want);
         return -ENODEV;
     }
     c->qsize[q] = pow2_floor(want);
@@ -1071,7 +1071,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
     c->tx_hdr_count = qtx;
     c->tx_data_count = c->cfg.tx_data_slots < qtx / 2 ? c->cfg.tx_data_slots : qtx / 2;
     if (c->rx_count == 0 || c->tx_data_count == 0) {
-        vsock_why(why, why_size, "configuration leaves no rx or tx buffers");
+        why_set(why, why_size, "configuration leaves no rx or tx buffers");
         return -EINVAL;
     }
     for (unsigned int q = 0; q < VSK_NQ; q++) {
@@ -1090,7 +1090,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
 
     rc = c->bus->ops->dma_alloc(c->bus, off, &virt, &c->dma_dev);
     if (rc < 0) {
-        vsock_why(why, why_size, "cannot allocate %zu bytes of DMA memory: %s", off,
+        why_set(why, why_size, "cannot allocate %zu bytes of DMA memory: %s", off,
                   strerror(-rc));
         return rc;
     }
@@ -1127,7 +1127,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
         rc = vq_init(&c->vq[q], c->qsize[q], c->dma + ring_off[q], c->dma_dev + ring_off[q],
                      (c->features >> VIRTIO_RING_F_EVENT_IDX) & 1);
         if (rc < 0) {
-            vsock_why(why, why_size, "queue %u: %s", q, strerror(-rc));
+            why_set(why, why_size, "queue %u: %s", q, strerror(-rc));
             return rc;
         }
         ra = (struct vsk_ring_addr){
@@ -1137,7 +1137,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
         };
         rc = c->bus->ops->setup_queue(c->bus, q, c->qsize[q], &ra);
         if (rc < 0) {
-            vsock_why(why, why_size, "setting up queue %u: %s", q, strerror(-rc));
+            why_set(why, why_size, "setting up queue %u: %s", q, strerror(-rc));
             return rc;
         }
     }
@@ -1154,9 +1154,9 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     int rc;
 
     *out = NULL;
-    vsock_why(why, why_size, "%s", "");
+    why_set(why, why_size, "%s", "");
     if (cfg->rx_buf_size < VSOCK_HDR_SIZE + 1 || cfg->buf_alloc == 0 || hooks->now_ms == NULL) {
-        vsock_why(why, why_size, "invalid driver configuration");
+        why_set(why, why_size, "invalid driver configuration");
         return -EINVAL;
     }
     c = calloc(1, sizeof(*c));
@@ -1169,11 +1169,11 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
 
     rc = bus->ops->get_features(bus, &c->dev_features);
     if (rc < 0) {
-        vsock_why(why, why_size, "reading device features: %s", strerror(-rc));
+        why_set(why, why_size, "reading device features: %s", strerror(-rc));
         goto fail;
     }
     if (!(c->dev_features & (1ull << VIRTIO_F_VERSION_1))) {
-        vsock_why(why, why_size, "device does not offer VIRTIO_F_VERSION_1 (features 0x%llx)",
+        why_set(why, why_size, "device does not offer VIRTIO_F_VERSION_1 (features 0x%llx)",
                   (unsigned long long)c->dev_features);
         rc = -ENODEV;
         goto fail;
@@ -1184,18 +1184,18 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     c->features = c->dev_features & want;
     rc = bus->ops->set_features(bus, c->features);
     if (rc < 0) {
-        vsock_why(why, why_size, "device refused features 0x%llx: %s",
+        why_set(why, why_size, "device refused features 0x%llx: %s",
                   (unsigned long long)c->features, strerror(-rc));
         goto fail;
     }
     rc = bus->ops->read_config(bus, VSOCK_CONFIG_GUEST_CID, config, sizeof(config));
     if (rc < 0) {
-        vsock_why(why, why_size, "reading the guest CID: %s", strerror(-rc));
+        why_set(why, why_size, "reading the guest CID: %s", strerror(-rc));
         goto fail;
     }
     cid = le64_get(config);
     if (vsock_cid_is_reserved(cid)) {
-        vsock_why(why, why_size, "device reports reserved guest CID %llu",
+        why_set(why, why_size, "device reports reserved guest CID %llu",
                   (unsigned long long)cid);
         rc = -ENODEV;
         goto fail;
@@ -1223,7 +1223,7 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
         event_post(c, i);
     rc = bus->ops->start(bus);
     if (rc < 0) {
-        vsock_why(why, why_size, "starting the device: %s", strerror(-rc));
+        why_set(why, why_size, "starting the device: %s", strerror(-rc));
         goto fail;
     }
     kick_queues(c);
@@ -1237,7 +1237,7 @@ fail:
         size_t used;
 
         if (why[0] == '\0')
-            vsock_why(why, why_size, "%s", strerror(-rc));
+            why_set(why, why_size, "%s", strerror(-rc));
         used = strlen(why);
 
         if (detail != NULL && detail[0] != '\0' && strstr(why, detail) == NULL)

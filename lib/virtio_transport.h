@@ -1,21 +1,19 @@
-/* glue.h: puts the virtio-vsock driver core (any bus) behind struct vsock_transport_ops.
- * Threading: one driver thread owns the device (epoll on the bus's interrupt fds, the
- * core's timers); API calls take the transport mutex; blocking calls wait on a condition
- * variable. Each socket exposes two eventfds through vsock_poll_fds(): read_fd holds a
- * non-zero count while the socket is readable/acceptable/at EOF/in error, write_fd sits
- * at 0xfffffffffffffffe (not POLLOUT) while the socket is not writable. One process owns
- * the device: a child after fork() must not use the transport. Closing the transport
- * closes the sockets left open and waits (at most 3 s) until the device took everything
- * and the peers confirmed it, since the device is reset right after. */
-#ifndef VSOCK_VIRTIO_GLUE_H
-#define VSOCK_VIRTIO_GLUE_H
+/* virtio_transport.h: puts the virtio-vsock driver core (any bus) behind struct
+ * vsock_transport_ops (lib/virtio_transport.c). Threading: one driver thread owns the
+ * device (epoll on the bus's interrupt fds, the core's timers); API calls take the
+ * transport mutex; blocking calls wait on a condition variable. Each socket exposes two
+ * eventfds through vsock_poll_fds(): read_fd holds a non-zero count while the socket is
+ * readable/acceptable/at EOF/in error, write_fd sits at 0xfffffffffffffffe (not POLLOUT)
+ * while the socket is not writable. One process owns the device: a child after fork()
+ * must not use the transport. Closing the transport closes the sockets left open and
+ * waits (at most 3 s) until the device took everything and the peers confirmed it, since
+ * the device is reset right after. */
+#ifndef VSOCK_VIRTIO_TRANSPORT_H
+#define VSOCK_VIRTIO_TRANSPORT_H
 
 #include "transport.h"
 #include "virtio/bus.h"
 #include "virtio/vsock_core.h"
-
-/* The vhost-user backend ("vhost-user:PATH"), lib/vhost_user_transport.c. */
-extern const struct vsock_transport_ops vsock_vhost_user_ops;
 
 /* Brings the device on bus up and starts the driver thread. device names it for humans
  * ("vhost-user:/run/vsock.sock"). Takes ownership of bus (destroyed on failure too). */
@@ -44,7 +42,7 @@ int vsk_glue_poll_fds(struct vsock_transport *t, int s, int *read_fd, int *write
 int vsk_glue_set_connect_timeout(struct vsock_transport *t, int s, unsigned int msec);
 
 /* Every op after open/probe, for a backend's ops table:
- *   const struct vsock_transport_ops vsock_x_ops = {.name = "x", .spec_prefix = "x:",
+ *   const struct vsock_transport_ops x_transport_ops = {.name = "x", .spec_prefix = "x:",
  *       .open = x_open, .probe = x_probe, VSK_GLUE_OPS}; */
 #define VSK_GLUE_OPS                                                                        \
     .close = vsk_glue_close, .describe = vsk_glue_describe, .local_cid = vsk_glue_local_cid, \
