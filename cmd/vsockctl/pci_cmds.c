@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "libvsock.h"
+#include "util/sysfs.h"
 
 #include "commands.h"
 #include "pci_cmds.h"
@@ -30,19 +31,6 @@ struct pci_func {
     char driver[64]; /* "" = none */
     int uio;         /* -1 = none */
 };
-
-static int read_text(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "re");
-    size_t n;
-
-    if (f == NULL)
-        return -errno;
-    n = fread(buf, 1, size - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return (int)n;
-}
 
 static int write_text(const char *path, const char *text)
 {
@@ -63,28 +51,11 @@ static int write_text(const char *path, const char *text)
 
 static unsigned long read_hex(const char *dir, const char *name)
 {
-    char path[PATH_MAX], buf[32];
+    char path[PATH_MAX];
+    unsigned long value;
 
     snprintf(path, sizeof(path), "%.300s/%.40s", dir, name);
-    if (read_text(path, buf, sizeof(buf)) <= 0)
-        return 0;
-    return strtoul(buf, NULL, 16);
-}
-
-static void link_base(const char *path, char *out, size_t size)
-{
-    char target[PATH_MAX];
-    ssize_t n = readlink(path, target, sizeof(target) - 1);
-    const char *slash;
-
-    out[0] = '\0';
-    if (n <= 0)
-        return;
-    target[n] = '\0';
-    slash = strrchr(target, '/');
-    slash = slash ? slash + 1 : target;
-    if (strlen(slash) < size)
-        memcpy(out, slash, strlen(slash) + 1);
+    return sysfs_read_hex(path, &value) == 0 ? value : 0;
 }
 
 static void func_refresh(struct pci_func *f)
@@ -94,7 +65,7 @@ static void func_refresh(struct pci_func *f)
     struct dirent *de;
 
     snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", f->bdf);
-    link_base(path, f->driver, sizeof(f->driver));
+    sysfs_link_name(path, f->driver, sizeof(f->driver));
     f->uio = -1;
     snprintf(path, sizeof(path), PCI_DEVICES "/%s/uio", f->bdf);
     d = opendir(path);
@@ -249,7 +220,7 @@ static int kernel_vsock_driver(const struct pci_func *f, char *name, size_t size
         if (strncmp(de->d_name, "virtio", 6) != 0)
             continue;
         snprintf(link, sizeof(link), "%s/%s/driver", dir, de->d_name);
-        link_base(link, name, size);
+        sysfs_link_name(link, name, size);
     }
     closedir(d);
     return name[0] != '\0';
@@ -447,7 +418,7 @@ int cmd_uio_check(struct ctl_context *ctx, const struct ctl_call *call)
                         ? "permission denied (needs root / CAP_SYS_RAWIO)" : strerror(errno));
     if (fd >= 0)
         close(fd);
-    if (read_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0 &&
+    if (sysfs_read_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0 &&
         cmdline_memmap(cmdline, &addr, &size) == 0) {
         iomem_kind(addr, kind, sizeof(kind));
         if (strcmp(kind, "System RAM") == 0)
@@ -460,7 +431,7 @@ int cmd_uio_check(struct ctl_context *ctx, const struct ctl_call *call)
         report(0, "reserved memory", "no memmap=SIZE$ADDR on the kernel command line (add "
                "e.g. memmap=16M$0x30000000; in GRUB write memmap=16M\\$0x30000000)");
     }
-    if (read_text("/proc/sys/vm/nr_hugepages", text, sizeof(text)) > 0 && atoi(text) > 0)
+    if (sysfs_read_text("/proc/sys/vm/nr_hugepages", text, sizeof(text)) > 0 && atoi(text) > 0)
         has_mem |= report(1, "hugepages", "%d reserved (transport option mem=hugepages)",
                           atoi(text));
     else
