@@ -1,7 +1,9 @@
 /* libvsock.h: VM sockets over a chosen transport (the kernel's AF_VSOCK or a userspace
  * virtio-vsock driver), vsock address parsing and the local CID.
  * Every function returns 0 (or a count/handle >= 0) on success and a negative errno on
- * failure; none prints, exits or aborts. See libvsock(3). */
+ * failure; none prints, exits or aborts. A function that can say more about a failure
+ * takes a buffer, char *why and size_t why_size (why may be NULL), and writes a one-line
+ * reason into it. See libvsock(3). */
 #ifndef LIBVSOCK_H
 #define LIBVSOCK_H
 
@@ -23,14 +25,14 @@ extern "C" {
 
 /* Parses a CID: decimal, 0x-prefixed hex, or a name: any (-1U), hypervisor (0),
  * local (1), host (2). Names are case-insensitive. On failure returns -EINVAL or
- * -ERANGE and, if why is not NULL, points *why at a static one-line reason. */
-int vsock_parse_cid(const char *text, uint32_t *cid, const char **why);
+ * -ERANGE, leaves *cid alone and writes the reason into why. */
+int vsock_parse_cid(const char *text, uint32_t *cid, char *why, size_t why_size);
 
 /* Parses a port: decimal, 0x hex, or "any" (VMADDR_PORT_ANY). Same error contract. */
-int vsock_parse_port(const char *text, uint32_t *port, const char **why);
+int vsock_parse_port(const char *text, uint32_t *port, char *why, size_t why_size);
 
 /* Parses "CID:PORT" into a zeroed sockaddr_vm with svm_family = AF_VSOCK. */
-int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, const char **why);
+int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, char *why, size_t why_size);
 
 /* Fills a zeroed sockaddr_vm. */
 void vsock_addr_init(struct sockaddr_vm *addr, uint32_t cid, uint32_t port);

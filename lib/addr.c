@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "libvsock.h"
+#include "util/why.h"
 
 struct cid_name {
     const char *name;
@@ -20,28 +21,27 @@ static const struct cid_name cid_names[] = {
     {"host", VMADDR_CID_HOST},
 };
 
-static int fail(const char **why, const char *reason, int err)
+static int fail(char *why, size_t why_size, const char *reason, int err)
 {
-    if (why != NULL)
-        *why = reason;
+    why_set(why, why_size, "%s", reason);
     return err;
 }
 
 /* Strict unsigned 32-bit number: decimal or 0x hex, no sign, no spaces, no suffix. */
-static int parse_u32(const char *text, uint32_t *out, const char **why, const char *what_empty,
-                     const char *what_bad, const char *what_range)
+static int parse_u32(const char *text, uint32_t *out, char *why, size_t why_size,
+                     const char *what_empty, const char *what_bad, const char *what_range)
 {
     unsigned int base = 10;
     uint64_t v = 0;
     const char *p = text;
 
     if (*p == '\0')
-        return fail(why, what_empty, -EINVAL);
+        return fail(why, why_size, what_empty, -EINVAL);
     if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
         base = 16;
         p += 2;
         if (*p == '\0')
-            return fail(why, what_bad, -EINVAL);
+            return fail(why, why_size, what_bad, -EINVAL);
     }
     for (; *p != '\0'; p++) {
         unsigned int d;
@@ -53,39 +53,39 @@ static int parse_u32(const char *text, uint32_t *out, const char **why, const ch
         else if (base == 16 && *p >= 'A' && *p <= 'F')
             d = (unsigned int)(*p - 'A' + 10);
         else
-            return fail(why, what_bad, -EINVAL);
+            return fail(why, why_size, what_bad, -EINVAL);
         v = v * base + d;
         if (v > UINT32_MAX)
-            return fail(why, what_range, -ERANGE);
+            return fail(why, why_size, what_range, -ERANGE);
     }
     *out = (uint32_t)v;
     return 0;
 }
 
-int vsock_parse_cid(const char *text, uint32_t *cid, const char **why)
+int vsock_parse_cid(const char *text, uint32_t *cid, char *why, size_t why_size)
 {
     if (text == NULL)
-        return fail(why, "missing CID", -EINVAL);
+        return fail(why, why_size, "missing CID", -EINVAL);
     for (size_t i = 0; i < sizeof(cid_names) / sizeof(cid_names[0]); i++) {
         if (strcasecmp(text, cid_names[i].name) == 0) {
             *cid = cid_names[i].cid;
             return 0;
         }
     }
-    return parse_u32(text, cid, why, "empty CID",
+    return parse_u32(text, cid, why, why_size, "empty CID",
                      "CID must be a number (decimal or 0x hex) or any, hypervisor, local, host",
                      "CID out of range (0 to 4294967295)");
 }
 
-int vsock_parse_port(const char *text, uint32_t *port, const char **why)
+int vsock_parse_port(const char *text, uint32_t *port, char *why, size_t why_size)
 {
     if (text == NULL)
-        return fail(why, "missing port", -EINVAL);
+        return fail(why, why_size, "missing port", -EINVAL);
     if (strcasecmp(text, "any") == 0) {
         *port = VMADDR_PORT_ANY;
         return 0;
     }
-    return parse_u32(text, port, why, "empty port",
+    return parse_u32(text, port, why, why_size, "empty port",
                      "port must be a number (decimal or 0x hex) or any",
                      "port out of range (0 to 4294967295)");
 }
@@ -98,7 +98,7 @@ void vsock_addr_init(struct sockaddr_vm *addr, uint32_t cid, uint32_t port)
     addr->svm_port = port;
 }
 
-int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, const char **why)
+int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, char *why, size_t why_size)
 {
     char cid_text[64];
     const char *colon;
@@ -106,21 +106,22 @@ int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, const char **wh
     int rc;
 
     if (text == NULL)
-        return fail(why, "missing address", -EINVAL);
+        return fail(why, why_size, "missing address", -EINVAL);
     colon = strchr(text, ':');
     if (colon == NULL)
-        return fail(why, "address must be CID:PORT", -EINVAL);
+        return fail(why, why_size, "address must be CID:PORT", -EINVAL);
     if ((size_t)(colon - text) >= sizeof(cid_text))
-        return fail(why, "CID must be a number (decimal or 0x hex) or any, hypervisor, local, host",
+        return fail(why, why_size,
+                    "CID must be a number (decimal or 0x hex) or any, hypervisor, local, host",
                     -EINVAL);
     memcpy(cid_text, text, (size_t)(colon - text));
     cid_text[colon - text] = '\0';
-    rc = vsock_parse_cid(cid_text, &cid, why);
+    rc = vsock_parse_cid(cid_text, &cid, why, why_size);
     if (rc < 0)
         return rc;
     if (strchr(colon + 1, ':') != NULL)
-        return fail(why, "address must be CID:PORT (one colon)", -EINVAL);
-    rc = vsock_parse_port(colon + 1, &port, why);
+        return fail(why, why_size, "address must be CID:PORT (one colon)", -EINVAL);
+    rc = vsock_parse_port(colon + 1, &port, why, why_size);
     if (rc < 0)
         return rc;
     vsock_addr_init(addr, cid, port);

@@ -12,7 +12,10 @@ lib_libvsock_core_la_LIBADD = util/libutil.la
 lib_LTLIBRARIES += lib/libvsock.la
 lib_libvsock_la_SOURCES =
 lib_libvsock_la_LIBADD = lib/libvsock-core.la
-lib_libvsock_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^vsock_'
+# -version-info CURRENT:REVISION:AGE (libtool): a compatible addition is C+1:0:A+1, a fix
+# C:R+1:A; an incompatible change (libvsock(3), "Interface stability") is C+1:0:0, which
+# changes the soname libvsock.so.C-A.
+lib_libvsock_la_LDFLAGS = -version-info 1:0:0 -export-symbols-regex '^vsock_'
 
 include_HEADERS = include/libvsock.h
 sysincludedir = $(includedir)/sys

@@ -85,13 +85,13 @@ static struct vc_end *vsock_end_new(int s, const char *label)
 }
 
 /* bind=PORT or bind=CID:PORT */
-static int parse_bind(const char *text, struct sockaddr_vm *addr, const char **why)
+static int parse_bind(const char *text, struct sockaddr_vm *addr, char *why, size_t why_size)
 {
     uint32_t port;
 
     if (strchr(text, ':'))
-        return vsock_parse_addr(text, addr, why);
-    if (vsock_parse_port(text, &port, why) < 0)
+        return vsock_parse_addr(text, addr, why, why_size);
+    if (vsock_parse_port(text, &port, why, why_size) < 0)
         return -EINVAL;
     vsock_addr_init(addr, VMADDR_CID_ANY, port);
     return 0;
@@ -102,9 +102,9 @@ static int parse_bind(const char *text, struct sockaddr_vm *addr, const char **w
 /* The port a connecting type reaches: its second argument, a real port (not 'any'). */
 static int check_connect_port(struct vc_addr_spec *spec, char *err, size_t errsize)
 {
-    const char *why;
+    char why[128];
 
-    if (vsock_parse_port(spec->args[1], &spec->port, &why) < 0) {
+    if (vsock_parse_port(spec->args[1], &spec->port, why, sizeof(why)) < 0) {
         snprintf(err, errsize, "bad port '%s': %s", spec->args[1], why);
         return -1;
     }
@@ -117,16 +117,16 @@ static int check_connect_port(struct vc_addr_spec *spec, char *err, size_t errsi
 
 static int connect_check(struct vc_addr_spec *spec, char *err, size_t errsize)
 {
-    const char *why;
+    char why[128];
     struct sockaddr_vm b;
 
-    if (vsock_parse_cid(spec->args[0], &spec->cid, &why) < 0) {
+    if (vsock_parse_cid(spec->args[0], &spec->cid, why, sizeof(why)) < 0) {
         snprintf(err, errsize, "bad CID '%s': %s", spec->args[0], why);
         return -1;
     }
     if (check_connect_port(spec, err, errsize) < 0)
         return -1;
-    if ((spec->o.set & VC_OPT_BIND) && parse_bind(spec->o.bind, &b, &why) < 0) {
+    if ((spec->o.set & VC_OPT_BIND) && parse_bind(spec->o.bind, &b, why, sizeof(why)) < 0) {
         snprintf(err, errsize, "bad bind address '%s': %s", spec->o.bind, why);
         return -1;
     }
@@ -197,7 +197,7 @@ static void vsock_connect_open(struct vc_open_req *req)
     vc->s = s;
     req->type_state = vc;
     if (spec->o.set & VC_OPT_BIND) {
-        parse_bind(spec->o.bind, &addr, NULL);
+        parse_bind(spec->o.bind, &addr, NULL, 0);
         rc = vsock_bind(t, s, &addr);
         if (rc < 0) {
             req->type_state = NULL;
@@ -280,14 +280,15 @@ static const struct vc_listener_ops vsock_listener_ops = {
 
 static int listen_check(struct vc_addr_spec *spec, char *err, size_t errsize)
 {
-    const char *why;
+    char why[128];
 
-    if (vsock_parse_port(spec->args[0], &spec->port, &why) < 0) {
+    if (vsock_parse_port(spec->args[0], &spec->port, why, sizeof(why)) < 0) {
         snprintf(err, errsize, "bad port '%s': %s", spec->args[0], why);
         return -1;
     }
     spec->cid = VMADDR_CID_ANY;
-    if ((spec->o.set & VC_OPT_BIND) && vsock_parse_cid(spec->o.bind, &spec->cid, &why) < 0) {
+    if ((spec->o.set & VC_OPT_BIND) &&
+        vsock_parse_cid(spec->o.bind, &spec->cid, why, sizeof(why)) < 0) {
         snprintf(err, errsize, "bad bind CID '%s': %s", spec->o.bind, why);
         return -1;
     }

@@ -204,8 +204,8 @@ int main(int argc, char **argv)
         texts[1] = "STDIO";
     } else if (npos == 1) {
         struct sockaddr_vm sa;
-        const char *why = NULL;
-        if (vsock_parse_addr(argv[optind], &sa, &why) < 0) {
+        char why[128];
+        if (vsock_parse_addr(argv[optind], &sa, why, sizeof(why)) < 0) {
             if (strchr(argv[optind], ':') && !strchr(strchr(argv[optind], ':') + 1, ':'))
                 return usage_error("'%s' is not CID:PORT: %s", argv[optind], why);
             return usage_error("one address given ('%s'): need two, or CID:PORT", argv[optind]);

@@ -67,10 +67,10 @@ static void usage(FILE *out)
 
 static int parse_u32(const char *opt, const char *text, uint32_t *out)
 {
-    const char *why = NULL;
+    char why[128];
 
-    if (vsock_parse_cid(text, out, &why) < 0) {
-        fprintf(stderr, "vsock-conformance: %s %s: %s\n", opt, text, why ? why : "invalid");
+    if (vsock_parse_cid(text, out, why, sizeof(why)) < 0) {
+        fprintf(stderr, "vsock-conformance: %s %s: %s\n", opt, text, why);
         return -1;
     }
     return 0;

@@ -14,14 +14,14 @@ static void roundtrip(const struct sockaddr_vm *a)
 {
     char text[VSOCK_ADDR_STRLEN], small[8];
     struct sockaddr_vm back;
-    const char *why = NULL;
+    char why[128];
 
     for (int names = 0; names <= 1; names++) {
         int n = vsock_format_addr(a, names, text, sizeof(text));
 
         if (n <= 0 || (size_t)n >= sizeof(text) || strlen(text) != (size_t)n)
             abort(); /* VSOCK_ADDR_STRLEN must hold every address */
-        if (vsock_parse_addr(text, &back, &why) != 0 || back.svm_cid != a->svm_cid ||
+        if (vsock_parse_addr(text, &back, why, sizeof(why)) != 0 || back.svm_cid != a->svm_cid ||
             back.svm_port != a->svm_port || back.svm_family != AF_VSOCK)
             abort();
         n = vsock_format_addr(a, names, small, sizeof(small));
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *text = malloc(size + 1);
     struct sockaddr_vm a;
     uint32_t v = 0xdeadbeef;
-    const char *why = NULL;
+    char why[128] = "";
     int rc;
 
     if (text == NULL)
@@ -44,26 +44,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
 
-    rc = vsock_parse_cid(text, &v, &why);
+    rc = vsock_parse_cid(text, &v, why, sizeof(why));
     if (rc != 0 && rc != -EINVAL && rc != -ERANGE)
         abort();
-    if (rc != 0 && (v != 0xdeadbeef || why == NULL || why[0] == '\0'))
+    if (rc != 0 && (v != 0xdeadbeef || why[0] == '\0'))
         abort();
-    if (rc == 0 && vsock_cid_name(v) != NULL && vsock_parse_cid(vsock_cid_name(v), &v, NULL))
+    if (rc == 0 && vsock_cid_name(v) != NULL &&
+        vsock_parse_cid(vsock_cid_name(v), &v, NULL, 0))
         abort();
 
     v = 0xdeadbeef;
-    why = NULL;
-    rc = vsock_parse_port(text, &v, &why);
-    if (rc != 0 && (v != 0xdeadbeef || why == NULL || why[0] == '\0'))
+    why[0] = '\0';
+    rc = vsock_parse_port(text, &v, why, sizeof(why));
+    if (rc != 0 && (v != 0xdeadbeef || why[0] == '\0'))
         abort();
 
     memset(&a, 0x5a, sizeof(a));
-    why = NULL;
-    rc = vsock_parse_addr(text, &a, &why);
+    why[0] = '\0';
+    rc = vsock_parse_addr(text, &a, why, sizeof(why));
     if (rc == 0)
         roundtrip(&a);
-    else if (why == NULL || why[0] == '\0')
+    else if (why[0] == '\0')
         abort();
 
     /* Every 8-byte input is also an address to format. */

@@ -47,6 +47,7 @@ TESTS += test/fuzz/replay_addr test/fuzz/replay_spec test/fuzz/replay_hybrid_rep
 test_fuzz_replay_addr_SOURCES = test/fuzz/fuzz_addr.c $(FUZZ_REPLAY_SOURCES) lib/addr.c
 test_fuzz_replay_addr_CFLAGS = $(FUZZ_REPLAY_CFLAGS)
 test_fuzz_replay_addr_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
+test_fuzz_replay_addr_LDADD = util/libutil.la
 
 test_fuzz_replay_spec_SOURCES = test/fuzz/fuzz_spec.c $(FUZZ_REPLAY_SOURCES) \
 	$(VSOCKCAT_FUZZ_SOURCES) cmd/vsockcat/addr_vsock.c

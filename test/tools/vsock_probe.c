@@ -183,10 +183,10 @@ int main(int argc, char **argv)
         call_latency(t, strtod(argv[argi + 1], NULL));
     } else if (strcmp(argv[argi], "accept-server") == 0 && argc - argi == 4) {
         uint32_t port;
-        const char *err = NULL;
+        char err[128];
 
-        if (vsock_parse_port(argv[argi + 1], &port, &err) < 0)
-            die(0, "port '%s': %s", argv[argi + 1], err ? err : "invalid");
+        if (vsock_parse_port(argv[argi + 1], &port, err, sizeof(err)) < 0)
+            die(0, "port '%s': %s", argv[argi + 1], err);
         accept_server(t, port, strtod(argv[argi + 2], NULL),
                       (size_t)strtoul(argv[argi + 3], NULL, 10));
     } else {

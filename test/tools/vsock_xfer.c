@@ -88,12 +88,12 @@ static void write_all(int fd, const uint8_t *p, size_t n)
 
 static int parse_u32(const char *text, uint32_t *v, const char *what)
 {
-    const char *why = NULL;
-    int rc = strcmp(what, "CID") == 0 ? vsock_parse_cid(text, v, &why)
-                                      : vsock_parse_port(text, v, &why);
+    char why[128];
+    int rc = strcmp(what, "CID") == 0 ? vsock_parse_cid(text, v, why, sizeof(why))
+                                      : vsock_parse_port(text, v, why, sizeof(why));
 
     if (rc < 0)
-        die(0, "%s '%s': %s", what, text, why ? why : strerror(-rc));
+        die(0, "%s '%s': %s", what, text, why);
     return 0;
 }
 
