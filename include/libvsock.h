@@ -37,9 +37,13 @@ int vsock_parse_addr(const char *text, struct sockaddr_vm *addr, char *why, size
 /* Fills a zeroed sockaddr_vm. */
 void vsock_addr_init(struct sockaddr_vm *addr, uint32_t cid, uint32_t port);
 
-/* Writes "CID:PORT" (decimal; -1U as "any" only when names != 0). Returns the length,
- * or -ENOSPC if size is too small (the text is then truncated but NUL-terminated). */
-int vsock_format_addr(const struct sockaddr_vm *addr, int names, char *buf, size_t size);
+/* vsock_format_addr() flags. */
+#define VSOCK_FORMAT_NAMES 0x1u /* a CID or port of -1U as "any" */
+
+/* Writes "CID:PORT" in decimal. Returns the length, -ENOSPC if size is too small (the
+ * text is then truncated but NUL-terminated), -EINVAL for unknown flags. */
+int vsock_format_addr(const struct sockaddr_vm *addr, unsigned int flags, char *buf,
+                      size_t size);
 
 /* The well-known name of a CID ("any", "hypervisor", "local", "host") or NULL. */
 const char *vsock_cid_name(uint32_t cid);

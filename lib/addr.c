@@ -136,11 +136,15 @@ const char *vsock_cid_name(uint32_t cid)
     return NULL;
 }
 
-int vsock_format_addr(const struct sockaddr_vm *addr, int names, char *buf, size_t size)
+int vsock_format_addr(const struct sockaddr_vm *addr, unsigned int flags, char *buf,
+                      size_t size)
 {
+    int names = (flags & VSOCK_FORMAT_NAMES) != 0;
     char cid[16], port[16];
     int n;
 
+    if (flags & ~VSOCK_FORMAT_NAMES)
+        return -EINVAL;
     if (names && addr->svm_cid == VMADDR_CID_ANY)
         snprintf(cid, sizeof(cid), "any");
     else

@@ -337,7 +337,7 @@ static int vsock_listen_open(const struct vc_addr_spec *spec, struct vc_listener
     vl->base.fd = rfd;
     vl->s = s;
     if (vsock_getsockname(t, s, &addr) == 0) {
-        vsock_format_addr(&addr, 1, text, sizeof(text));
+        vsock_format_addr(&addr, VSOCK_FORMAT_NAMES, text, sizeof(text));
         snprintf(vl->base.desc, sizeof(vl->base.desc), "vsock %s", text);
     }
     *out = &vl->base;

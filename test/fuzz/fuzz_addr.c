@@ -16,15 +16,15 @@ static void roundtrip(const struct sockaddr_vm *a)
     struct sockaddr_vm back;
     char why[128];
 
-    for (int names = 0; names <= 1; names++) {
-        int n = vsock_format_addr(a, names, text, sizeof(text));
+    for (unsigned int flags = 0; flags <= VSOCK_FORMAT_NAMES; flags++) {
+        int n = vsock_format_addr(a, flags, text, sizeof(text));
 
         if (n <= 0 || (size_t)n >= sizeof(text) || strlen(text) != (size_t)n)
             abort(); /* VSOCK_ADDR_STRLEN must hold every address */
         if (vsock_parse_addr(text, &back, why, sizeof(why)) != 0 || back.svm_cid != a->svm_cid ||
             back.svm_port != a->svm_port || back.svm_family != AF_VSOCK)
             abort();
-        n = vsock_format_addr(a, names, small, sizeof(small));
+        n = vsock_format_addr(a, flags, small, sizeof(small));
         if ((n != -ENOSPC && (n < 0 || (size_t)n >= sizeof(small))) ||
             memchr(small, '\0', sizeof(small)) == NULL)
             abort(); /* too small: -ENOSPC and still NUL-terminated */

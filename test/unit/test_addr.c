@@ -116,10 +116,11 @@ static void test_format(void)
     vsock_addr_init(&a, VMADDR_CID_ANY, VMADDR_PORT_ANY);
     TAP_IS_INT(vsock_format_addr(&a, 0, buf, sizeof(buf)), 21, "longest address fits");
     TAP_IS_STR(buf, "4294967295:4294967295", "numeric any");
-    vsock_format_addr(&a, 1, buf, sizeof(buf));
+    vsock_format_addr(&a, VSOCK_FORMAT_NAMES, buf, sizeof(buf));
     TAP_IS_STR(buf, "any:any", "named any");
     TAP_IS_INT(vsock_format_addr(&a, 0, tiny, sizeof(tiny)), -ENOSPC, "small buffer");
     TAP_IS_INT(tiny[3], 0, "truncated text is terminated");
+    TAP_IS_INT(vsock_format_addr(&a, 0x2, buf, sizeof(buf)), -EINVAL, "unknown flags refused");
     TAP_IS_STR(vsock_cid_name(2), "host", "name of CID 2");
     TAP_IS_STR(vsock_cid_name(1), "local", "name of CID 1");
     tap_ok(vsock_cid_name(3) == NULL, "CID 3 has no name");
