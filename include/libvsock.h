@@ -75,8 +75,9 @@ int vsock_transport_describe(struct vsock_transport *t, vsock_describe_fn *emit,
 /* The CID of this end (IOCTL_VM_SOCKETS_GET_LOCAL_CID on the kernel transport). */
 int vsock_local_cid(struct vsock_transport *t, uint32_t *cid);
 
-/* The names vsock_transport_open() accepts, for help texts: "auto", "kernel", ... */
-extern const char *const vsock_transport_specs[];
+/* The specs vsock_transport_open() accepts, for help texts: "auto", "kernel", ...,
+ * ending with NULL. */
+const char *const *vsock_transport_specs(void);
 
 /* ---- Sockets ---------------------------------------------------------------------- */
 

@@ -19,8 +19,13 @@ static const struct vsock_transport_ops *const backends[] = {
 };
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-const char *const vsock_transport_specs[] = {"auto", "kernel", "vhost-user:PATH",
-                                             "uio[:DEVICE][,mem=ADDR+SIZE]", NULL};
+static const char *const specs[] = {"auto", "kernel", "vhost-user:PATH",
+                                    "uio[:DEVICE][,mem=ADDR+SIZE]", NULL};
+
+const char *const *vsock_transport_specs(void)
+{
+    return specs;
+}
 
 /* Matches "kernel" exactly or "vhost-user:ARGS" by prefix; returns the args or NULL. */
 static const char *spec_args(const struct vsock_transport_ops *ops, const char *spec)
@@ -91,8 +96,12 @@ int vsock_transport_open(const char *spec, struct vsock_transport **out,
             snprintf((*out)->reason, sizeof((*out)->reason), "%s (%.100s)", origin, spec);
         return rc;
     }
-    why_set(why, why_size, "unknown transport '%s' (known: auto, kernel, vhost-user:PATH, "
-              "uio[:DEVICE][,mem=ADDR+SIZE])", spec);
+    char known[200] = "";
+
+    for (const char *const *s = specs; *s != NULL; s++)
+        snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+                 s == specs ? "" : ", ", *s);
+    why_set(why, why_size, "unknown transport '%s' (known: %s)", spec, known);
     return -EINVAL;
 }
 

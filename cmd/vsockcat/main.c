@@ -84,7 +84,7 @@ static void usage(FILE *f)
         fprintf(f, "  %-24s %s\n", left, o->help);
     }
     fprintf(f, "\nTransports:");
-    for (const char *const *t = vsock_transport_specs; *t; t++)
+    for (const char *const *t = vsock_transport_specs(); *t; t++)
         fprintf(f, " %s", *t);
     fprintf(f, "\n\n");
     vc_spec_print_help(f);

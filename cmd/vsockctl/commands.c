@@ -511,8 +511,8 @@ static void print_overview(const struct ctl_context *ctx)
         return;
     printf("\nOptions:\n"
            "  --transport=SPEC  the transport to use:");
-    for (size_t i = 0; vsock_transport_specs[i] != NULL; i++)
-        printf("%s %s", i > 0 ? "," : "", vsock_transport_specs[i]);
+    for (size_t i = 0; vsock_transport_specs()[i] != NULL; i++)
+        printf("%s %s", i > 0 ? "," : "", vsock_transport_specs()[i]);
     printf("\n"
            "                    (default: $VSOCK_TRANSPORT, else auto)\n"
            "  -h, --help        print this help (help COMMAND: one command)\n"
