@@ -12,11 +12,19 @@
 #include <sys/types.h>
 #include <sys/vsock.h>
 
+#include "libvsock/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define LIBVSOCK_VERSION "0.1.0"
+/* ---- Version ------------------------------------------------------------------- */
+
+/* The version of the library running, which may be newer than the VSOCK_VERSION_* macros
+ * of libvsock/version.h a program was built with: VSOCK_VERSION_HEX and
+ * VSOCK_VERSION_STRING as the library has them. */
+unsigned int vsock_version(void);
+const char *vsock_version_string(void);
 
 /* ---- Addresses ------------------------------------------------------------------ */
 

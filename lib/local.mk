@@ -6,7 +6,8 @@ noinst_LTLIBRARIES += lib/libvsock-core.la
 lib_libvsock_core_la_SOURCES = \
 	lib/addr.c \
 	lib/transport.c lib/transport.h \
-	lib/kernel.c
+	lib/kernel.c \
+	lib/version.c
 lib_libvsock_core_la_LIBADD = util/libutil.la
 
 lib_LTLIBRARIES += lib/libvsock.la
@@ -18,6 +19,10 @@ lib_libvsock_la_LIBADD = lib/libvsock-core.la
 lib_libvsock_la_LDFLAGS = -version-info 1:0:0 -export-symbols-regex '^vsock_'
 
 include_HEADERS = include/libvsock.h
+libvsockincludedir = $(includedir)/libvsock
+libvsockinclude_HEADERS = include/libvsock/version.h
+# configure.ac takes the package version from it.
+CONFIGURE_DEPENDENCIES = $(top_srcdir)/include/libvsock/version.h
 sysincludedir = $(includedir)/sys
 sysinclude_HEADERS = include/sys/vsock.h
 pkgconfig_DATA = lib/libvsock.pc

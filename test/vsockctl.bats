@@ -11,8 +11,8 @@ bats_require_minimum_version 1.5.0
 setup() {
     TMPD=$(mktemp -d "${BATS_TMPDIR:-/tmp}/vsockctl.XXXXXX")
     TMUX_SOCKET="vsockctl-test-$$-$BATS_TEST_NUMBER"
-    LIBVSOCK_VERSION=$(sed -n 's/^#define LIBVSOCK_VERSION "\(.*\)"$/\1/p' \
-        "$abs_top_srcdir/include/libvsock.h")
+    LIBVSOCK_VERSION=$(awk '/^#define VSOCK_VERSION_(MAJOR|MINOR|PATCH) / { v = v s $3; s = "." }
+        END { print v }' "$abs_top_srcdir/include/libvsock/version.h")
     PACKAGE_VERSION=$(sed -n 's/^#define PACKAGE_VERSION "\(.*\)"$/\1/p' \
         "$abs_top_builddir/config.h")
     VERSION_LINE="vsockctl (vsock-tools) $PACKAGE_VERSION, libvsock $LIBVSOCK_VERSION"

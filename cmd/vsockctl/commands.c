@@ -345,7 +345,7 @@ static int cmd_info(struct ctl_context *ctx, const struct ctl_call *call)
         status = CTL_FAILED;
         goto out;
     }
-    out_fields_add(&fields, "libvsock_version", LIBVSOCK_VERSION);
+    out_fields_add(&fields, "libvsock_version", vsock_version_string());
     if (fields.failed) {
         ctl_error("info: %s", strerror(ENOMEM));
         status = CTL_FAILED;
@@ -541,7 +541,8 @@ static int cmd_version(struct ctl_context *ctx, const struct ctl_call *call)
 {
     (void)ctx;
     (void)call;
-    printf(PROGRAM " (%s) %s, libvsock %s\n", PACKAGE_NAME, PACKAGE_VERSION, LIBVSOCK_VERSION);
+    printf(PROGRAM " (%s) %s, libvsock %s\n", PACKAGE_NAME, PACKAGE_VERSION,
+           vsock_version_string());
     return CTL_OK;
 }
 

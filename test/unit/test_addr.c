@@ -1,8 +1,9 @@
 /* test_addr.c: vsock address parsing and formatting (lib/addr.c), success and every
- * error path with its reason text. */
+ * error path with its reason text; the version calls (lib/version.c). */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 
 #include "libvsock.h"
 #include "tap.h"
@@ -104,6 +105,18 @@ static void test_parse_addr(void)
                -EINVAL, "overlong cid text");
 }
 
+static void test_version(void)
+{
+    char text[16];
+
+    snprintf(text, sizeof(text), "%u.%u.%u", vsock_version() >> 16, (vsock_version() >> 8) & 0xff,
+             vsock_version() & 0xff);
+    TAP_IS_INT(vsock_version(), VSOCK_VERSION_HEX, "vsock_version() is VSOCK_VERSION_HEX");
+    TAP_IS_STR(vsock_version_string(), VSOCK_VERSION_STRING,
+               "vsock_version_string() is VSOCK_VERSION_STRING");
+    TAP_IS_STR(vsock_version_string(), text, "the string and the number agree (%s)", text);
+}
+
 static void test_format(void)
 {
     struct sockaddr_vm a;
@@ -147,6 +160,7 @@ int main(void)
     test_parse_port();
     test_parse_addr();
     test_format();
+    test_version();
     test_transport_spec_errors();
     return tap_done();
 }
