@@ -120,8 +120,8 @@ help_flags() {
 
 @test "libvsock.3 documents every function declared in libvsock.h" {
     local functions fn
-    functions=$(grep -E '^(const )?[a-z_]+ \**vsock_[a-z_]+\(' "$abs_top_srcdir/include/libvsock.h" |
-        grep -oE 'vsock_[a-z_]+\(' | tr -d '(' | sort -u)
+    functions=$(python3 "$abs_top_srcdir/test/tools/api_functions.py" \
+        "$abs_top_srcdir/include/libvsock.h")
     [ "$(wc -w <<<"$functions")" -ge 27 ]
     for fn in $functions; do
         grep -Eq "^\.Nm $fn( ,)?$" "$MANDIR/libvsock.3" ||
