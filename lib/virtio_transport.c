@@ -71,6 +71,34 @@ static struct glue_sock *gsock(struct glue *g, int h)
     return &g->socks[h];
 }
 
+/* Every call into the core runs under the transport's lock. */
+static struct glue *glue_lock(struct vsock_transport *t)
+{
+    struct glue *g = glue_of(t);
+
+    pthread_mutex_lock(&g->lock);
+    return g;
+}
+
+/* Lets the lock go and returns rc (computed by the caller before, under the lock). */
+static int glue_unlock(struct glue *g, int rc)
+{
+    pthread_mutex_unlock(&g->lock);
+    return rc;
+}
+
+/* After a call on s returned rc: waits for the driver thread and returns 1 if the call
+ * should be made again (rc is -EAGAIN and s is blocking), else returns 0. */
+static int glue_wait(struct glue *g, int s, ssize_t rc)
+{
+    struct glue_sock *gs = gsock(g, s);
+
+    if (rc != -EAGAIN || gs == NULL || gs->nonblock)
+        return 0;
+    pthread_cond_wait(&g->cond, &g->lock);
+    return 1;
+}
+
 static void efd_set(int fd, uint64_t value)
 {
     ssize_t n = write(fd, &value, sizeof(value));
@@ -447,12 +475,11 @@ void vsk_glue_close(struct vsock_transport *t)
 
 int vsk_glue_describe(struct vsock_transport *t, vsock_describe_fn *emit, void *ctx)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
     struct vsk_core_stats st;
     char names[400], text[600];
     uint64_t f;
 
-    pthread_mutex_lock(&g->lock);
     snprintf(text, sizeof(text), "%u", vsk_core_guest_cid(g->core));
     emit(ctx, "local_cid", text);
     emit(ctx, "device", g->device);
@@ -490,78 +517,55 @@ int vsk_glue_describe(struct vsock_transport *t, vsock_describe_fn *emit, void *
              (unsigned long long)st.txq_max_bytes, (unsigned long long)st.tx_nobufs,
              (unsigned long long)st.tx_purged);
     emit(ctx, "tx_queue", text);
-    pthread_mutex_unlock(&g->lock);
-    return 0;
+    return glue_unlock(g, 0);
 }
 
 int vsk_glue_local_cid(struct vsock_transport *t, uint32_t *cid)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
 
-    pthread_mutex_lock(&g->lock);
     *cid = vsk_core_guest_cid(g->core);
-    pthread_mutex_unlock(&g->lock);
-    return 0;
+    return glue_unlock(g, 0);
 }
 
 /* ---- sockets ----------------------------------------------------------------------------- */
 
 int vsk_glue_socket(struct vsock_transport *t, int type, int flags)
 {
-    struct glue *g = glue_of(t);
-    int h, rc;
+    struct glue *g = glue_lock(t);
+    int h = vsk_socket(g->core, type), rc;
 
-    pthread_mutex_lock(&g->lock);
-    h = vsk_socket(g->core, type);
     if (h >= 0 && (rc = glue_attach(g, h, flags)) < 0) {
         vsk_close(g->core, h);
         h = rc;
     }
-    pthread_mutex_unlock(&g->lock);
-    return h;
+    return glue_unlock(g, h);
 }
 
 int vsk_glue_bind(struct vsock_transport *t, int s, const struct sockaddr_vm *addr)
 {
-    struct glue *g = glue_of(t);
-    int rc;
+    struct glue *g = glue_lock(t);
 
-    pthread_mutex_lock(&g->lock);
-    rc = gsock(g, s) ? vsk_bind(g->core, s, addr) : -EBADF;
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, gsock(g, s) ? vsk_bind(g->core, s, addr) : -EBADF);
 }
 
 int vsk_glue_listen(struct vsock_transport *t, int s, int backlog)
 {
-    struct glue *g = glue_of(t);
-    int rc;
+    struct glue *g = glue_lock(t);
+    int rc = gsock(g, s) ? vsk_listen(g->core, s, backlog) : -EBADF;
 
-    pthread_mutex_lock(&g->lock);
-    rc = gsock(g, s) ? vsk_listen(g->core, s, backlog) : -EBADF;
     glue_update(g, s);
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, rc);
 }
 
 int vsk_glue_accept(struct vsock_transport *t, int s, struct sockaddr_vm *peer, int flags)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
     int rc;
 
-    pthread_mutex_lock(&g->lock);
-    for (;;) {
-        struct glue_sock *gs = gsock(g, s);
-
-        if (gs == NULL) {
-            rc = -EBADF;
-            break;
-        }
-        rc = vsk_accept(g->core, s, peer);
-        if (rc != -EAGAIN || gs->nonblock)
-            break;
-        pthread_cond_wait(&g->cond, &g->lock);
-    }
+    do
+        rc = gsock(g, s) ? vsk_accept(g->core, s, peer) : -EBADF;
+    while (glue_wait(g, s, rc));
     if (rc >= 0) {
         int h = rc;
 
@@ -572,22 +576,17 @@ int vsk_glue_accept(struct vsock_transport *t, int s, struct sockaddr_vm *peer, 
             rc = h;
         glue_update(g, s);
     }
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, rc);
 }
 
 int vsk_glue_connect(struct vsock_transport *t, int s, const struct sockaddr_vm *addr)
 {
-    struct glue *g = glue_of(t);
-    struct glue_sock *gs;
+    struct glue *g = glue_lock(t);
+    struct glue_sock *gs = gsock(g, s);
     int rc;
 
-    pthread_mutex_lock(&g->lock);
-    gs = gsock(g, s);
-    if (gs == NULL) {
-        pthread_mutex_unlock(&g->lock);
-        return -EBADF;
-    }
+    if (gs == NULL)
+        return glue_unlock(g, -EBADF);
     rc = vsk_connect(g->core, s, addr);
     if (rc == -EINPROGRESS)
         glue_wake(g); /* a new connect deadline for the driver thread */
@@ -602,28 +601,17 @@ int vsk_glue_connect(struct vsock_transport *t, int s, const struct sockaddr_vm 
         }
     }
     glue_update(g, s);
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, rc);
 }
 
 ssize_t vsk_glue_read(struct vsock_transport *t, int s, void *buf, size_t len)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
     ssize_t rc;
 
-    pthread_mutex_lock(&g->lock);
-    for (;;) {
-        struct glue_sock *gs = gsock(g, s);
-
-        if (gs == NULL) {
-            rc = -EBADF;
-            break;
-        }
-        rc = vsk_read(g->core, s, buf, len);
-        if (rc != -EAGAIN || gs->nonblock)
-            break;
-        pthread_cond_wait(&g->cond, &g->lock);
-    }
+    do
+        rc = gsock(g, s) ? vsk_read(g->core, s, buf, len) : -EBADF;
+    while (glue_wait(g, s, rc));
     pthread_mutex_unlock(&g->lock);
     return rc;
 }
@@ -689,39 +677,29 @@ static const struct fd_move write_from_fd = {0, vsk_write_room, vsk_write_commit
 static ssize_t glue_fd_move(struct vsock_transport *t, int s, int fd, size_t len, int *fd_err,
                             const struct fd_move *m)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
     struct iovec iov[GLUE_FD_IOV];
+    int iovcnt;
     ssize_t rc;
 
     *fd_err = 0;
-    pthread_mutex_lock(&g->lock);
-    for (;;) {
-        struct glue_sock *gs = gsock(g, s);
-        int iovcnt = GLUE_FD_IOV;
+    do {
+        iovcnt = GLUE_FD_IOV;
+        rc = gsock(g, s) ? m->lend(g->core, s, iov, &iovcnt, len) : -EBADF;
+    } while (glue_wait(g, s, rc));
+    if (rc > 0) {
+        ssize_t n = fd_io_nowait(fd, iov, iovcnt, m->to_fd);
 
-        if (gs == NULL) {
-            rc = -EBADF;
-            break;
-        }
-        rc = m->lend(g->core, s, iov, &iovcnt, len);
-        if (rc > 0) {
-            ssize_t n = fd_io_nowait(fd, iov, iovcnt, m->to_fd);
-            int taken;
+        if (n < 0) {
+            *fd_err = (int)n;
+            rc = 0;
+        } else if (n == 0) {
+            rc = 0; /* EOF of fd (reading), or nothing written */
+        } else {
+            int taken = m->take_back(g->core, s, (size_t)n);
 
-            if (n < 0) {
-                *fd_err = (int)n;
-                rc = 0;
-            } else if (n == 0) {
-                rc = 0; /* EOF of fd (reading), or nothing written */
-            } else {
-                taken = m->take_back(g->core, s, (size_t)n);
-                rc = taken < 0 ? taken : n;
-            }
-            break;
+            rc = taken < 0 ? taken : n;
         }
-        if (rc != -EAGAIN || gs->nonblock)
-            break;
-        pthread_cond_wait(&g->cond, &g->lock);
     }
     pthread_mutex_unlock(&g->lock);
     /* A socket that can no longer send (the peer reset or shut down) and a source at EOF:
@@ -744,12 +722,11 @@ ssize_t vsk_glue_write_from_fd(struct vsock_transport *t, int s, int fd, size_t 
 
 ssize_t vsk_glue_write(struct vsock_transport *t, int s, const void *buf, size_t len)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
     const uint8_t *p = buf;
     size_t total = 0;
     ssize_t rc = 0;
 
-    pthread_mutex_lock(&g->lock);
     for (;;) {
         struct glue_sock *gs = gsock(g, s);
 
@@ -772,96 +749,69 @@ ssize_t vsk_glue_write(struct vsock_transport *t, int s, const void *buf, size_t
 
 int vsk_glue_shutdown(struct vsock_transport *t, int s, int how)
 {
-    struct glue *g = glue_of(t);
-    int rc;
+    struct glue *g = glue_lock(t);
+    int rc = gsock(g, s) ? vsk_shutdown(g->core, s, how) : -EBADF;
 
-    pthread_mutex_lock(&g->lock);
-    rc = gsock(g, s) ? vsk_shutdown(g->core, s, how) : -EBADF;
     pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, rc);
 }
 
 int vsk_glue_close_socket(struct vsock_transport *t, int s)
 {
-    struct glue *g = glue_of(t);
+    struct glue *g = glue_lock(t);
     int rc = -EBADF;
 
-    pthread_mutex_lock(&g->lock);
     if (gsock(g, s) != NULL) {
         rc = vsk_close(g->core, s);
         glue_detach(g, s);
         glue_wake(g); /* the close linger deadline */
         pthread_cond_broadcast(&g->cond);
     }
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, rc);
 }
 
 int vsk_glue_sockname(struct vsock_transport *t, int s, struct sockaddr_vm *addr, int peer)
 {
-    struct glue *g = glue_of(t);
-    int rc;
+    struct glue *g = glue_lock(t);
 
-    pthread_mutex_lock(&g->lock);
-    rc = gsock(g, s) ? vsk_sockname(g->core, s, addr, peer) : -EBADF;
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, gsock(g, s) ? vsk_sockname(g->core, s, addr, peer) : -EBADF);
 }
 
 int vsk_glue_set_nonblock(struct vsock_transport *t, int s, int on)
 {
-    struct glue *g = glue_of(t);
-    struct glue_sock *gs;
-    int rc = 0;
+    struct glue *g = glue_lock(t);
+    struct glue_sock *gs = gsock(g, s);
 
-    pthread_mutex_lock(&g->lock);
-    gs = gsock(g, s);
-    if (gs != NULL)
-        gs->nonblock = on != 0;
-    else
-        rc = -EBADF;
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    if (gs == NULL)
+        return glue_unlock(g, -EBADF);
+    gs->nonblock = on != 0;
+    return glue_unlock(g, 0);
 }
 
 int vsk_glue_socket_error(struct vsock_transport *t, int s)
 {
-    struct glue *g = glue_of(t);
-    int rc;
+    struct glue *g = glue_lock(t);
+    int rc = gsock(g, s) ? vsk_sock_error(g->core, s) : -EBADF;
 
-    pthread_mutex_lock(&g->lock);
-    rc = gsock(g, s) ? vsk_sock_error(g->core, s) : -EBADF;
     glue_update(g, s);
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, rc);
 }
 
 int vsk_glue_poll_fds(struct vsock_transport *t, int s, int *read_fd, int *write_fd)
 {
-    struct glue *g = glue_of(t);
-    struct glue_sock *gs;
-    int rc = 0;
+    struct glue *g = glue_lock(t);
+    struct glue_sock *gs = gsock(g, s);
 
-    pthread_mutex_lock(&g->lock);
-    gs = gsock(g, s);
-    if (gs != NULL) {
-        *read_fd = gs->rfd;
-        *write_fd = gs->wfd;
-    } else {
-        rc = -EBADF;
-    }
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    if (gs == NULL)
+        return glue_unlock(g, -EBADF);
+    *read_fd = gs->rfd;
+    *write_fd = gs->wfd;
+    return glue_unlock(g, 0);
 }
 
 int vsk_glue_set_connect_timeout(struct vsock_transport *t, int s, unsigned int msec)
 {
-    struct glue *g = glue_of(t);
-    int rc;
+    struct glue *g = glue_lock(t);
 
-    pthread_mutex_lock(&g->lock);
-    rc = gsock(g, s) ? vsk_set_connect_timeout(g->core, s, msec) : -EBADF;
-    pthread_mutex_unlock(&g->lock);
-    return rc;
+    return glue_unlock(g, gsock(g, s) ? vsk_set_connect_timeout(g->core, s, msec) : -EBADF);
 }
