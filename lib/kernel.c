@@ -60,12 +60,12 @@ static int kernel_probe(char *why, size_t why_size)
         /* /dev/vsock is often 0600: unprivileged users cannot ask for the CID, but
          * their sockets work all the same. */
         why_set(why, why_size, "socket(AF_VSOCK) works (local CID unknown: %s: %s)",
-                  VSOCK_DEVICE_PATH, strerror(-rc));
+                VSOCK_DEVICE_PATH, strerror(-rc));
         return 0;
     }
     if (rc < 0) {
         why_set(why, why_size, "socket(AF_VSOCK) works but %s: %s", VSOCK_DEVICE_PATH,
-                  strerror(-rc));
+                strerror(-rc));
         return rc;
     }
     if (cid == VMADDR_CID_ANY) {

@@ -26,7 +26,7 @@ static int uio_probe(char *why, size_t why_size)
 
     if (rc == 0)
         why_set(why, why_size, "virtio-vsock %s bound to uio_pci_generic (/dev/uio%u)", bdf,
-                  uio);
+                uio);
     return rc;
 }
 
@@ -46,14 +46,14 @@ static int uio_parse(char *copy, struct pci_bus_opts *opts, int *mem_given, char
                 opts->dma = DMA_RESERVED;
             } else {
                 why_set(why, why_size, "uio: bad mem=%s (want mem=ADDR+SIZE, e.g. "
-                          "mem=0x30000000+16M, or mem=hugepages)", w + 4);
+                        "mem=0x30000000+16M, or mem=hugepages)", w + 4);
                 return -EINVAL;
             }
         } else if (first && strchr(w, '=') == NULL) {
             opts->device = w;
         } else {
             why_set(why, why_size, "uio: unknown option '%s' (uio[:DEVICE][,mem=ADDR+SIZE|"
-                      "hugepages])", w);
+                    "hugepages])", w);
             return -EINVAL;
         }
         first = 0;

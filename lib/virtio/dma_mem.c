@@ -99,9 +99,9 @@ int dma_check_iomem(const char *iomem, uint64_t addr, uint64_t size, char *why,
                 saw_nonzero = 1;
             if (strncmp(line + name_at, "System RAM", 10) == 0 && s <= last && e >= addr) {
                 why_set(why, why_size,
-                          "physical range 0x%" PRIx64 "+0x%" PRIx64 " overlaps System RAM "
-                          "%llx-%llx: reserve it with memmap=SIZE$ADDR on the kernel "
-                          "command line", addr, size, s, e);
+                        "physical range 0x%" PRIx64 "+0x%" PRIx64 " overlaps System RAM "
+                        "%llx-%llx: reserve it with memmap=SIZE$ADDR on the kernel "
+                        "command line", addr, size, s, e);
                 return -EBUSY;
             }
         }
@@ -132,7 +132,7 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
     }
     if (want > size) {
         why_set(why, why_size, "DMA range 0x%" PRIx64 "+0x%" PRIx64 " is too small: the "
-                  "driver needs %zu bytes", addr, size, want);
+                "driver needs %zu bytes", addr, size, want);
         return -ENOSPC;
     }
     /* Refuse to hand the device memory the kernel uses. */
@@ -151,7 +151,7 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
     if (fd < 0) {
         rc = neg_errno();
         why_set(why, why_size, "/dev/mem: %s%s", strerror(-rc),
-                  rc == -EACCES || rc == -EPERM ? " (needs root / CAP_SYS_RAWIO)" : "");
+                rc == -EACCES || rc == -EPERM ? " (needs root / CAP_SYS_RAWIO)" : "");
         return rc;
     }
     p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)addr);
@@ -159,8 +159,8 @@ int dma_map_reserved(uint64_t addr, uint64_t size, size_t want, struct dma_regio
     close(fd);
     if (p == MAP_FAILED) {
         why_set(why, why_size, "mapping 0x%" PRIx64 "+%zu from /dev/mem: %s (is the range "
-                  "reserved with memmap= and the kernel's STRICT_DEVMEM allowing it?)", addr,
-                  want, strerror(-rc));
+                "reserved with memmap= and the kernel's STRICT_DEVMEM allowing it?)", addr,
+                want, strerror(-rc));
         return rc;
     }
     rc = dma_keep_from_fork(p, want);
@@ -201,7 +201,7 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
     if (p == MAP_FAILED) {
         rc = neg_errno();
         why_set(why, why_size, "cannot get %zu MiB of 2 MiB hugepages: %s (see "
-                  "/proc/sys/vm/nr_hugepages)", size >> 20, strerror(-rc));
+                "/proc/sys/vm/nr_hugepages)", size >> 20, strerror(-rc));
         return rc;
     }
     /* Before the pages are touched: from here on no fork shares them (copy-on-write
@@ -224,7 +224,7 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
         rc = pagemap_phys(fd, p + off, &phys);
         if (rc < 0) {
             why_set(why, why_size, "/proc/self/pagemap: %s",
-                      rc == -EPERM ? "physical addresses hidden (needs CAP_SYS_ADMIN)"
+                    rc == -EPERM ? "physical addresses hidden (needs CAP_SYS_ADMIN)"
                                    : strerror(-rc));
             close(fd);
             goto fail;
@@ -233,7 +233,7 @@ int dma_alloc_hugepages(size_t want, struct dma_region *out, char *why, size_t w
             phys0 = phys;
         else if (phys != phys0 + off) {
             why_set(why, why_size, "the %zu hugepages are not physically contiguous; use "
-                      "a reserved range (mem=ADDR+SIZE)", size / DMA_HUGEPAGE);
+                    "a reserved range (mem=ADDR+SIZE)", size / DMA_HUGEPAGE);
             close(fd);
             rc = -ENOMEM;
             goto fail;

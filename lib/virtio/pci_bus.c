@@ -506,7 +506,7 @@ int pci_bus_find_bound(char *bdf, size_t bdf_size, unsigned int *uio, char *why,
         return 0;
     if (other[0] != '\0')
         why_set(why, why_size, "no virtio-vsock PCI device bound to " PCI_UIO_DRIVER " (%s; "
-                  "see vsockctl bind)", other);
+                "see vsockctl bind)", other);
     else
         why_set(why, why_size, "no virtio-vsock PCI device (1af4:1053)");
     return -ENODEV;
@@ -540,12 +540,12 @@ static int pci_resolve(struct pci_bus *b, const char *device, char *why, size_t 
         snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s", b->bdf);
         if (access(path, F_OK) != 0) {
             why_set(why, why_size, "%s: no such PCI device (want /dev/uioN or a PCI "
-                      "address)", device);
+                    "address)", device);
             return -ENODEV;
         }
         if (uio_of_bdf(b->bdf, &b->uio) < 0) {
             why_set(why, why_size, "%s is not bound to " PCI_UIO_DRIVER " (vsockctl bind)",
-                      b->bdf);
+                    b->bdf);
             return -ENODEV;
         }
     }
@@ -557,7 +557,7 @@ static int pci_resolve(struct pci_bus *b, const char *device, char *why, size_t 
     sysfs_link_name(path, driver, sizeof(driver));
     if (strcmp(driver, PCI_UIO_DRIVER) != 0) {
         why_set(why, why_size, "%s is bound to %s, not " PCI_UIO_DRIVER, b->bdf,
-                  driver[0] ? driver : "no driver");
+                driver[0] ? driver : "no driver");
         return -ENODEV;
     }
     return 0;
@@ -630,7 +630,7 @@ static int pci_map_bar(struct pci_bus *b, unsigned int i, const struct pci_cfg_b
     if (p == MAP_FAILED) {
         rc = neg_errno();
         why_set(why, why_size, "cannot map BAR %u: /dev/mem: %s; %s: %s", i, devmem_err,
-                  path, strerror(-rc));
+                path, strerror(-rc));
         return rc;
     }
     if ((rc = dma_keep_from_fork(p, len)) < 0) {
@@ -676,7 +676,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     if (flock(b->uio_fd, LOCK_EX | LOCK_NB) < 0) {
         rc = errno == EWOULDBLOCK ? -EBUSY : neg_errno();
         why_set(why, why_size, "%s: %s", path, rc == -EBUSY ? "in use by another process "
-                  "(one process drives the device)" : strerror(-rc));
+                "(one process drives the device)" : strerror(-rc));
         return rc;
     }
     snprintf(path, sizeof(path), PCI_BUS_SYSFS "/%s/config", b->bdf);
@@ -684,7 +684,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     if (b->cfg_fd < 0) {
         rc = neg_errno();
         why_set(why, why_size, "%s: %s%s", path, strerror(-rc),
-                  rc == -EACCES ? " (writing config space needs root)" : "");
+                rc == -EACCES ? " (writing config space needs root)" : "");
         return rc;
     }
     got = pread(b->cfg_fd, config, sizeof(config), 0);
@@ -743,15 +743,15 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
     if (b->dev_features & (1ull << VIRTIO_F_ACCESS_PLATFORM)) {
         status_add(b, VIRTIO_STATUS_FAILED);
         why_set(why, why_size, "%s offers VIRTIO_F_ACCESS_PLATFORM (it sits behind an "
-                  "IOMMU); this driver uses physical addresses: start the device without "
-                  "iommu_platform=on", b->bdf);
+                "IOMMU); this driver uses physical addresses: start the device without "
+                "iommu_platform=on", b->bdf);
         return -EOPNOTSUPP;
     }
     b->num_queues = rd16(b->common, VIRTIO_PCI_COMMON_NUMQ);
     if (b->num_queues < 2) {
         status_add(b, VIRTIO_STATUS_FAILED);
         why_set(why, why_size, "%s has %u queues (virtio-vsock needs rx and tx)", b->bdf,
-                  b->num_queues);
+                b->num_queues);
         return -EPROTO;
     }
     return 0;

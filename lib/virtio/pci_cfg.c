@@ -50,23 +50,23 @@ static int bar_check_memory(const uint8_t *config, const struct pci_cfg_bar *bar
 
     if (type == PCI_CFG_RES_IO) {
         why_set(why, why_size, "%s capability: BAR %u is an I/O-port BAR (ports 0x%" PRIx64
-                  ", resource flags 0x%" PRIx64 "), not memory", cap, i, bar->start,
-                  bar->flags);
+                ", resource flags 0x%" PRIx64 "), not memory", cap, i, bar->start,
+                bar->flags);
         return -EPROTO;
     }
     if (dword & PCI_CFG_BAR_SPACE_IO) {
         why_set(why, why_size, "%s capability: BAR %u is an I/O-port BAR (config space "
-                  "0x%08" PRIx32 "), not memory", cap, i, dword);
+                "0x%08" PRIx32 "), not memory", cap, i, dword);
         return -EPROTO;
     }
     if (type != PCI_CFG_RES_MEM) {
         why_set(why, why_size, "%s capability: BAR %u is not a memory BAR (resource flags "
-                  "0x%" PRIx64 ")", cap, i, bar->flags);
+                "0x%" PRIx64 ")", cap, i, bar->flags);
         return -EPROTO;
     }
     if ((bar->flags & (PCI_CFG_RES_UNSET | PCI_CFG_RES_DISABLED)) || bar->start == 0) {
         why_set(why, why_size, "%s capability: BAR %u has no address assigned (start 0x%"
-                  PRIx64 ", resource flags 0x%" PRIx64 ")", cap, i, bar->start, bar->flags);
+                PRIx64 ", resource flags 0x%" PRIx64 ")", cap, i, bar->start, bar->flags);
         return -EPROTO;
     }
     return 0;
@@ -98,7 +98,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
         if (pos >= len && len <= PCI_CFG_STD_END) {
             /* sysfs gives non-root readers only the standard header */
             why_set(why, why_size, "capabilities beyond the 64 readable bytes of config "
-                      "space (reading them needs root)");
+                    "space (reading them needs root)");
             return -EPERM;
         }
         /* id, next and a vendor capability's length byte must lie inside the copy */
@@ -133,7 +133,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
             end = (uint64_t)r->offset + r->length;
             if (r->length < min) {
                 why_set(why, why_size, "%s capability: length %" PRIu32 " < %" PRIu32,
-                          ct->name, r->length, min);
+                        ct->name, r->length, min);
                 return -EPROTO;
             }
             if (bar[r->bar].size != 0 &&
@@ -141,15 +141,15 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
                 return -EPROTO;
             if (bar[r->bar].size == 0 || end > bar[r->bar].size) {
                 why_set(why, why_size,
-                          "%s capability: BAR %u offset 0x%" PRIx32 " length 0x%" PRIx32
-                          " outside the BAR (size 0x%" PRIx64 ")",
-                          ct->name, r->bar, r->offset, r->length, bar[r->bar].size);
+                        "%s capability: BAR %u offset 0x%" PRIx32 " length 0x%" PRIx32
+                        " outside the BAR (size 0x%" PRIx64 ")",
+                        ct->name, r->bar, r->offset, r->length, bar[r->bar].size);
                 return -EPROTO;
             }
             if (type == VIRTIO_PCI_CAP_NOTIFY_CFG) {
                 if (cap_len < VIRTIO_PCI_NOTIFY_CAP_MIN_LEN) {
                     why_set(why, why_size, "notify capability of length %u lacks the "
-                              "multiplier", cap_len);
+                            "multiplier", cap_len);
                     return -EPROTO;
                 }
                 out->notify_off_multiplier = le32_get(config + pos + VIRTIO_PCI_NOTIFY_CAP_MULT);
@@ -163,7 +163,7 @@ int pci_cfg_parse(const uint8_t *config, size_t len, const struct pci_cfg_bar ba
     for (size_t i = 0; i < N_CAP_TYPES; i++) {
         if (!(found & (1u << i))) {
             why_set(why, why_size, "no virtio %s capability (not a modern virtio-pci device)",
-                      cap_types[i].name);
+                    cap_types[i].name);
             return -ENODEV;
         }
     }

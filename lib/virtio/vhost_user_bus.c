@@ -639,8 +639,8 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
         return vhu_why(b, why, why_size, "GET_FEATURES", rc);
     if (!(b->dev_features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
         why_set(why, why_size,
-                  "vhost-user %s: back-end lacks VHOST_USER_F_PROTOCOL_FEATURES, so it cannot "
-                  "tell the guest CID (GET_CONFIG)", b->path);
+                "vhost-user %s: back-end lacks VHOST_USER_F_PROTOCOL_FEATURES, so it cannot "
+                "tell the guest CID (GET_CONFIG)", b->path);
         return -EPROTONOSUPPORT;
     }
     rc = vhu_get_u64(b, VHOST_USER_GET_PROTOCOL_FEATURES, &b->backend_protocol);
@@ -648,8 +648,8 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
         return vhu_why(b, why, why_size, "GET_PROTOCOL_FEATURES", rc);
     if (!(b->backend_protocol & (1ull << VHOST_USER_PROTOCOL_F_CONFIG))) {
         why_set(why, why_size,
-                  "vhost-user %s: back-end lacks the CONFIG protocol feature (needed for the "
-                  "guest CID)", b->path);
+                "vhost-user %s: back-end lacks the CONFIG protocol feature (needed for the "
+                "guest CID)", b->path);
         return -EPROTONOSUPPORT;
     }
     want = (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
@@ -709,7 +709,7 @@ int vhu_bus_open(const char *path, struct vsk_bus **out, char *why, size_t why_s
     if (connect(b->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         rc = neg_errno();
         why_set(why, why_size, "vhost-user: cannot connect to back-end %s: %s", path,
-                  strerror(-rc));
+                strerror(-rc));
         goto fail;
     }
     rc = vhu_handshake(b, why, why_size);

@@ -1091,7 +1091,7 @@ static int core_layout(struct vsk_core *c, char *why, size_t why_size)
     rc = c->bus->ops->dma_alloc(c->bus, off, &virt, &c->dma_dev);
     if (rc < 0) {
         why_set(why, why_size, "cannot allocate %zu bytes of DMA memory: %s", off,
-                  strerror(-rc));
+                strerror(-rc));
         return rc;
     }
     c->dma = virt;
@@ -1174,7 +1174,7 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     }
     if (!(c->dev_features & (1ull << VIRTIO_F_VERSION_1))) {
         why_set(why, why_size, "device does not offer VIRTIO_F_VERSION_1 (features 0x%llx)",
-                  (unsigned long long)c->dev_features);
+                (unsigned long long)c->dev_features);
         rc = -ENODEV;
         goto fail;
     }
@@ -1185,7 +1185,7 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     rc = bus->ops->set_features(bus, c->features);
     if (rc < 0) {
         why_set(why, why_size, "device refused features 0x%llx: %s",
-                  (unsigned long long)c->features, strerror(-rc));
+                (unsigned long long)c->features, strerror(-rc));
         goto fail;
     }
     rc = bus->ops->read_config(bus, VSOCK_CONFIG_GUEST_CID, config, sizeof(config));
@@ -1196,7 +1196,7 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     cid = le64_get(config);
     if (vsock_cid_is_reserved(cid)) {
         why_set(why, why_size, "device reports reserved guest CID %llu",
-                  (unsigned long long)cid);
+                (unsigned long long)cid);
         rc = -ENODEV;
         goto fail;
     }
