@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "libvsock.h"
+#include "util/why.h"
 
 struct vsk_bus;
 
@@ -58,9 +59,6 @@ struct vsk_bus_ops {
     /* Optional: re-enables interrupt delivery after the rings were processed (UIO INTx
      * unmask). The core re-checks the rings after calling it. */
     int (*irq_rearm)(struct vsk_bus *bus);
-    /* Optional: what went wrong in the last failed operation, in words ("back-end
-     * answered GET_FEATURES with request 7"), or "" if nothing specific is known. */
-    const char *(*last_error)(struct vsk_bus *bus);
     /* Facts for vsock_transport_describe() (device path, protocol features, ...). */
     void (*describe)(struct vsk_bus *bus, vsock_describe_fn *emit, void *ctx);
     /* Resets the device if possible and frees everything, DMA memory included. */
@@ -70,6 +68,14 @@ struct vsk_bus_ops {
 /* Every bus implementation's struct starts with this. */
 struct vsk_bus {
     const struct vsk_bus_ops *ops;
+    /* What went wrong in the last failed operation, in words ("back-end answered
+     * GET_FEATURES with request 7"), or "": the core adds it to its reason. */
+    char detail[200];
 };
+
+/* Records in bus->detail why an operation failed and evaluates to rc:
+ *     return vsk_bus_fail(&b->base, -EPROTO, "queue %u: size %u", q, size); */
+#define vsk_bus_fail(bus, rc, ...) \
+    (why_set((bus)->detail, sizeof((bus)->detail), __VA_ARGS__), (rc))
 
 #endif

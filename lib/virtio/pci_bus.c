@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +57,6 @@ struct pci_bus {
     uint32_t irq_count;
     struct dma_region dma;
     char bar_how[300];
-    char detail[200];
 };
 
 static struct pci_bus *pci_of(struct vsk_bus *bus)
@@ -66,16 +64,8 @@ static struct pci_bus *pci_of(struct vsk_bus *bus)
     return (struct pci_bus *)(void *)bus;
 }
 
-__attribute__((format(printf, 3, 4))) static int pci_fail(struct pci_bus *b, int rc,
-                                                          const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(b->detail, sizeof(b->detail), fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* Records why an operation failed (bus.h); evaluates to rc. */
+#define pci_fail(b, ...) vsk_bus_fail(&(b)->base, __VA_ARGS__)
 
 /* ---- MMIO: one access of the register's own width (the spec requires it) ------------- */
 
@@ -245,10 +235,10 @@ static int pci_dma_alloc(struct vsk_bus *bus, size_t size, void **virt, uint64_t
     if (b->dma.kind != DMA_NONE)
         return -EBUSY; /* one region: the core allocates everything at once */
     if (b->opts.dma == DMA_HUGEPAGES)
-        rc = dma_alloc_hugepages(size, &b->dma, b->detail, sizeof(b->detail));
+        rc = dma_alloc_hugepages(size, &b->dma, b->base.detail, sizeof(b->base.detail));
     else
-        rc = dma_map_reserved(b->opts.mem_addr, b->opts.mem_size, size, &b->dma, b->detail,
-                              sizeof(b->detail));
+        rc = dma_map_reserved(b->opts.mem_addr, b->opts.mem_size, size, &b->dma, b->base.detail,
+                              sizeof(b->base.detail));
     if (rc < 0)
         return rc;
     *virt = b->dma.virt;
@@ -348,8 +338,7 @@ static int pci_irq_ack(struct vsk_bus *bus, const int *ready, int n_ready, unsig
         /* All-ones: the function is gone (surprise removal reads 0xff). */
         if (st == 0xff || (st & VIRTIO_STATUS_NEEDS_RESET)) {
             b->lost = 1;
-            pci_fail(b, -ENOTCONN, "device status 0x%x: needs reset", st);
-            return -ENOTCONN;
+            return pci_fail(b, -ENOTCONN, "device status 0x%x: needs reset", st);
         }
     }
     return 0;
@@ -389,11 +378,6 @@ static void pci_describe(struct vsk_bus *bus, vsock_describe_fn *emit, void *ctx
     emit(ctx, "device_status", b->lost ? "needs reset" : "running");
 }
 
-static const char *pci_last_error(struct vsk_bus *bus)
-{
-    return pci_of(bus)->detail;
-}
-
 static void pci_destroy(struct vsk_bus *bus)
 {
     struct pci_bus *b = pci_of(bus);
@@ -427,7 +411,6 @@ static const struct vsk_bus_ops pci_ops = {
     .irq_fds = pci_irq_fds,
     .irq_ack = pci_irq_ack,
     .irq_rearm = pci_irq_rearm,
-    .last_error = pci_last_error,
     .describe = pci_describe,
     .destroy = pci_destroy,
 };
@@ -731,7 +714,7 @@ static int pci_setup(struct pci_bus *b, char *why, size_t why_size)
      * the bus operations. */
     rc = pci_reset(b);
     if (rc < 0) {
-        why_set(why, why_size, "%s: %s", b->bdf, b->detail);
+        why_set(why, why_size, "%s: %s", b->bdf, b->base.detail);
         return rc;
     }
     status_add(b, VIRTIO_STATUS_ACKNOWLEDGE);

@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +46,6 @@ struct vhu_bus {
     int mem_table_sent;
     int kick[VHU_NQ], call[VHU_NQ];
     unsigned int qsize[VHU_NQ];
-    char detail[160]; /* what the last failure was, for why texts */
 };
 
 static struct vhu_bus *vhu_of(struct vsk_bus *bus)
@@ -84,17 +82,8 @@ static const char *vhu_request_name(uint32_t req)
     return "request?";
 }
 
-/* Remembers why a message exchange failed; returns rc. */
-__attribute__((format(printf, 3, 4))) static int vhu_fail(struct vhu_bus *b, int rc,
-                                                          const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(b->detail, sizeof(b->detail), fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* Records why an operation failed (bus.h); evaluates to rc. */
+#define vhu_fail(b, ...) vsk_bus_fail(&(b)->base, __VA_ARGS__)
 
 /* ---- messages --------------------------------------------------------------------- */
 
@@ -572,11 +561,6 @@ static void vhu_describe(struct vsk_bus *bus, vsock_describe_fn *emit, void *ctx
     emit(ctx, "backend_state", b->lost ? "gone" : "connected");
 }
 
-static const char *vhu_last_error(struct vsk_bus *bus)
-{
-    return vhu_of(bus)->detail;
-}
-
 static void vhu_destroy(struct vsk_bus *bus)
 {
     struct vhu_bus *b = vhu_of(bus);
@@ -612,7 +596,6 @@ static const struct vsk_bus_ops vhu_ops = {
     .irq_fds = vhu_irq_fds,
     .irq_ack = vhu_irq_ack,
     .irq_rearm = NULL,
-    .last_error = vhu_last_error,
     .describe = vhu_describe,
     .destroy = vhu_destroy,
 };
@@ -622,11 +605,18 @@ static const struct vsk_bus_ops vhu_ops = {
 /* "vhost-user PATH: STEP: what happened" from the recorded detail or the errno. */
 static int vhu_why(struct vhu_bus *b, char *why, size_t why_size, const char *step, int rc)
 {
-    if (b->detail[0] != '\0')
-        why_set(why, why_size, "vhost-user %s: %s", b->path, b->detail);
+    if (b->base.detail[0] != '\0')
+        why_set(why, why_size, "vhost-user %s: %s", b->path, b->base.detail);
     else
         why_set(why, why_size, "vhost-user %s: %s: %s", b->path, step, strerror(-rc));
     return rc;
+}
+
+/* The back-end lacks something the driver cannot do without. */
+static int vhu_lacks(struct vhu_bus *b, char *why, size_t why_size, const char *what)
+{
+    why_set(why, why_size, "vhost-user %s: back-end lacks %s", b->path, what);
+    return -EPROTONOSUPPORT;
 }
 
 static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
@@ -637,21 +627,15 @@ static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
     rc = vhu_get_u64(b, VHOST_USER_GET_FEATURES, &b->dev_features);
     if (rc < 0)
         return vhu_why(b, why, why_size, "GET_FEATURES", rc);
-    if (!(b->dev_features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES))) {
-        why_set(why, why_size,
-                "vhost-user %s: back-end lacks VHOST_USER_F_PROTOCOL_FEATURES, so it cannot "
-                "tell the guest CID (GET_CONFIG)", b->path);
-        return -EPROTONOSUPPORT;
-    }
+    if (!(b->dev_features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
+        return vhu_lacks(b, why, why_size, "VHOST_USER_F_PROTOCOL_FEATURES, so it cannot tell "
+                         "the guest CID (GET_CONFIG)");
     rc = vhu_get_u64(b, VHOST_USER_GET_PROTOCOL_FEATURES, &b->backend_protocol);
     if (rc < 0)
         return vhu_why(b, why, why_size, "GET_PROTOCOL_FEATURES", rc);
-    if (!(b->backend_protocol & (1ull << VHOST_USER_PROTOCOL_F_CONFIG))) {
-        why_set(why, why_size,
-                "vhost-user %s: back-end lacks the CONFIG protocol feature (needed for the "
-                "guest CID)", b->path);
-        return -EPROTONOSUPPORT;
-    }
+    if (!(b->backend_protocol & (1ull << VHOST_USER_PROTOCOL_F_CONFIG)))
+        return vhu_lacks(b, why, why_size, "the CONFIG protocol feature (needed for the guest "
+                         "CID)");
     want = (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
            (1ull << VHOST_USER_PROTOCOL_F_MQ);
     want &= b->backend_protocol;

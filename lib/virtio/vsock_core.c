@@ -1232,15 +1232,15 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
 
 fail:
     /* The bus may know more than an errno says (a back-end's refusal, a bad reply). */
-    if (bus->ops->last_error != NULL && why != NULL && why_size > 0) {
-        const char *detail = bus->ops->last_error(bus);
+    if (why != NULL && why_size > 0) {
+        const char *detail = bus->detail;
         size_t used;
 
         if (why[0] == '\0')
             why_set(why, why_size, "%s", strerror(-rc));
         used = strlen(why);
 
-        if (detail != NULL && detail[0] != '\0' && strstr(why, detail) == NULL)
+        if (detail[0] != '\0' && strstr(why, detail) == NULL)
             snprintf(why + used, why_size - used, " (%s)", detail);
     }
     vsk_core_destroy(c);
