@@ -22,7 +22,7 @@ command -v "$CC" >/dev/null || die "$CC not found (scripts/deps.sh installs clan
 
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 cflags=(-std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wno-unused-function
-        -I"$build" -I"$src/include" -I"$src/lib" -I"$src/test/fuzz")
+        -I"$build" -I"$src/include" -I"$src/lib" -I"$src" -I"$src/test/fuzz")
 read -r -a uv_cflags <<<"$(pkg-config --cflags libuv)"
 read -r -a uv_libs <<<"$(pkg-config --libs libuv)"
 
@@ -70,7 +70,8 @@ link_target() { # target include-dirs... -- extra sources... -- archives...
 do_build() {
     mkdir -p "$out/bin" "$out/obj"
     echo "fuzz: building with $($CC --version | head -n1)"
-    mapfile -t lib_srcs < <(sources_of lib/local.mk lib/; sources_of lib/virtio/local.mk lib/)
+    mapfile -t lib_srcs < <(sources_of lib/local.mk lib/; sources_of lib/virtio/local.mk lib/
+        sources_of util/local.mk util/)
     archive vsock -- "${lib_srcs[@]}"
     mapfile -t vc_srcs < <(sources_of cmd/vsockcat/local.mk cmd/vsockcat/ \
         cmd/vsockcat/main.c cmd/vsockcat/addr_vsock.c)
