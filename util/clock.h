@@ -5,7 +5,8 @@
 
 #include <stdint.h>
 
-/* Milliseconds since an arbitrary start (boot). */
+/* Microseconds and milliseconds since an arbitrary start (boot). */
+uint64_t mono_us(void);
 uint64_t mono_ms(void);
 
 #endif

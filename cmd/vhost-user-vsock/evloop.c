@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "util/clock.h"
 
 #define EV_BATCH 16 /* events per run: a credit window of 64 KiB packets and then some */
 
@@ -86,15 +87,13 @@ void ev_loop_break(void)
     ev_break = 1;
 }
 
+/* Signed, as the loop's deadlines are compared and subtracted. */
 int64_t ev_now_us(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)mono_us();
 }
 
 int64_t ev_now_ms(void)
 {
-    return ev_now_us() / 1000;
+    return (int64_t)mono_ms();
 }

@@ -5,7 +5,8 @@ VHOST_CORE_SOURCES = \
 	cmd/vhost-user-vsock/mem.c cmd/vhost-user-vsock/mem.h \
 	cmd/vhost-user-vsock/vring.c cmd/vhost-user-vsock/vring.h \
 	cmd/vhost-user-vsock/vhost_user.c cmd/vhost-user-vsock/vhost_user.h \
-	cmd/vhost-user-vsock/log.c cmd/vhost-user-vsock/log.h
+	cmd/vhost-user-vsock/log.c cmd/vhost-user-vsock/log.h \
+	util/clock.c util/clock.h
 cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHOST_CORE_SOURCES) \
 	cmd/vhost-user-vsock/main.c \
 	cmd/vhost-user-vsock/watchdog.c cmd/vhost-user-vsock/watchdog.h \
@@ -33,10 +34,11 @@ test_unit_test_vhost_vring_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 test_unit_test_vhost_connect_SOURCES = test/unit/test_vhost_connect.c \
 	cmd/vhost-user-vsock/connect_line.c
 test_unit_test_vhost_connect_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
-test_unit_test_vhost_log_SOURCES = test/unit/test_vhost_log.c cmd/vhost-user-vsock/log.c
+test_unit_test_vhost_log_SOURCES = test/unit/test_vhost_log.c cmd/vhost-user-vsock/log.c \
+	util/clock.c
 test_unit_test_vhost_log_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 test_unit_test_vhost_fdb_SOURCES = test/unit/test_vhost_fdb.c cmd/vhost-user-vsock/fd_budget.c \
-	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/log.c
+	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/log.c util/clock.c
 test_unit_test_vhost_fdb_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 # The device against a guest thread that refills its rings as fast as they drain.
 check_PROGRAMS += test/unit/test_vhost_device

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "util/clock.h"
 
 int log_verbose;
 
@@ -43,18 +44,10 @@ void log_debug(const char *fmt, ...)
     va_end(ap);
 }
 
-static int64_t log_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void log_count(struct log_counter *c, const char *fmt, ...)
 {
     char suffix[64] = "";
-    int64_t now = log_now_ms(); /* vDSO: a few ns, nothing next to a packet's handling */
+    int64_t now = (int64_t)mono_ms(); /* vDSO: a few ns, nothing next to a packet's handling */
     uint64_t unreported;
     va_list ap;
 

@@ -79,16 +79,18 @@ do_build() {
     mapfile -t vhu_srcs < <(sources_of cmd/vhost-user-vsock/local.mk cmd/vhost-user-vsock/ \
         cmd/vhost-user-vsock/main.c)
     archive vhu cmd/vhost-user-vsock -- "${vhu_srcs[@]}"
+    mapfile -t util_srcs < <(sources_of util/local.mk util/)
+    archive util -- "${util_srcs[@]}"
     for t in "${targets[@]}"; do
         echo "fuzz: linking fuzz_$t"
         case $t in
         addr) link_target addr -- -- vsock ;;
         spec) link_target spec cmd/vsockcat -- cmd/vsockcat/addr_vsock.c -- vsockcat vsock ;;
         hybrid_reply) link_target hybrid_reply cmd/vsockcat -- -- vsockcat vsock ;;
-        connect_line) link_target connect_line cmd/vhost-user-vsock -- -- vhu ;;
+        connect_line) link_target connect_line cmd/vhost-user-vsock -- -- vhu util ;;
         driver) link_target driver test/unit -- test/unit/test_virtio_model.c -- vsock ;;
-        vring) link_target vring cmd/vhost-user-vsock -- -- vhu ;;
-        vhost_msg) link_target vhost_msg cmd/vhost-user-vsock -- -- vhu ;;
+        vring) link_target vring cmd/vhost-user-vsock -- -- vhu util ;;
+        vhost_msg) link_target vhost_msg cmd/vhost-user-vsock -- -- vhu util ;;
         vhu_front) link_target vhu_front -- -- vsock ;;
         pci_cfg) link_target pci_cfg -- -- vsock ;;
         *) die "unknown target $t" ;;
