@@ -7,6 +7,8 @@ cmd_common_libcli_la_SOURCES = \
 	cmd/common/cli_num.c cmd/common/cli_num.h \
 	cmd/common/cli_diag.c cmd/common/cli_diag.h
 CLI_CPPFLAGS = -I$(top_srcdir)/cmd/common
+# The fuzz replays compile what they test with the sanitizers: these, not the library.
+CLI_FUZZ_SOURCES = cmd/common/cli_num.c cmd/common/cli_diag.c
 
 # Unit tests: the number parser (boundaries, garbage) and the option table (getopt,
 # usage errors, --help layout, socat-style single-dash names).

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "addrtypes.h"
+#include "cli_num.h"
 #include "sock.h"
 
 #define DEFAULT_BACKLOG SOMAXCONN
@@ -54,10 +55,9 @@ static int split_host_port(const char *text, char *host, size_t hsize, char *por
 
 static int check_port(const char *text, char *err, size_t errsize)
 {
-    char *end;
-    unsigned long v = strtoul(text, &end, 10);
+    uint64_t v;
 
-    if (*text < '0' || *text > '9' || *end || v > 65535) {
+    if (cli_parse_uint(text, 0, 65535, 0, &v) < 0) {
         snprintf(err, errsize, "bad TCP port '%s' (0-65535)", text);
         return -1;
     }

@@ -8,6 +8,7 @@ vsockcat_core_sources = \
 	cmd/vsockcat/log.c cmd/vsockcat/log.h
 cmd_vsockcat_vsockcat_SOURCES = $(vsockcat_core_sources) \
 	cmd/vsockcat/main.c \
+	cmd/vsockcat/options.c cmd/vsockcat/options.h \
 	cmd/vsockcat/session.c cmd/vsockcat/session.h \
 	cmd/vsockcat/relay.c cmd/vsockcat/relay.h \
 	cmd/vsockcat/end.c cmd/vsockcat/end.h \
@@ -17,8 +18,10 @@ cmd_vsockcat_vsockcat_SOURCES = $(vsockcat_core_sources) \
 	cmd/vsockcat/children.h \
 	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
 	cmd/vsockcat/addr_vsock.c cmd/vsockcat/addr_readline.c
+cmd_vsockcat_vsockcat_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
 cmd_vsockcat_vsockcat_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
-cmd_vsockcat_vsockcat_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS)
+cmd_vsockcat_vsockcat_LDADD = lib/libvsock-core.la cmd/common/libcli.la $(LIBUV_LIBS) \
+	$(READLINE_LIBS)
 
 # Unit tests of the address parser (spec.c, the type table); the address files come
 # along because the table points at their descriptors. Nothing is opened.
@@ -31,9 +34,11 @@ test_unit_test_vsockcat_spec_SOURCES = test/unit/test_vsockcat_spec.c \
 	cmd/vsockcat/children.h \
 	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
 	cmd/vsockcat/addr_vsock.c cmd/vsockcat/addr_readline.c
-test_unit_test_vsockcat_spec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockcat
+test_unit_test_vsockcat_spec_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS) \
+	-I$(top_srcdir)/cmd/vsockcat
 test_unit_test_vsockcat_spec_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
-test_unit_test_vsockcat_spec_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS)
+test_unit_test_vsockcat_spec_LDADD = lib/libvsock-core.la cmd/common/libcli.la $(LIBUV_LIBS) \
+	$(READLINE_LIBS)
 TESTS += test/unit/test_vsockcat_spec
 
 # Integration tests: real processes and sockets, scripted peers (vsockcat_peer.py).

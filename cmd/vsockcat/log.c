@@ -1,21 +1,14 @@
-/* log.c: vsockcat's stderr lines once it runs, prefixed "vsockcat: " (main.c reports
- * command-line errors itself, dump.c the -v/-x traces). */
+/* log.c: vsockcat's stderr lines once it runs: errors always, -d diagnostics by level,
+ * prefixed "vsockcat: " by cli_diag.c as the command-line errors are (dump.c writes the
+ * -v/-x traces itself). */
 #include "config.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 
+#include "cli_diag.h"
 #include "log.h"
 
 int vc_log_level;
-
-static void emit(const char *fmt, va_list ap)
-{
-    char line[1024];
-
-    vsnprintf(line, sizeof(line), fmt, ap);
-    fprintf(stderr, "vsockcat: %s\n", line);
-}
 
 void vc_log(int level, const char *fmt, ...)
 {
@@ -24,7 +17,7 @@ void vc_log(int level, const char *fmt, ...)
     if (vc_log_level < level)
         return;
     va_start(ap, fmt);
-    emit(fmt, ap);
+    cli_verror(fmt, ap);
     va_end(ap);
 }
 
@@ -33,6 +26,6 @@ void vc_error(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    emit(fmt, ap);
+    cli_verror(fmt, ap);
     va_end(ap);
 }

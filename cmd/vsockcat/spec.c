@@ -5,14 +5,13 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "addrtypes.h"
+#include "cli_num.h"
 #include "spec.h"
 
 enum value_kind { VAL_FLAG, VAL_UINT, VAL_SECONDS, VAL_STRING, VAL_OCTAL, VAL_BYTES };
@@ -61,68 +60,6 @@ static const struct option_def *find_option(const char *name)
         if (strcasecmp(option_defs[i].name, name) == 0)
             return &option_defs[i];
     return NULL;
-}
-
-/* ---- numbers */
-
-int vc_parse_seconds(const char *text, double *out)
-{
-    char *end;
-    double v;
-
-    if (!text || !*text || isspace((unsigned char)*text))
-        return -1;
-    errno = 0;
-    v = strtod(text, &end);
-    if (errno || *end || !isfinite(v) || v < 0 || v > 1e6)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int vc_parse_uint(const char *text, unsigned long max, int base, unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (!text || !isdigit((unsigned char)*text))
-        return -1;
-    errno = 0;
-    v = strtoul(text, &end, base);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int vc_parse_size(const char *text, size_t *out)
-{
-    static const struct { char suffix; unsigned shift; } units[] = {
-        {'k', 10}, {'K', 10}, {'m', 20}, {'M', 20}, {'g', 30}, {'G', 30},
-    };
-    char *end;
-    unsigned long long v;
-    unsigned shift = 0;
-
-    if (!text || !isdigit((unsigned char)*text))
-        return -1;
-    errno = 0;
-    v = strtoull(text, &end, 10);
-    if (errno)
-        return -1;
-    if (*end) {
-        size_t i;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (*end == units[i].suffix)
-                break;
-        if (i == sizeof(units) / sizeof(units[0]) || end[1])
-            return -1;
-        shift = units[i].shift;
-    }
-    if (v > (SIZE_MAX >> shift))
-        return -1;
-    *out = (size_t)(v << shift);
-    return 0;
 }
 
 /* ---- tokenizing */
@@ -257,7 +194,7 @@ static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, 
     const char *value = eq ? eq + 1 : NULL;
     const struct option_def *def;
     char *field;
-    unsigned long u;
+    uint64_t u;
 
     if (nlen == 0 || nlen >= sizeof(name)) {
         snprintf(err, errsize, "bad option '%s'", item);
@@ -291,7 +228,7 @@ static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, 
             *(bool *)field = true;
         break;
     case VAL_UINT:
-        if (!value || vc_parse_uint(value, 1000000, 10, &u) < 0) {
+        if (!value || cli_parse_uint(value, 0, 1000000, 0, &u) < 0) {
             snprintf(err, errsize, "option '%s' needs a number (%s=N)", def->name, def->name);
             return -1;
         }
@@ -301,27 +238,24 @@ static int apply_option(struct vc_addr_spec *spec, const char *item, char *err, 
             *(unsigned *)field = (unsigned)u;
         break;
     case VAL_OCTAL:
-        if (!value || vc_parse_uint(value, 07777, 8, &u) < 0) {
+        if (!value || cli_parse_uint(value, 0, 07777, CLI_NUM_OCTAL, &u) < 0) {
             snprintf(err, errsize, "option '%s' needs an octal mode (%s=0600)", def->name, def->name);
             return -1;
         }
         *(unsigned *)field = (unsigned)u;
         break;
-    case VAL_BYTES: {
-        size_t bytes;
-
+    case VAL_BYTES:
         /* The kernel doubles what it is given, into an int (and caps it at
          * net.core.rmem_max / wmem_max). */
-        if (!value || vc_parse_size(value, &bytes) < 0 || bytes == 0 || bytes > (512u << 20)) {
+        if (!value || cli_parse_uint(value, 1, 512u << 20, CLI_NUM_SIZE, &u) < 0) {
             snprintf(err, errsize, "option '%s' needs a byte count in 1..512M (%s=256k)",
                      def->name, def->name);
             return -1;
         }
-        *(int *)field = (int)bytes;
+        *(int *)field = (int)u;
         break;
-    }
     case VAL_SECONDS:
-        if (!value || vc_parse_seconds(value, (double *)(void *)field) < 0) {
+        if (!value || cli_parse_seconds(value, 0, 1e6, (double *)(void *)field) < 0) {
             snprintf(err, errsize, "option '%s' needs seconds (%s=1.5)", def->name, def->name);
             return -1;
         }

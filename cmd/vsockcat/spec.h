@@ -17,13 +17,6 @@ void vc_spec_free(struct vc_addr_spec *spec);
  * free() it), or NULL with a reason in err. */
 char **vc_split_words(const char *text, char *err, size_t errsize);
 
-/* "0.5", "2", "1.25" -> seconds. Returns 0 or -1. */
-int vc_parse_seconds(const char *text, double *out);
-/* Digits only (no sign, space or suffix) in base, at most max. Returns 0 or -1. */
-int vc_parse_uint(const char *text, unsigned long max, int base, unsigned long *out);
-/* "131072", "128k", "1M" -> bytes (k = 1024). Returns 0 or -1. */
-int vc_parse_size(const char *text, size_t *out);
-
 /* For --help: the option names and the address synopses. */
 void vc_spec_print_help(void *stream);
 

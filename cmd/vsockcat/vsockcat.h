@@ -23,6 +23,7 @@ struct vc_opts {
     bool dump_hex;           /* -x */
     int debug;               /* -d count */
     const char *transport;   /* --transport (NULL: VSOCK_TRANSPORT or auto) */
+    const char *listen_port; /* -l: the shorthand VSOCK-LISTEN:PORT STDIO */
 };
 
 /* Address option bits: which options a type accepts, and which a spec set. */
@@ -103,7 +104,7 @@ struct vc_addr_type {
                   char *err, size_t errsize);
 };
 
-extern const struct vc_opts *vc_opts;   /* set once by main */
+extern const struct vc_opts *vc_opts;   /* set once by the command line (options.c) */
 
 /* The libvsock transport, opened by main before any vsock address is used. */
 struct vsock_transport;

@@ -73,9 +73,11 @@ do_build() {
     mapfile -t lib_srcs < <(sources_of lib/local.mk lib/; sources_of lib/virtio/local.mk lib/
         sources_of util/local.mk util/)
     archive vsock -- "${lib_srcs[@]}"
+    mapfile -t cli_srcs < <(sources_of cmd/common/local.mk cmd/common/)
+    archive cli cmd/common -- "${cli_srcs[@]}"
     mapfile -t vc_srcs < <(sources_of cmd/vsockcat/local.mk cmd/vsockcat/ \
-        cmd/vsockcat/main.c cmd/vsockcat/addr_vsock.c)
-    archive vsockcat cmd/vsockcat -- "${vc_srcs[@]}"
+        cmd/vsockcat/main.c cmd/vsockcat/options.c cmd/vsockcat/addr_vsock.c)
+    archive vsockcat cmd/vsockcat cmd/common -- "${vc_srcs[@]}"
     mapfile -t vhu_srcs < <(sources_of cmd/vhost-user-vsock/local.mk cmd/vhost-user-vsock/ \
         cmd/vhost-user-vsock/main.c)
     archive vhu cmd/vhost-user-vsock -- "${vhu_srcs[@]}"
@@ -85,8 +87,9 @@ do_build() {
         echo "fuzz: linking fuzz_$t"
         case $t in
         addr) link_target addr -- -- vsock ;;
-        spec) link_target spec cmd/vsockcat -- cmd/vsockcat/addr_vsock.c -- vsockcat vsock ;;
-        hybrid_reply) link_target hybrid_reply cmd/vsockcat -- -- vsockcat vsock ;;
+        spec) link_target spec cmd/vsockcat cmd/common -- cmd/vsockcat/addr_vsock.c -- \
+            vsockcat vsock cli ;;
+        hybrid_reply) link_target hybrid_reply cmd/vsockcat cmd/common -- -- vsockcat vsock cli ;;
         connect_line) link_target connect_line cmd/vhost-user-vsock -- -- vhu util ;;
         driver) link_target driver test/unit -- test/unit/test_virtio_model.c -- vsock ;;
         vring) link_target vring cmd/vhost-user-vsock -- -- vhu util ;;

@@ -1,12 +1,14 @@
 /* fuzz_spec.c: vsockcat's address-spec parser (cmd/vsockcat/spec.c) with the real type
  * table (addrtypes.c) and every type's check(), on arbitrary text; plus the EXEC word
- * splitter and the -t/-b number parsers. Parsing only: nothing is opened. */
+ * splitter and cmd/common's number parser (-t, -b, option values). Parsing only:
+ * nothing is opened. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "addrtypes.h"
+#include "cli_num.h"
 #include "fuzz.h"
 #include "spec.h"
 
@@ -25,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct vc_addr_spec spec;
     char **words;
     double secs;
-    size_t bytes;
+    uint64_t number;
 
     if (text == NULL)
         return 0;
@@ -48,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     words = vc_split_words(text, err, sizeof(err));
     free(words);
-    (void)vc_parse_seconds(text, &secs);
-    (void)vc_parse_size(text, &bytes);
+    (void)cli_parse_seconds(text, 0, 1e6, &secs);
+    (void)cli_parse_uint(text, 0, UINT64_MAX, CLI_NUM_SIZE | CLI_NUM_PREFIX, &number);
     free(text);
     return 0;
 }

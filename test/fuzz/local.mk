@@ -22,7 +22,7 @@ FUZZ_REPLAY_CFLAGS = $(AM_CFLAGS) $(FUZZ_REPLAY_SANITIZE)
 FUZZ_REPLAY_SOURCES = test/fuzz/replay.c test/fuzz/fuzz.h
 FUZZ_DRIVER_CORE = lib/virtio/virtq.c lib/virtio/vsock_pkt.c lib/virtio/conn.c \
 	lib/virtio/vsock_core.c
-VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c \
+VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c $(CLI_FUZZ_SOURCES) \
 	cmd/vsockcat/end.c cmd/vsockcat/end.h \
 	cmd/vsockcat/open.c cmd/vsockcat/open.h \
 	cmd/vsockcat/sock.c cmd/vsockcat/sock.h \
@@ -51,7 +51,7 @@ test_fuzz_replay_addr_LDADD = util/libutil.la
 
 test_fuzz_replay_spec_SOURCES = test/fuzz/fuzz_spec.c $(FUZZ_REPLAY_SOURCES) \
 	$(VSOCKCAT_FUZZ_SOURCES) cmd/vsockcat/addr_vsock.c
-test_fuzz_replay_spec_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockcat
+test_fuzz_replay_spec_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS) -I$(top_srcdir)/cmd/vsockcat
 test_fuzz_replay_spec_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(LIBUV_CFLAGS)
 test_fuzz_replay_spec_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
 test_fuzz_replay_spec_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS)
@@ -59,7 +59,8 @@ test_fuzz_replay_spec_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS
 # addr_vsock.c comes in through the target (its reply reader is static).
 test_fuzz_replay_hybrid_reply_SOURCES = test/fuzz/fuzz_hybrid_reply.c $(FUZZ_REPLAY_SOURCES) \
 	$(VSOCKCAT_FUZZ_SOURCES)
-test_fuzz_replay_hybrid_reply_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vsockcat
+test_fuzz_replay_hybrid_reply_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS) \
+	-I$(top_srcdir)/cmd/vsockcat
 test_fuzz_replay_hybrid_reply_CFLAGS = $(FUZZ_REPLAY_CFLAGS) $(LIBUV_CFLAGS)
 test_fuzz_replay_hybrid_reply_LDFLAGS = $(FUZZ_REPLAY_SANITIZE)
 test_fuzz_replay_hybrid_reply_LDADD = lib/libvsock-core.la $(LIBUV_LIBS) $(READLINE_LIBS)

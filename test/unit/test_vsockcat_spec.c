@@ -1,7 +1,7 @@
 /* test_vsockcat_spec.c: vsockcat's address parser (cmd/vsockcat/spec.c with the type
  * table of addrtypes.c): quoting, escapes, [v6] brackets, case-insensitive names, every
- * type's argument count, option values and their errors, the word splitter of EXEC, and
- * the number parsers of -t/-T/-b. Parsing only: nothing is opened. */
+ * type's argument count, option values and their errors, and the word splitter of EXEC
+ * (the number parser is cmd/common's: test_cli.c). Parsing only: nothing is opened. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -364,37 +364,6 @@ static void test_split_words(void)
     TAP_IS_STR(joined("x a\\"), "error: trailing backslash", "trailing backslash");
 }
 
-/* ---- numbers of -t, -T, -b */
-
-static void test_numbers(void)
-{
-    double d = -1;
-    size_t z = 0;
-
-    TAP_IS_INT(vc_parse_seconds("0.5", &d), 0, "0.5 s parses");
-    TAP_IS_INT(d * 10, 5, "0.5 s value");
-    TAP_IS_INT(vc_parse_seconds("0", &d), 0, "0 s parses");
-    TAP_IS_INT(vc_parse_seconds("-1", &d), -1, "negative seconds refused");
-    TAP_IS_INT(vc_parse_seconds("1s", &d), -1, "a unit suffix is refused");
-    TAP_IS_INT(vc_parse_seconds("", &d), -1, "empty refused");
-    TAP_IS_INT(vc_parse_seconds(" 1", &d), -1, "leading blank refused");
-    TAP_IS_INT(vc_parse_seconds("inf", &d), -1, "inf refused");
-    TAP_IS_INT(vc_parse_seconds("1e7", &d), -1, "more than 1e6 s refused");
-    TAP_IS_INT(vc_parse_size("131072", &z), 0, "131072 parses");
-    TAP_IS_INT(z, 131072, "131072 bytes");
-    TAP_IS_INT(vc_parse_size("128k", &z), 0, "128k parses");
-    TAP_IS_INT(z, 131072, "128k is 131072");
-    TAP_IS_INT(vc_parse_size("1M", &z), 0, "1M parses");
-    TAP_IS_INT(z, 1048576, "1M is 1048576");
-    TAP_IS_INT(vc_parse_size("2g", &z), 0, "2g parses");
-    TAP_IS_INT(z, 2147483648LL, "2g is 2^31");
-    TAP_IS_INT(vc_parse_size("1kb", &z), -1, "two suffix letters refused");
-    TAP_IS_INT(vc_parse_size("1x", &z), -1, "unknown suffix refused");
-    TAP_IS_INT(vc_parse_size("-1", &z), -1, "negative refused");
-    TAP_IS_INT(vc_parse_size("k", &z), -1, "no digits refused");
-    TAP_IS_INT(vc_parse_size("99999999999999999999", &z), -1, "overflow refused");
-}
-
 int main(void)
 {
     test_good();
@@ -402,6 +371,5 @@ int main(void)
     test_options();
     test_option_table();
     test_split_words();
-    test_numbers();
     return tap_done();
 }
