@@ -5,14 +5,16 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "libvsock.h"
+#include "util/why.h"
 
+#include "cli_diag.h"
 #include "commands.h"
+#include "options.h"
 #include "output.h"
 #include "pci_cmds.h"
 #include "sockets.h"
@@ -61,18 +63,6 @@ const struct ctl_command ctl_commands[] = {
     {"exit", "", "leave the shell", NULL, 0, CTL_ARG_NONE, 1, cmd_quit},
 };
 const size_t ctl_command_count = sizeof(ctl_commands) / sizeof(ctl_commands[0]);
-
-void ctl_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fflush(stdout); /* keep stdout and stderr in order on a shared terminal */
-    fputs(PROGRAM ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 /* ---- Table lookup and completion ------------------------------------------------ */
 
@@ -126,18 +116,6 @@ const char *ctl_complete_argument(const struct ctl_command *cmd, const char *pre
 
 /* ---- Parsing and dispatch ------------------------------------------------------- */
 
-__attribute__((format(printf, 3, 4)))
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || why_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
-
 int ctl_parse_call(const struct ctl_command *cmd, int argc, char **argv,
                    struct ctl_call *call, char *why, size_t why_size)
 {
@@ -163,12 +141,12 @@ int ctl_parse_call(const struct ctl_command *cmd, int argc, char **argv,
                 }
             }
             if (!known) {
-                set_why(why, why_size, "%s: unknown option", word);
+                why_set(why, why_size, "%s: unknown option", word);
                 return CTL_USAGE;
             }
         } else {
             if (call->argc >= cmd->max_args) {
-                set_why(why, why_size, "unexpected argument '%s'", word);
+                why_set(why, why_size, "unexpected argument '%s'", word);
                 return CTL_USAGE;
             }
             /* Compacts the positional words to the front; never overtakes i. */
@@ -209,7 +187,7 @@ static int flush_stdout(int status)
 {
     errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        ctl_error("stdout: %s", strerror(errno != 0 ? errno : EIO));
+        cli_error("stdout: %s", strerror(errno != 0 ? errno : EIO));
         clearerr(stdout);
         if (status < CTL_FAILED)
             status = CTL_FAILED;
@@ -234,15 +212,15 @@ int ctl_run(struct ctl_context *ctx, int argc, char **argv)
         return CTL_OK;
     cmd = ctl_command_find(argv[0]);
     if (cmd == NULL) {
-        ctl_error("%s: unknown command (try '%shelp')", argv[0], ctx->in_shell ? "" : PROGRAM " ");
+        cli_error("%s: unknown command (try '%shelp')", argv[0], ctx->in_shell ? "" : PROGRAM " ");
         return CTL_USAGE;
     }
     if (cmd->shell_only && !ctx->in_shell) {
-        ctl_error("%s: only valid in the shell (run " PROGRAM " without a command)", cmd->name);
+        cli_error("%s: only valid in the shell (run " PROGRAM " without a command)", cmd->name);
         return CTL_USAGE;
     }
     if (ctl_parse_call(cmd, argc - 1, argv + 1, &call, why, sizeof(why)) != CTL_OK) {
-        ctl_error("%s: %s", cmd->name, why);
+        cli_error("%s: %s", cmd->name, why);
         return CTL_USAGE;
     }
     if (call.want_help) {
@@ -260,7 +238,7 @@ int ctl_run_line(struct ctl_context *ctx, char *line)
     int n = ctl_split_words(line, words, (int)(sizeof(words) / sizeof(words[0])));
 
     if (n < 0) {
-        ctl_error("line has more than %zu words", sizeof(words) / sizeof(words[0]));
+        cli_error("line has more than %zu words", sizeof(words) / sizeof(words[0]));
         return CTL_USAGE;
     }
     return ctl_run(ctx, n, words);
@@ -282,11 +260,11 @@ static int open_transport(const struct ctl_context *ctx, struct vsock_transport 
     if (why[0] == '\0')
         snprintf(why, sizeof(why), "%s", strerror(-rc));
     if (ctx->transport_spec != NULL)
-        ctl_error("--transport=%s: %s", ctx->transport_spec, why);
+        cli_error("--transport=%s: %s", ctx->transport_spec, why);
     else if (env != NULL && env[0] != '\0')
-        ctl_error("VSOCK_TRANSPORT=%s: %s", env, why);
+        cli_error("VSOCK_TRANSPORT=%s: %s", env, why);
     else
-        ctl_error("transport: %s", why);
+        cli_error("transport: %s", why);
     return rc == -EINVAL ? CTL_USAGE : CTL_FAILED;
 }
 
@@ -301,9 +279,9 @@ static int cmd_cid(struct ctl_context *ctx, const struct ctl_call *call)
         return status;
     rc = vsock_local_cid(t, &cid);
     if (rc < 0)
-        ctl_error("local CID (%s transport): %s", vsock_transport_name(t), strerror(-rc));
+        cli_error("local CID (%s transport): %s", vsock_transport_name(t), strerror(-rc));
     else if (cid == VMADDR_CID_ANY)
-        ctl_error("local CID (%s transport): not assigned (no vsock device)",
+        cli_error("local CID (%s transport): not assigned (no vsock device)",
                   vsock_transport_name(t));
     else
         printf("%" PRIu32 "\n", cid);
@@ -341,13 +319,13 @@ static int cmd_info(struct ctl_context *ctx, const struct ctl_call *call)
     out_fields_add(&fields, "reason", vsock_transport_reason(t));
     rc = vsock_transport_describe(t, info_field, &fields);
     if (rc < 0) {
-        ctl_error("info (%s transport): %s", vsock_transport_name(t), strerror(-rc));
+        cli_error("info (%s transport): %s", vsock_transport_name(t), strerror(-rc));
         status = CTL_FAILED;
         goto out;
     }
     out_fields_add(&fields, "libvsock_version", vsock_version_string());
     if (fields.failed) {
-        ctl_error("info: %s", strerror(ENOMEM));
+        cli_error("info: %s", strerror(ENOMEM));
         status = CTL_FAILED;
         goto out;
     }
@@ -462,17 +440,17 @@ static int cmd_sockets(struct ctl_context *ctx, const struct ctl_call *call)
      * device from its owner. */
     if (spec != NULL && spec[0] != '\0' && strcmp(spec, "kernel") != 0 &&
         strcmp(spec, "auto") != 0) {
-        ctl_error("sockets: only kernel AF_VSOCK sockets can be listed, not those of "
+        cli_error("sockets: only kernel AF_VSOCK sockets can be listed, not those of "
                   "transport '%s' (they live in the process that drives the device)", spec);
         return CTL_FAILED;
     }
     rc = sockets_dump(collect_row, &l);
     if (rc < 0) {
         if (rc == -ENOENT || rc == -EOPNOTSUPP || rc == -EINVAL)
-            ctl_error("sockets: the kernel cannot list vsock sockets (%s): load vsock_diag "
+            cli_error("sockets: the kernel cannot list vsock sockets (%s): load vsock_diag "
                       "(modprobe vsock_diag)", strerror(-rc));
         else
-            ctl_error("sockets: sock_diag: %s", strerror(-rc));
+            cli_error("sockets: sock_diag: %s", strerror(-rc));
         free(l.rows);
         return CTL_FAILED;
     }
@@ -509,15 +487,9 @@ static void print_overview(const struct ctl_context *ctx)
     }
     if (ctx->in_shell)
         return;
-    printf("\nOptions:\n"
-           "  --transport=SPEC  the transport to use:");
-    for (size_t i = 0; vsock_transport_specs()[i] != NULL; i++)
-        printf("%s %s", i > 0 ? "," : "", vsock_transport_specs()[i]);
-    printf("\n"
-           "                    (default: $VSOCK_TRANSPORT, else auto)\n"
-           "  -h, --help        print this help (help COMMAND: one command)\n"
-           "  --version         print the version\n\n"
-           "Exit status: 0 success, 1 runtime failure, 2 usage error. See vsockctl(8).\n");
+    printf("\nOptions:\n");
+    ctl_print_options(stdout);
+    printf("\nExit status: 0 success, 1 runtime failure, 2 usage error. See vsockctl(8).\n");
 }
 
 static int cmd_help(struct ctl_context *ctx, const struct ctl_call *call)
@@ -530,7 +502,7 @@ static int cmd_help(struct ctl_context *ctx, const struct ctl_call *call)
     }
     cmd = ctl_command_find(call->argv[0]);
     if (cmd == NULL) {
-        ctl_error("help: %s: unknown command", call->argv[0]);
+        cli_error("help: %s: unknown command", call->argv[0]);
         return CTL_USAGE;
     }
     print_command_usage(ctx, cmd);

@@ -76,7 +76,4 @@ int ctl_run(struct ctl_context *ctx, int argc, char **argv);
 /* Runs one line of shell input; blank and comment lines return CTL_OK. */
 int ctl_run_line(struct ctl_context *ctx, char *line);
 
-/* Prints "vsockctl: <message>" and a newline on stderr. */
-void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #endif

@@ -18,6 +18,7 @@
 #include "libvsock.h"
 #include "util/sysfs.h"
 
+#include "cli_diag.h"
 #include "commands.h"
 #include "pci_cmds.h"
 
@@ -115,11 +116,11 @@ int cmd_pci_devices(struct ctl_context *ctx, const struct ctl_call *call)
     (void)ctx;
     (void)call;
     if (n < 0) {
-        ctl_error("devices: " PCI_DEVICES ": %s", strerror(-n));
+        cli_error("devices: " PCI_DEVICES ": %s", strerror(-n));
         return CTL_FAILED;
     }
     if (n == 0) {
-        ctl_error("devices: no virtio-vsock PCI device (1af4:1053)");
+        cli_error("devices: no virtio-vsock PCI device (1af4:1053)");
         return CTL_FAILED;
     }
     for (int i = 0; i < n; i++) {
@@ -140,7 +141,7 @@ static int pick_func(const char *what, const struct ctl_call *call, struct pci_f
     int n = find_funcs(funcs, MAX_FUNCS);
 
     if (n < 0) {
-        ctl_error("%s: " PCI_DEVICES ": %s", what, strerror(-n));
+        cli_error("%s: " PCI_DEVICES ": %s", what, strerror(-n));
         return CTL_FAILED;
     }
     if (call->argc == 0) {
@@ -149,9 +150,9 @@ static int pick_func(const char *what, const struct ctl_call *call, struct pci_f
             return CTL_OK;
         }
         if (n == 0)
-            ctl_error("%s: no virtio-vsock PCI device (1af4:1053)", what);
+            cli_error("%s: no virtio-vsock PCI device (1af4:1053)", what);
         else
-            ctl_error("%s: %d virtio-vsock PCI devices: name one (see 'vsockctl devices')",
+            cli_error("%s: %d virtio-vsock PCI devices: name one (see 'vsockctl devices')",
                       what, n);
         return CTL_FAILED;
     }
@@ -166,7 +167,7 @@ static int pick_func(const char *what, const struct ctl_call *call, struct pci_f
             return CTL_OK;
         }
     }
-    ctl_error("%s: %s: not a virtio-vsock PCI device (see 'vsockctl devices')", what,
+    cli_error("%s: %s: not a virtio-vsock PCI device (see 'vsockctl devices')", what,
               call->argv[0]);
     return CTL_FAILED;
 }
@@ -176,7 +177,7 @@ static int sysfs_write(const char *what, const char *path, const char *text)
     int rc = write_text(path, text);
 
     if (rc < 0)
-        ctl_error("%s: %s: %s%s", what, path, strerror(-rc),
+        cli_error("%s: %s: %s%s", what, path, strerror(-rc),
                   rc == -EACCES || rc == -EPERM ? " (needs root)" : "");
     return rc;
 }
@@ -240,13 +241,13 @@ int cmd_pci_bind(struct ctl_context *ctx, const struct ctl_call *call)
         return CTL_OK;
     }
     if (access(PCI_DRIVERS "/" UIO_DRIVER, F_OK) != 0) {
-        ctl_error("bind: module " UIO_DRIVER " is not loaded (modprobe " UIO_DRIVER ")");
+        cli_error("bind: module " UIO_DRIVER " is not loaded (modprobe " UIO_DRIVER ")");
         return CTL_FAILED;
     }
     /* Taking the device from a running kernel vsock cuts this machine off its host (on
      * a VM whose vsock the infrastructure uses, that is an outage): only on request. */
     if (!(call->flags & BIND_FORCE) && kernel_vsock_driver(&f, kdrv, sizeof(kdrv))) {
-        ctl_error("bind: %s is in use by the kernel's vsock (%s); binding it would cut "
+        cli_error("bind: %s is in use by the kernel's vsock (%s); binding it would cut "
                   "kernel vsock off: unload %s first, or add --force", f.bdf, kdrv, kdrv);
         return CTL_FAILED;
     }
@@ -254,7 +255,7 @@ int cmd_pci_bind(struct ctl_context *ctx, const struct ctl_call *call)
     if (status != CTL_OK)
         return status;
     if (strcmp(f.driver, UIO_DRIVER) != 0 || f.uio < 0) {
-        ctl_error("bind: %s: " UIO_DRIVER " did not take it (driver now: %s; see dmesg)",
+        cli_error("bind: %s: " UIO_DRIVER " did not take it (driver now: %s; see dmesg)",
                   f.bdf, f.driver[0] ? f.driver : "none");
         return CTL_FAILED;
     }
@@ -271,7 +272,7 @@ int cmd_pci_unbind(struct ctl_context *ctx, const struct ctl_call *call)
     if (status != CTL_OK)
         return status;
     if (strcmp(f.driver, UIO_DRIVER) != 0) {
-        ctl_error("unbind: %s is not bound to " UIO_DRIVER " (driver: %s)", f.bdf,
+        cli_error("unbind: %s is not bound to " UIO_DRIVER " (driver: %s)", f.bdf,
                   f.driver[0] ? f.driver : "none");
         return CTL_FAILED;
     }

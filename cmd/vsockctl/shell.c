@@ -17,6 +17,7 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "cli_diag.h"
 #include "shell.h"
 
 #define PROMPT "vsockctl> "
@@ -40,7 +41,7 @@ static int run_script(struct ctl_context *ctx)
         errno = 0;
         if (getline(&line, &capacity, stdin) < 0) {
             if (ferror(stdin)) {
-                ctl_error("stdin: %s", strerror(errno != 0 ? errno : EIO));
+                cli_error("stdin: %s", strerror(errno != 0 ? errno : EIO));
                 status = worse(status, CTL_FAILED);
             }
             break;
@@ -103,7 +104,7 @@ static void load_history(const char *path)
         return;
     rc = read_history(path);
     if (rc != 0 && rc != ENOENT)
-        ctl_error("%s: %s", path, strerror(rc));
+        cli_error("%s: %s", path, strerror(rc));
 }
 
 /* Appends this session's lines, so two shells running at once do not overwrite each
@@ -119,7 +120,7 @@ static int save_history(const char *path)
     /* append_history() does not create the file. */
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd < 0) {
-        ctl_error("%s: %s", path, strerror(errno));
+        cli_error("%s: %s", path, strerror(errno));
         return CTL_FAILED;
     }
     close(fd);
@@ -127,7 +128,7 @@ static int save_history(const char *path)
     if (rc == 0)
         rc = history_truncate_file(path, HISTORY_MAX);
     if (rc != 0) {
-        ctl_error("%s: %s", path, strerror(rc));
+        cli_error("%s: %s", path, strerror(rc));
         return CTL_FAILED;
     }
     return CTL_OK;
@@ -275,7 +276,7 @@ static int run_interactive(struct ctl_context *ctx)
         int n = ppoll(&pfd, 1, NULL, &wait_mask);
 
         if (n < 0 && errno != EINTR) {
-            ctl_error("stdin: %s", strerror(errno));
+            cli_error("stdin: %s", strerror(errno));
             shell.status = worse(shell.status, CTL_FAILED);
             break;
         }
