@@ -1,14 +1,16 @@
 #!/usr/bin/env bats
 # man.bats: the manual pages are clean mdoc and cannot drift from the code: every
 # installed page lints clean with mandoc, vsockctl.8 documents every command and option
-# of vsockctl, libvsock.3 every function of libvsock.h, vsockcat.1 every option that
-# vsockcat -h shows, and the C examples in the pages compile and link.
+# of vsockctl, libvsock.3 every function of libvsock.h, vsockcat.1 and
+# vhost-user-vsock.8 every option their --help shows (the help comes from each program's
+# option table, cmd/common/cli_opt.h), and the C examples in the pages compile and link.
 
 load helpers
 bats_require_minimum_version 1.5.0
 
 MANDIR="$abs_top_srcdir/man"
 EXAMPLES="$abs_top_srcdir/test/tools/man_examples.py"
+BACKEND="$abs_top_builddir/cmd/vhost-user-vsock/vhost-user-vsock"
 
 setup() {
     command -v mandoc >/dev/null || skip "mandoc is not installed"
@@ -45,6 +47,18 @@ help_flags() {
     grep -E '^[[:space:]]+-' | sed -E 's/^[[:space:]]+//; s/[[:space:]]{2,}.*//' |
         grep -oE '(^|[[:space:],|])--?[A-Za-z0-9][A-Za-z0-9-]*' | sed -E 's/^[[:space:],|]+//' |
         sort -u
+}
+
+# Fails naming each of the flags (at least MIN) that the page does not mention as a word.
+page_mentions_flags() {
+    local page=$1 min=$2 text flag
+    shift 2
+    text=$(render "$MANDIR/$page")
+    [ "$#" -ge "$min" ] || { echo "found only $# options in the help: $*" >&2; false; }
+    for flag in "$@"; do
+        grep -Eq -- "(^|[^A-Za-z0-9-])$flag([^A-Za-z0-9-]|$)" <<<"$text" ||
+            { echo "$page does not mention $flag" >&2; false; }
+    done
 }
 
 @test "the installed man pages are vsockctl.8, vsock.4 and libvsock.3 at least, and exist" {
@@ -107,15 +121,11 @@ help_flags() {
 
 @test "vsockctl.8 mentions every option vsockctl's help shows" {
     [ -x "$VSOCKCTL" ] || skip "vsockctl is not built"
-    local text flags flag
-    text=$(render "$MANDIR/vsockctl.8")
+    local flags
     flags=$(timeout 10 "$VSOCKCTL" help | help_flags)
     flags+=" $(timeout 10 "$VSOCKCTL" help | grep -oE '\[--[a-z-]+\]' | tr -d '[]')"
-    [ "$(wc -w <<<"$flags")" -ge 4 ]
-    for flag in $flags; do
-        grep -Eq -- "(^|[^A-Za-z0-9-])$flag([^A-Za-z0-9-]|$)" <<<"$text" ||
-            { echo "vsockctl.8 does not mention $flag" >&2; false; }
-    done
+    # shellcheck disable=SC2086 # a word list
+    page_mentions_flags vsockctl.8 4 $flags
 }
 
 @test "libvsock.3 documents every function declared in libvsock.h" {
@@ -162,12 +172,16 @@ help_flags() {
 @test "vsockcat.1 mentions every option vsockcat -h shows" {
     [ -x "$VSOCKCAT" ] || skip "vsockcat is not built yet"
     [ -f "$MANDIR/vsockcat.1" ] || skip "man/vsockcat.1 is not written yet"
-    local text flags flag
-    text=$(render "$MANDIR/vsockcat.1")
+    local flags
     flags=$(timeout 10 "$VSOCKCAT" -h 2>&1 | help_flags)
-    [ "$(wc -w <<<"$flags")" -ge 3 ] || { echo "found no options in vsockcat -h: $flags" >&2; false; }
-    for flag in $flags; do
-        grep -Eq -- "(^|[^A-Za-z0-9-])$flag([^A-Za-z0-9-]|$)" <<<"$text" ||
-            { echo "vsockcat.1 does not mention $flag" >&2; false; }
-    done
+    # shellcheck disable=SC2086 # a word list
+    page_mentions_flags vsockcat.1 3 $flags
+}
+
+@test "vhost-user-vsock.8 mentions every option vhost-user-vsock --help shows" {
+    [ -x "$BACKEND" ] || skip "vhost-user-vsock is not built"
+    local flags
+    flags=$(timeout 10 "$BACKEND" --help | help_flags)
+    # shellcheck disable=SC2086 # a word list
+    page_mentions_flags vhost-user-vsock.8 8 $flags
 }
