@@ -4,9 +4,9 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "cli_num.h"
 #include "evloop.h"
 #include "fault.h"
 #include "log.h"
@@ -74,8 +74,7 @@ int fault_init(const char *spec, const char **why)
     eq = strchr(spec, '=');
     name_len = eq != NULL ? (size_t)(eq - spec) : strlen(spec);
     for (size_t i = 0; i < NFAULTS; i++) {
-        char *end;
-        unsigned long v;
+        uint64_t v;
 
         if (strlen(fault_table[i].name) != name_len ||
             strncmp(fault_table[i].name, spec, name_len) != 0)
@@ -91,8 +90,7 @@ int fault_init(const char *spec, const char **why)
                 *why = "this fault takes no number";
                 return -1;
             }
-            v = strtoul(eq + 1, &end, 10);
-            if (eq[1] < '0' || eq[1] > '9' || *end != '\0' || v > 0xffffffffu) {
+            if (cli_parse_uint(eq + 1, 0, UINT32_MAX, 0, &v) < 0) {
                 *why = "not a number in 0..4294967295";
                 return -1;
             }

@@ -9,6 +9,7 @@ VHOST_CORE_SOURCES = \
 	util/clock.c util/clock.h
 cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHOST_CORE_SOURCES) \
 	cmd/vhost-user-vsock/main.c \
+	cmd/vhost-user-vsock/options.c cmd/vhost-user-vsock/options.h \
 	cmd/vhost-user-vsock/watchdog.c cmd/vhost-user-vsock/watchdog.h \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
@@ -16,12 +17,14 @@ cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHOST_CORE_SOURCES) \
 	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
+cmd_vhost_user_vsock_vhost_user_vsock_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
 cmd_vhost_user_vsock_vhost_user_vsock_CFLAGS = $(AM_CFLAGS) -pthread
+cmd_vhost_user_vsock_vhost_user_vsock_LDADD = cmd/common/libcli.la
 cmd_vhost_user_vsock_vhost_user_vsock_LDFLAGS = -pthread
 
 # Unit tests: message validation, memory translation, hostile descriptor chains and the
 # CONNECT line, and the descriptor budget, on the backend's own modules (no front-end).
-VHOST_TEST_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
+VHOST_TEST_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS) -I$(top_srcdir)/cmd/vhost-user-vsock
 check_PROGRAMS += test/unit/test_vhost_msg test/unit/test_vhost_mem test/unit/test_vhost_vring \
 	test/unit/test_vhost_connect test/unit/test_vhost_log test/unit/test_vhost_fdb
 test_unit_test_vhost_msg_SOURCES = test/unit/test_vhost_msg.c $(VHOST_CORE_SOURCES)
@@ -49,6 +52,7 @@ test_unit_test_vhost_device_SOURCES = test/unit/test_vhost_device.c $(VHOST_CORE
 test_unit_test_vhost_device_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 test_unit_test_vhost_device_CFLAGS = $(AM_CFLAGS) -pthread
 test_unit_test_vhost_device_LDFLAGS = -pthread
+test_unit_test_vhost_device_LDADD = cmd/common/libcli.la
 TESTS += test/unit/test_vhost_msg test/unit/test_vhost_mem test/unit/test_vhost_vring \
 	test/unit/test_vhost_connect test/unit/test_vhost_log test/unit/test_vhost_fdb \
 	test/unit/test_vhost_device

@@ -79,8 +79,8 @@ do_build() {
         cmd/vsockcat/main.c cmd/vsockcat/options.c cmd/vsockcat/addr_vsock.c)
     archive vsockcat cmd/vsockcat cmd/common -- "${vc_srcs[@]}"
     mapfile -t vhu_srcs < <(sources_of cmd/vhost-user-vsock/local.mk cmd/vhost-user-vsock/ \
-        cmd/vhost-user-vsock/main.c)
-    archive vhu cmd/vhost-user-vsock -- "${vhu_srcs[@]}"
+        cmd/vhost-user-vsock/main.c cmd/vhost-user-vsock/options.c)
+    archive vhu cmd/vhost-user-vsock cmd/common -- "${vhu_srcs[@]}"
     mapfile -t util_srcs < <(sources_of util/local.mk util/)
     archive util -- "${util_srcs[@]}"
     for t in "${targets[@]}"; do
@@ -92,8 +92,8 @@ do_build() {
         hybrid_reply) link_target hybrid_reply cmd/vsockcat cmd/common -- -- vsockcat vsock cli ;;
         connect_line) link_target connect_line cmd/vhost-user-vsock -- -- vhu util ;;
         driver) link_target driver test/unit -- test/unit/test_virtio_model.c -- vsock ;;
-        vring) link_target vring cmd/vhost-user-vsock -- -- vhu util ;;
-        vhost_msg) link_target vhost_msg cmd/vhost-user-vsock -- -- vhu util ;;
+        vring) link_target vring cmd/vhost-user-vsock cmd/common -- -- vhu util cli ;;
+        vhost_msg) link_target vhost_msg cmd/vhost-user-vsock cmd/common -- -- vhu util cli ;;
         vhu_front) link_target vhu_front -- -- vsock ;;
         pci_cfg) link_target pci_cfg -- -- vsock ;;
         *) die "unknown target $t" ;;

@@ -29,7 +29,7 @@ VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c $(CLI_FUZZ_SOURCES) 
 	cmd/vsockcat/children.h \
 	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
 	cmd/vsockcat/addr_readline.c
-VHOST_FUZZ_SOURCES = $(VHOST_CORE_SOURCES) \
+VHOST_FUZZ_SOURCES = $(VHOST_CORE_SOURCES) $(CLI_FUZZ_SOURCES) \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
