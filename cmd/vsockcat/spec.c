@@ -64,38 +64,57 @@ static const struct option_def *find_option(const char *name)
 
 /* ---- tokenizing */
 
+/* What unquote_step() returns besides a character. */
+enum { QUOTE_MARK = -1, TRAILING_BACKSLASH = -2 };
+
+/* One step through text[0..len) under socat's quoting: a backslash escapes the next
+ * character (not inside '...'), and quotes open and close a group. Returns the character
+ * text[*i] stands for (an escape moves *i on to the escaped one), QUOTE_MARK for a quote
+ * that only groups, or TRAILING_BACKSLASH. *quote is the open quote, or 0. */
+static int unquote_step(const char *text, size_t len, size_t *i, char *quote)
+{
+    char c = text[*i];
+
+    if (c == '\\' && *quote != '\'') {
+        if (*i + 1 >= len)
+            return TRAILING_BACKSLASH;
+        return (unsigned char)text[++*i];
+    }
+    if (*quote ? c == *quote : c == '\'' || c == '"') {
+        *quote = *quote ? 0 : c;
+        return QUOTE_MARK;
+    }
+    return (unsigned char)c;
+}
+
+/* Frees what a failed scan built and says why; returns NULL for the caller to return. */
+static void *scan_failed(void *built, char *err, size_t errsize, const char *why, char quote)
+{
+    free(built);
+    if (quote)
+        snprintf(err, errsize, "unterminated %c quote", quote);
+    else
+        snprintf(err, errsize, "%s", why);
+    return NULL;
+}
+
 /* Copies text[0..len) into a new string with quotes removed and escapes resolved. */
 static char *unquote(const char *text, size_t len, char *err, size_t errsize)
 {
     char *out = malloc(len + 1), *o = out;
     char quote = 0;
 
-    if (!out) {
-        snprintf(err, errsize, "out of memory");
-        return NULL;
-    }
+    if (!out)
+        return scan_failed(NULL, err, errsize, "out of memory", 0);
     for (size_t i = 0; i < len; i++) {
-        char c = text[i];
-        if (c == '\\' && quote != '\'') {
-            if (++i == len) {
-                snprintf(err, errsize, "trailing backslash");
-                free(out);
-                return NULL;
-            }
-            *o++ = text[i];
-        } else if (quote && c == quote) {
-            quote = 0;
-        } else if (!quote && (c == '\'' || c == '"')) {
-            quote = c;
-        } else {
-            *o++ = c;
-        }
+        int c = unquote_step(text, len, &i, &quote);
+        if (c == TRAILING_BACKSLASH)
+            return scan_failed(out, err, errsize, "trailing backslash", 0);
+        if (c != QUOTE_MARK)
+            *o++ = (char)c;
     }
-    if (quote) {
-        snprintf(err, errsize, "unterminated %c quote", quote);
-        free(out);
-        return NULL;
-    }
+    if (quote)
+        return scan_failed(out, err, errsize, NULL, quote);
     *o = '\0';
     return out;
 }
@@ -137,50 +156,32 @@ char **vc_split_words(const char *text, char *err, size_t errsize)
     char quote = 0;
     bool in_word = false;
 
-    if (!argv) {
-        snprintf(err, errsize, "out of memory");
-        return NULL;
-    }
+    if (!argv)
+        return scan_failed(NULL, err, errsize, "out of memory", 0);
     o = (char *)(argv + cap);
     for (size_t i = 0; i <= len; i++) {
-        char c = text[i];
-        if (c == '\0' || (!quote && isspace((unsigned char)c))) {
-            if (quote) {
-                snprintf(err, errsize, "unterminated %c quote", quote);
-                free(argv);
-                return NULL;
-            }
-            if (in_word) {
+        int c;
+
+        if (text[i] == '\0' || (!quote && isspace((unsigned char)text[i]))) {
+            if (quote)
+                return scan_failed(argv, err, errsize, NULL, quote);
+            if (in_word)
                 *o++ = '\0';
-                in_word = false;
-            }
+            in_word = false;
             continue;
         }
-        if (!in_word) {
+        if (!in_word)
             argv[nwords++] = o;
-            in_word = true;
-        }
-        if (c == '\\' && quote != '\'') {
-            if (text[i + 1] == '\0') {
-                snprintf(err, errsize, "trailing backslash");
-                free(argv);
-                return NULL;
-            }
-            *o++ = text[++i];
-        } else if (quote && c == quote) {
-            quote = 0;
-        } else if (!quote && (c == '\'' || c == '"')) {
-            quote = c;
-        } else {
-            *o++ = c;
-        }
+        in_word = true;
+        c = unquote_step(text, len, &i, &quote);
+        if (c == TRAILING_BACKSLASH)
+            return scan_failed(argv, err, errsize, "trailing backslash", 0);
+        if (c != QUOTE_MARK)
+            *o++ = (char)c;
     }
     argv[nwords] = NULL;
-    if (nwords == 0) {
-        snprintf(err, errsize, "empty command");
-        free(argv);
-        return NULL;
-    }
+    if (nwords == 0)
+        return scan_failed(argv, err, errsize, "empty command", 0);
     return argv;
 }
 
