@@ -15,8 +15,6 @@
 #include "cli_num.h"
 #include "sock.h"
 
-#define DEFAULT_BACKLOG SOMAXCONN
-
 /* "host", "host:port", "[v6]", "[v6]:port" -> host and (possibly empty) port. */
 static int split_host_port(const char *text, char *host, size_t hsize, char *port, size_t psize)
 {
@@ -286,17 +284,9 @@ static int tcp_listen(const struct vc_addr_spec *spec, struct vc_listener **out,
         snprintf(err, errsize, "bind: %s", strerror(errno));
         goto fail_fd;
     }
-    if (listen(fd, spec->o.set & VC_OPT_BACKLOG ? spec->o.backlog : DEFAULT_BACKLOG) < 0) {
-        rc = -errno;
-        snprintf(err, errsize, "listen: %s", strerror(errno));
+    rc = vc_fd_listen(fd, spec, NULL, out, err, errsize);
+    if (rc < 0)
         goto fail_fd;
-    }
-    *out = vc_fd_listener_new(fd, spec->text, NULL, &spec->o);
-    if (!*out) {
-        rc = -ENOMEM;
-        snprintf(err, errsize, "out of memory");
-        goto fail_fd;
-    }
     freeaddrinfo(ai);
     return 0;
 fail_fd:
@@ -421,17 +411,9 @@ static int unix_listen(const struct vc_addr_spec *spec, struct vc_listener **out
         snprintf(err, errsize, "chmod: %s", strerror(errno));
         goto fail;
     }
-    if (listen(fd, spec->o.set & VC_OPT_BACKLOG ? spec->o.backlog : DEFAULT_BACKLOG) < 0) {
-        rc = -errno;
-        snprintf(err, errsize, "listen: %s", strerror(errno));
+    rc = vc_fd_listen(fd, spec, spec->args[0], out, err, errsize);
+    if (rc < 0)
         goto fail;
-    }
-    *out = vc_fd_listener_new(fd, spec->text, spec->args[0], &spec->o);
-    if (!*out) {
-        rc = -ENOMEM;
-        snprintf(err, errsize, "out of memory");
-        goto fail;
-    }
     return 0;
 fail:
     close(fd);

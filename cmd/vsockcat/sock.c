@@ -339,3 +339,18 @@ struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *un
     }
     return &fl->base;
 }
+
+int vc_fd_listen(int fd, const struct vc_addr_spec *spec, const char *unlink_path,
+                 struct vc_listener **out, char *err, size_t errsize)
+{
+    if (listen(fd, spec->o.set & VC_OPT_BACKLOG ? spec->o.backlog : SOMAXCONN) < 0) {
+        snprintf(err, errsize, "listen: %s", strerror(errno));
+        return -errno;
+    }
+    *out = vc_fd_listener_new(fd, spec->text, unlink_path, &spec->o);
+    if (!*out) {
+        snprintf(err, errsize, "out of memory");
+        return -ENOMEM;
+    }
+    return 0;
+}

@@ -39,6 +39,12 @@ int vc_unix_sockaddr(const char *path, struct sockaddr_un *sun, socklen_t *len);
 struct vc_listener *vc_fd_listener_new(int fd, const char *label, const char *unlink_path,
                                        const struct vc_addr_opts *o);
 
+/* Listens on the bound socket fd (the spec's backlog=, else SOMAXCONN) and wraps it in a
+ * listener as vc_fd_listener_new does. Returns 0, or a negative errno with the failed
+ * step in err; fd is then still the caller's to close. */
+int vc_fd_listen(int fd, const struct vc_addr_spec *spec, const char *unlink_path,
+                 struct vc_listener **out, char *err, size_t errsize);
+
 /* "1.2.3.4:80", "[::1]:80", "path" for messages. */
 void vc_format_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 
