@@ -7,17 +7,21 @@
 
 #include "open.h"
 
-static void on_timer_closed(uv_handle_t *h)
+static void free_closed_handle(uv_handle_t *h)
 {
     free(h);
 }
 
+void vc_handle_free(uv_handle_t *h)
+{
+    if (h)
+        uv_close(h, free_closed_handle);
+}
+
 static void stop_timer(struct vc_open_req *req)
 {
-    if (req->timer) {
-        uv_close((uv_handle_t *)req->timer, on_timer_closed);
-        req->timer = NULL;
-    }
+    vc_handle_free((uv_handle_t *)req->timer);
+    req->timer = NULL;
 }
 
 void vc_open(struct vc_open_req *req)
@@ -72,11 +76,6 @@ struct vc_fd_wait {
     void *ctx;
 };
 
-static void on_wait_closed(uv_handle_t *h)
-{
-    free(h);   /* the poll is the first member of struct vc_fd_wait */
-}
-
 static void on_ready(uv_poll_t *p, int status, int events)
 {
     struct vc_fd_wait *w = (struct vc_fd_wait *)p;
@@ -84,7 +83,7 @@ static void on_ready(uv_poll_t *p, int status, int events)
     void *ctx = w->ctx;
 
     (void)events;
-    uv_close((uv_handle_t *)&w->poll, on_wait_closed);
+    vc_handle_free((uv_handle_t *)&w->poll);   /* the first member: frees w */
     done(ctx, status);
 }
 
@@ -107,5 +106,5 @@ struct vc_fd_wait *vc_fd_wait(uv_loop_t *loop, int fd, int events, vc_fd_wait_fn
 void vc_fd_wait_cancel(struct vc_fd_wait *w)
 {
     if (w)
-        uv_close((uv_handle_t *)&w->poll, on_wait_closed);
+        vc_handle_free((uv_handle_t *)&w->poll);
 }

@@ -60,4 +60,8 @@ typedef void vc_fd_wait_fn(void *ctx, int status);
 struct vc_fd_wait *vc_fd_wait(uv_loop_t *loop, int fd, int events, vc_fd_wait_fn *done, void *ctx);
 void vc_fd_wait_cancel(struct vc_fd_wait *w);
 
+/* Closes a handle that is a malloc'd block of its own (or its first member) and frees
+ * the block once libuv has let go of it. NULL does nothing. */
+void vc_handle_free(uv_handle_t *h);
+
 #endif

@@ -63,17 +63,10 @@ static void report_open_failure(const struct vc_open_req *req, int err)
 
 /* ---- the listener */
 
-static void on_lpoll_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
 static void close_listener(struct session *s)
 {
-    if (s->lpoll) {
-        uv_close((uv_handle_t *)s->lpoll, on_lpoll_closed);
-        s->lpoll = NULL;
-    }
+    vc_handle_free((uv_handle_t *)s->lpoll);
+    s->lpoll = NULL;
     if (s->listener) {
         s->listener->ops->release(s->listener);
         s->listener = NULL;
@@ -391,11 +384,6 @@ static void on_signal(uv_signal_t *h, int signo)
     _exit(128 + signo);
 }
 
-static void on_retry_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
 static void stop_session(struct session *s)
 {
     if (s->stopping)
@@ -406,10 +394,8 @@ static void stop_session(struct session *s)
         vc_end_discard(c->accepted);
         free(c);
     }
-    if (s->retry) {
-        uv_close((uv_handle_t *)s->retry, on_retry_closed);
-        s->retry = NULL;
-    }
+    vc_handle_free((uv_handle_t *)s->retry);
+    s->retry = NULL;
     for (int i = 0; i < 2; i++) {
         if (s->end[i]) {
             vc_end_close(s->end[i]);

@@ -25,17 +25,10 @@ struct connecting {
     vc_connected_fn *done;
 };
 
-static void on_retry_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
 static void stop_retry(struct connecting *c)
 {
-    if (c->retry) {
-        uv_close((uv_handle_t *)c->retry, on_retry_closed);
-        c->retry = NULL;
-    }
+    vc_handle_free((uv_handle_t *)c->retry);
+    c->retry = NULL;
 }
 
 static void finish(struct connecting *c, int err, const char *what)
