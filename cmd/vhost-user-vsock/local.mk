@@ -7,16 +7,19 @@ VHOST_CORE_SOURCES = \
 	cmd/vhost-user-vsock/vhost_user.c cmd/vhost-user-vsock/vhost_user.h \
 	cmd/vhost-user-vsock/log.c cmd/vhost-user-vsock/log.h \
 	util/clock.c util/clock.h
-cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHOST_CORE_SOURCES) \
-	cmd/vhost-user-vsock/main.c \
-	cmd/vhost-user-vsock/options.c cmd/vhost-user-vsock/options.h \
-	cmd/vhost-user-vsock/watchdog.c cmd/vhost-user-vsock/watchdog.h \
+# The device and the host side, without main's loop: the device unit test and the fuzz
+# replays build these too.
+VHOST_DEVICE_SOURCES = \
 	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
 	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
 	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
 	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
 	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
 	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
+cmd_vhost_user_vsock_vhost_user_vsock_SOURCES = $(VHOST_CORE_SOURCES) $(VHOST_DEVICE_SOURCES) \
+	cmd/vhost-user-vsock/main.c \
+	cmd/vhost-user-vsock/options.c cmd/vhost-user-vsock/options.h \
+	cmd/vhost-user-vsock/watchdog.c cmd/vhost-user-vsock/watchdog.h
 cmd_vhost_user_vsock_vhost_user_vsock_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
 cmd_vhost_user_vsock_vhost_user_vsock_CFLAGS = $(AM_CFLAGS) -pthread
 cmd_vhost_user_vsock_vhost_user_vsock_LDADD = cmd/common/libcli.la
@@ -46,9 +49,7 @@ test_unit_test_vhost_fdb_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 # The device against a guest thread that refills its rings as fast as they drain.
 check_PROGRAMS += test/unit/test_vhost_device
 test_unit_test_vhost_device_SOURCES = test/unit/test_vhost_device.c $(VHOST_CORE_SOURCES) \
-	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/device.c \
-	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/host_side.c \
-	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/fd_budget.c
+	$(VHOST_DEVICE_SOURCES)
 test_unit_test_vhost_device_CPPFLAGS = $(VHOST_TEST_CPPFLAGS)
 test_unit_test_vhost_device_CFLAGS = $(AM_CFLAGS) -pthread
 test_unit_test_vhost_device_LDFLAGS = -pthread

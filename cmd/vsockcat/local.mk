@@ -6,18 +6,22 @@ vsockcat_core_sources = \
 	cmd/vsockcat/spec.c cmd/vsockcat/spec.h \
 	cmd/vsockcat/addrtypes.c cmd/vsockcat/addrtypes.h \
 	cmd/vsockcat/log.c cmd/vsockcat/log.h
-cmd_vsockcat_vsockcat_SOURCES = $(vsockcat_core_sources) \
+# The address types but VSOCK's and what they open through: the unit test and the fuzz
+# replays build them without main, the session and the relay.
+vsockcat_addr_sources = \
+	cmd/vsockcat/end.c cmd/vsockcat/end.h \
+	cmd/vsockcat/open.c cmd/vsockcat/open.h \
+	cmd/vsockcat/sock.c cmd/vsockcat/sock.h \
+	cmd/vsockcat/children.h \
+	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
+	cmd/vsockcat/addr_readline.c
+cmd_vsockcat_vsockcat_SOURCES = $(vsockcat_core_sources) $(vsockcat_addr_sources) \
+	cmd/vsockcat/addr_vsock.c \
 	cmd/vsockcat/main.c \
 	cmd/vsockcat/options.c cmd/vsockcat/options.h \
 	cmd/vsockcat/session.c cmd/vsockcat/session.h \
 	cmd/vsockcat/relay.c cmd/vsockcat/relay.h \
-	cmd/vsockcat/end.c cmd/vsockcat/end.h \
-	cmd/vsockcat/open.c cmd/vsockcat/open.h \
-	cmd/vsockcat/sock.c cmd/vsockcat/sock.h \
-	cmd/vsockcat/dump.c cmd/vsockcat/dump.h \
-	cmd/vsockcat/children.h \
-	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
-	cmd/vsockcat/addr_vsock.c cmd/vsockcat/addr_readline.c
+	cmd/vsockcat/dump.c cmd/vsockcat/dump.h
 cmd_vsockcat_vsockcat_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
 cmd_vsockcat_vsockcat_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
 cmd_vsockcat_vsockcat_LDADD = lib/libvsock-core.la cmd/common/libcli.la $(LIBUV_LIBS) \
@@ -27,13 +31,7 @@ cmd_vsockcat_vsockcat_LDADD = lib/libvsock-core.la cmd/common/libcli.la $(LIBUV_
 # along because the table points at their descriptors. Nothing is opened.
 check_PROGRAMS += test/unit/test_vsockcat_spec
 test_unit_test_vsockcat_spec_SOURCES = test/unit/test_vsockcat_spec.c \
-	$(vsockcat_core_sources) \
-	cmd/vsockcat/end.c cmd/vsockcat/end.h \
-	cmd/vsockcat/open.c cmd/vsockcat/open.h \
-	cmd/vsockcat/sock.c cmd/vsockcat/sock.h \
-	cmd/vsockcat/children.h \
-	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
-	cmd/vsockcat/addr_vsock.c cmd/vsockcat/addr_readline.c
+	$(vsockcat_core_sources) $(vsockcat_addr_sources) cmd/vsockcat/addr_vsock.c
 test_unit_test_vsockcat_spec_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS) \
 	-I$(top_srcdir)/cmd/vsockcat
 test_unit_test_vsockcat_spec_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)

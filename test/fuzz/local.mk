@@ -23,19 +23,8 @@ FUZZ_REPLAY_SOURCES = test/fuzz/replay.c test/fuzz/fuzz.h
 FUZZ_DRIVER_CORE = lib/virtio/virtq.c lib/virtio/vsock_pkt.c lib/virtio/conn.c \
 	lib/virtio/vsock_core.c
 VSOCKCAT_FUZZ_SOURCES = $(vsockcat_core_sources) lib/addr.c $(CLI_FUZZ_SOURCES) \
-	cmd/vsockcat/end.c cmd/vsockcat/end.h \
-	cmd/vsockcat/open.c cmd/vsockcat/open.h \
-	cmd/vsockcat/sock.c cmd/vsockcat/sock.h \
-	cmd/vsockcat/children.h \
-	cmd/vsockcat/addr_file.c cmd/vsockcat/addr_child.c cmd/vsockcat/addr_net.c \
-	cmd/vsockcat/addr_readline.c
-VHOST_FUZZ_SOURCES = $(VHOST_CORE_SOURCES) $(CLI_FUZZ_SOURCES) \
-	cmd/vhost-user-vsock/evloop.c cmd/vhost-user-vsock/evloop.h \
-	cmd/vhost-user-vsock/fd_budget.c cmd/vhost-user-vsock/fd_budget.h \
-	cmd/vhost-user-vsock/device.c cmd/vhost-user-vsock/device.h \
-	cmd/vhost-user-vsock/fault.c cmd/vhost-user-vsock/fault.h \
-	cmd/vhost-user-vsock/host_side.c cmd/vhost-user-vsock/host_side.h \
-	cmd/vhost-user-vsock/connect_line.c cmd/vhost-user-vsock/connect_line.h
+	$(vsockcat_addr_sources)
+VHOST_FUZZ_SOURCES = $(VHOST_CORE_SOURCES) $(VHOST_DEVICE_SOURCES) $(CLI_FUZZ_SOURCES)
 
 check_PROGRAMS += test/fuzz/replay_addr test/fuzz/replay_spec test/fuzz/replay_hybrid_reply \
 	test/fuzz/replay_connect_line test/fuzz/replay_driver test/fuzz/replay_vring \
