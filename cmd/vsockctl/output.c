@@ -112,6 +112,12 @@ static size_t utf8_sequence_length(const unsigned char *p)
     return n;
 }
 
+/* The characters JSON escapes with a backslash and a letter (RFC 8259, section 7). */
+static const char *const json_escapes[] = {
+    ['"'] = "\\\"", ['\\'] = "\\\\", ['\b'] = "\\b", ['\f'] = "\\f",
+    ['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
+};
+
 void out_json_string(FILE *out, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -121,40 +127,18 @@ void out_json_string(FILE *out, const char *s)
         unsigned char c = *p;
         size_t n;
 
-        switch (c) {
-        case '"':
-            fputs("\\\"", out);
-            break;
-        case '\\':
-            fputs("\\\\", out);
-            break;
-        case '\b':
-            fputs("\\b", out);
-            break;
-        case '\f':
-            fputs("\\f", out);
-            break;
-        case '\n':
-            fputs("\\n", out);
-            break;
-        case '\r':
-            fputs("\\r", out);
-            break;
-        case '\t':
-            fputs("\\t", out);
-            break;
-        default:
-            if (c < 0x20) {
-                fprintf(out, "\\u%04x", c);
-            } else if (c < 0x80) {
-                putc(c, out);
-            } else if ((n = utf8_sequence_length(p)) != 0) {
-                fwrite(p, 1, n, out);
-                p += n;
-                continue;
-            } else {
-                fputs("\\ufffd", out);
-            }
+        if (c < sizeof(json_escapes) / sizeof(json_escapes[0]) && json_escapes[c] != NULL) {
+            fputs(json_escapes[c], out);
+        } else if (c < 0x20) {
+            fprintf(out, "\\u%04x", c);
+        } else if (c < 0x80) {
+            putc(c, out);
+        } else if ((n = utf8_sequence_length(p)) != 0) {
+            fwrite(p, 1, n, out);
+            p += n;
+            continue;
+        } else {
+            fputs("\\ufffd", out);
         }
         p++;
     }
