@@ -43,28 +43,27 @@ void vc_fd_nonblock(int fd)
 
 /* ---- plain fd operations */
 
-ssize_t vc_fd_read(struct vc_end *e, void *buf, size_t len)
+/* Reads into in, or writes from out; retried on EINTR, -EAGAIN when the fd would block. */
+static ssize_t fd_io(struct vc_end *e, bool writing, void *in, const void *out, size_t len)
 {
     ssize_t n;
 
     do
-        n = read(e->rfd, buf, len);
+        n = writing ? write(e->wfd, out, len) : read(e->rfd, in, len);
     while (n < 0 && errno == EINTR);
     if (n < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     return n;
 }
 
+ssize_t vc_fd_read(struct vc_end *e, void *buf, size_t len)
+{
+    return fd_io(e, false, buf, NULL, len);
+}
+
 ssize_t vc_fd_write(struct vc_end *e, const void *buf, size_t len)
 {
-    ssize_t n;
-
-    do
-        n = write(e->wfd, buf, len);
-    while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    return n;
+    return fd_io(e, true, NULL, buf, len);
 }
 
 static bool is_socket(int fd)
@@ -219,42 +218,32 @@ static void on_poll(uv_poll_t *h, int status, int events)
         e->ready(e->ready_ctx, e, r, w);
 }
 
+/* Starts p for mask, or stops it for 0, unless *current says it already is. */
+static void set_poll_mask(uv_poll_t *p, int mask, int *current)
+{
+    if (mask == *current)
+        return;
+    *current = mask;
+    if (mask)
+        uv_poll_start(p, mask, on_poll);
+    else
+        uv_poll_stop(p);
+}
+
 static void apply_poll(struct vc_end *e)
 {
     if (e->closing)
         return;
     if (e->rpoll && e->rpoll == e->wpoll) {
-        int mask = (e->want_read && e->rpollable ? UV_READABLE : 0) |
-                   (e->want_write && e->wpollable ? UV_WRITABLE : 0);
-        if (mask == e->poll_mask_r)
-            return;
-        e->poll_mask_r = mask;
-        if (mask)
-            uv_poll_start(e->rpoll, mask, on_poll);
-        else
-            uv_poll_stop(e->rpoll);
+        set_poll_mask(e->rpoll, (e->want_read && e->rpollable ? UV_READABLE : 0) |
+                                    (e->want_write && e->wpollable ? UV_WRITABLE : 0),
+                      &e->poll_mask_r);
         return;
     }
-    if (e->rpoll && e->rpollable) {
-        int mask = e->want_read ? UV_READABLE : 0;
-        if (mask != e->poll_mask_r) {
-            e->poll_mask_r = mask;
-            if (mask)
-                uv_poll_start(e->rpoll, mask, on_poll);
-            else
-                uv_poll_stop(e->rpoll);
-        }
-    }
-    if (e->wpoll && e->wpollable) {
-        int mask = e->want_write ? UV_WRITABLE : 0;
-        if (mask != e->poll_mask_w) {
-            e->poll_mask_w = mask;
-            if (mask)
-                uv_poll_start(e->wpoll, mask, on_poll);
-            else
-                uv_poll_stop(e->wpoll);
-        }
-    }
+    if (e->rpoll && e->rpollable)
+        set_poll_mask(e->rpoll, e->want_read ? UV_READABLE : 0, &e->poll_mask_r);
+    if (e->wpoll && e->wpollable)
+        set_poll_mask(e->wpoll, e->want_write ? UV_WRITABLE : 0, &e->poll_mask_w);
 }
 
 static uv_poll_t *new_poll(struct vc_end *e, int fd, bool *pollable)
