@@ -1,5 +1,6 @@
 # cmd/vsockcat: the socat-style relay on libuv. One file per address family (addr_*.c),
-# the relay (relay.c) and the session (open order, fork server). See vsockcat(1).
+# the relay (relay.c, and one relay_*.c per data path) and the session (open order, fork
+# server). See vsockcat(1).
 bin_PROGRAMS += cmd/vsockcat/vsockcat
 vsockcat_core_sources = \
 	cmd/vsockcat/vsockcat.h \
@@ -20,7 +21,8 @@ cmd_vsockcat_vsockcat_SOURCES = $(vsockcat_core_sources) $(vsockcat_addr_sources
 	cmd/vsockcat/main.c \
 	cmd/vsockcat/options.c cmd/vsockcat/options.h \
 	cmd/vsockcat/session.c cmd/vsockcat/session.h \
-	cmd/vsockcat/relay.c cmd/vsockcat/relay.h \
+	cmd/vsockcat/relay.c cmd/vsockcat/relay.h cmd/vsockcat/relay_path.h \
+	cmd/vsockcat/relay_copy.c cmd/vsockcat/relay_splice.c cmd/vsockcat/relay_direct.c \
 	cmd/vsockcat/dump.c cmd/vsockcat/dump.h
 cmd_vsockcat_vsockcat_CPPFLAGS = $(AM_CPPFLAGS) $(CLI_CPPFLAGS)
 cmd_vsockcat_vsockcat_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)

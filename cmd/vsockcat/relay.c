@@ -1,65 +1,32 @@
-/* relay.c: the data path. Each direction owns one buffer of -b bytes, allocated once
- * (at its first read); or, when both ends are kernel sockets or pipes, a pipe that
- * splice(2) fills and drains without copying through user space; or no buffer at all
- * when a vsock end on a userspace transport moves the data between its own buffers and
- * the socket or pipe at the other end (vsock_read_to_fd, vsock_write_from_fd: data waits
- * in the source). Reading stops while the buffer, the pipe or the destination is full
- * (backpressure reaches the sender through the socket buffers or the vsock credit;
- * nothing grows), writing is tried at once after every read (latency), and a source's
- * EOF becomes the destination's shutdown(SHUT_WR) once the buffer is drained. Errors
- * lose nothing already received: a read that fails ends its direction as EOF would,
- * after what was read went out; a write that fails on a connection (its peer reset)
- * stops that direction only, and the other one still relays what the peer sent
- * before. The relay then ends with exit 1, and a TCP connection at the other end is
- * reset rather than closed in order, as it would be without the relay (but only once
- * its peer has acknowledged all the relay gave it: a reset drops what it has not). */
+/* relay.c: the relay's core: two directions, each moving its data by one path (copy,
+ * splice or direct: relay_path.h) chosen when the relay starts, and the rules every path
+ * follows. Reading stops while the path has no room (backpressure reaches the sender
+ * through the socket buffers or the vsock credit; nothing grows), writing is tried at
+ * once after every read (latency), and a source's EOF becomes the destination's
+ * shutdown(SHUT_WR) once nothing is held. Errors lose nothing already received: a read
+ * that fails ends its direction as EOF would, after what was read went out; a write that
+ * fails on a connection (its peer reset) stops that direction only, and the other one
+ * still relays what the peer sent before. The relay then ends with exit 1, and a TCP
+ * connection at the other end is reset rather than closed in order, as it would be
+ * without the relay (but only once its peer has acknowledged all the relay gave it: a
+ * reset drops what it has not). -t and -T end a relay that stays idle. */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <linux/sockios.h>
 
-#include "dump.h"
 #include "log.h"
 #include "relay.h"
-
-/* Reads per readiness event before yielding to other connections (fairness). */
-#define READS_PER_EVENT 8
-
-struct direction {
-    struct vc_end *src, *dst;
-    char *buf;             /* allocated at the first read: idle connections cost no buffer */
-    size_t head, tail;     /* pending data is buf[head..tail) */
-    /* splice path (both ends kernel sockets/pipes, no dump): data waits in a pipe */
-    bool splice;
-    int pipe_r, pipe_w;    /* -1 until the first read */
-    size_t inpipe, pipe_cap;
-    bool pipe_stalled;     /* splice-in said EAGAIN with data queued: wait for a drain */
-    /* direct path: a vsock end on a userspace transport moves the data itself between
-     * its own buffers and the socket/pipe at the other end (pull: the source writes to
-     * the destination fd; push: the destination reads from the source fd); data waits
-     * in the source */
-    enum { DIRECT_NONE, DIRECT_PULL, DIRECT_PUSH } direct;
-    bool dst_full;         /* the destination cannot take more: wait until it is writable */
-    bool active;           /* -u / -U switch one direction off */
-    bool eof;              /* the source said EOF */
-    bool done;             /* EOF forwarded: the destination was shut down */
-    bool discard;          /* the destination failed: what the source sends is dropped */
-    unsigned long long dst_sent;   /* what the destination socket had passed on at the
-                                      last timer check */
-    unsigned long long bytes;
-};
+#include "relay_path.h"
 
 struct vc_relay {
     uv_loop_t *loop;
     struct vc_end *end[2];
-    struct direction dir[2];
-    size_t bufsize;
+    struct vc_dir dir[2];
     const struct vc_opts *opts;
     uv_timer_t timer;
     uint64_t last_activity;    /* uv_now() of the last byte read or written, or EOF */
@@ -72,71 +39,25 @@ struct vc_relay {
     void *ctx;
 };
 
-static void update_interest(struct vc_relay *r);
 static int unsent_bytes(const struct vc_end *e);
 
 /* How often the relay asks whether the end it will reset has its data acknowledged: no
  * event says so. */
 #define RESET_POLL_MS 10
 
-static unsigned long long bytes_moved;   /* all relays of the process */
+unsigned long long vc_relay_bytes_total;
 
 unsigned long long vc_relay_bytes_moved(void)
 {
-    return bytes_moved;
-}
-
-/* Empty splice pipes kept for the next burst: an idle connection holds no pipe (2 fds
- * instead of 6), and a busy one reuses a pipe without a syscall. */
-#define PIPE_POOL_MAX 64
-
-struct spare_pipe {
-    int r, w;
-    size_t cap;
-};
-
-static struct spare_pipe pipe_pool[PIPE_POOL_MAX];
-static int pipe_pool_len;
-
-static void release_pipe(struct direction *d)
-{
-    if (d->pipe_r < 0)
-        return;
-    if (d->inpipe == 0 && pipe_pool_len < PIPE_POOL_MAX) {
-        pipe_pool[pipe_pool_len++] = (struct spare_pipe){d->pipe_r, d->pipe_w, d->pipe_cap};
-    } else {
-        close(d->pipe_r);
-        close(d->pipe_w);
-    }
-    d->pipe_r = d->pipe_w = -1;
-    d->inpipe = 0;
-    d->pipe_stalled = false;
-}
-
-int vc_relay_drop_spare_pipes(void)
-{
-    int n = pipe_pool_len;
-
-    while (pipe_pool_len > 0) {
-        struct spare_pipe sp = pipe_pool[--pipe_pool_len];
-        close(sp.r);
-        close(sp.w);
-    }
-    return n;
-}
-
-static void free_direction(struct direction *d)
-{
-    free(d->buf);
-    release_pipe(d);
+    return vc_relay_bytes_total;
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
     struct vc_relay *r = h->data;
 
-    free_direction(&r->dir[0]);
-    free_direction(&r->dir[1]);
+    r->dir[0].path->stop(&r->dir[0]);
+    r->dir[1].path->stop(&r->dir[1]);
     free(r);
 }
 
@@ -205,18 +126,15 @@ static void fail(struct vc_relay *r, struct vc_end *e, const char *step, int err
 }
 
 /* Nothing more can reach this direction's destination: drop what waits for it, and what
- * the source sends from now on if that is a connection (see write_failed), else end. */
-static void destination_gone(struct direction *d)
+ * the source sends from now on if that is a connection (see vc_dir_write_failed), else
+ * end. */
+static void destination_gone(struct vc_dir *d)
 {
     if (d->src->flags & VC_END_CONNECTION)
-        d->discard = true;
+        d->discard = true;   /* the copy path reads and drops */
     else
         d->eof = d->done = true;
-    d->head = d->tail = 0;
-    release_pipe(d);
-    d->splice = false;
-    d->direct = DIRECT_NONE;
-    d->dst_full = false;
+    vc_dir_use(d, &vc_path_copy);
 }
 
 /* A write failed. Where the destination is one connection, its peer is gone but what
@@ -228,8 +146,10 @@ static void destination_gone(struct direction *d)
  * would without the relay (but not before that source's socket passed on all the
  * other direction gave it: the reset would drop it). Anything else (stdout, a file)
  * ends the relay at once. Returns false: this direction stopped. */
-static bool write_failed(struct vc_relay *r, struct direction *d, int err)
+bool vc_dir_write_failed(struct vc_dir *d, int err)
 {
+    struct vc_relay *r = d->relay;
+
     if (!(d->dst->flags & VC_END_CONNECTION)) {
         fail(r, d->dst, "write", err);
         return false;
@@ -244,14 +164,20 @@ static bool write_failed(struct vc_relay *r, struct direction *d, int err)
  * ends with exit 1 once both directions are done. A connection is gone both ways then:
  * the other direction stops sending to it at once, or it would wait for data its peer
  * may send only after an EOF that never comes. */
-static void read_failed(struct vc_relay *r, struct direction *d, int err)
+void vc_dir_read_failed(struct vc_dir *d, int err)
 {
-    struct direction *back = d == &r->dir[0] ? &r->dir[1] : &r->dir[0];
+    struct vc_relay *r = d->relay;
+    struct vc_dir *back = &r->dir[1 - d->index];
 
     report(r, d->src, "read", err);
     d->eof = true;
     if ((d->src->flags & VC_END_CONNECTION) && back->active && !back->done && !back->discard)
         destination_gone(back);
+}
+
+void vc_dir_fail(struct vc_dir *d, struct vc_end *e, const char *step, int err)
+{
+    fail(d->relay, e, step, err);
 }
 
 /* The bytes a socket end was given and has not passed on yet (SIOCOUTQ), or -1 where
@@ -272,12 +198,12 @@ static bool unsent(const struct vc_end *e)
     return unsent_bytes(e) > 0;
 }
 
-/* EOF forwarded once nothing is pending. Returns false if the relay ended. */
-static bool forward_eof(struct vc_relay *r, struct direction *d)
+bool vc_dir_flushed(struct vc_dir *d)
 {
+    struct vc_relay *r = d->relay;
     int rc;
 
-    if (!d->eof || d->done || d->head < d->tail || d->inpipe > 0)
+    if (!d->eof || d->done || d->path->held(d) > 0)
         return true;
     if (d->discard) {
         d->done = true;   /* nothing to tell a destination that failed */
@@ -300,233 +226,6 @@ static bool forward_eof(struct vc_relay *r, struct direction *d)
      * not idled, since its last byte. */
     r->last_activity = uv_now(r->loop);
     vc_log(2, "%s: EOF, shut down writing to %s", d->src->label, d->dst->label);
-    return true;
-}
-
-static bool splice_write(struct vc_relay *r, struct direction *d)
-{
-    while (d->inpipe > 0) {
-        ssize_t n = splice(d->pipe_r, NULL, d->dst->splice_wfd, NULL, d->inpipe,
-                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            break;
-        if (n <= 0)
-            return write_failed(r, d, n < 0 ? -errno : -EIO);
-        d->inpipe -= (size_t)n;
-        d->pipe_stalled = false;
-        r->last_activity = uv_now(r->loop);
-    }
-    return forward_eof(r, d);
-}
-
-/* Makes the pipe on first use; false (and the copy path) if the kernel refuses. */
-static bool open_pipe(struct vc_relay *r, struct direction *d)
-{
-    int p[2], size;
-
-    if (pipe_pool_len > 0) {
-        struct spare_pipe sp = pipe_pool[--pipe_pool_len];
-        d->pipe_r = sp.r;
-        d->pipe_w = sp.w;
-        d->pipe_cap = sp.cap;
-        return true;
-    }
-
-    if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
-        return false;
-    d->pipe_r = p[0];
-    d->pipe_w = p[1];
-    /* As big as -b where allowed (pipe-max-size binds unprivileged users). */
-    if (fcntl(p[1], F_SETPIPE_SZ, (int)(r->bufsize < (1u << 30) ? r->bufsize : (1u << 30))) < 0)
-        (void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
-    size = fcntl(p[1], F_GETPIPE_SZ);
-    d->pipe_cap = size > 0 ? (size_t)size : 65536;
-    return true;
-}
-
-static bool splice_read(struct vc_relay *r, struct direction *d)
-{
-    for (int i = 0; i < READS_PER_EVENT && !d->eof; i++) {
-        size_t room = d->pipe_cap - d->inpipe;
-        ssize_t n;
-
-        if (room == 0)
-            break;
-        n = splice(d->src->splice_rfd, NULL, d->pipe_w, NULL, room,
-                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            /* Source empty, or the pipe out of slots (partial pages): after a drain. */
-            d->pipe_stalled = d->inpipe > 0;
-            break;
-        }
-        if (n < 0) {
-            read_failed(r, d, -errno);
-        } else if (n == 0) {
-            d->eof = true;
-        } else {
-            d->inpipe += (size_t)n;
-            d->bytes += (unsigned long long)n;
-            bytes_moved += (unsigned long long)n;
-            r->last_activity = uv_now(r->loop);
-        }
-        if (!splice_write(r, d))
-            return false;
-        /* A short splice from TCP or a pipe took all there was (a full pipe that cut it
-         * short keeps the source readable: epoll is level-triggered and calls again). A
-         * Unix socket gives one skb per call: only the next call, or EAGAIN, tells. */
-        if (n > 0 && (size_t)n < room && (d->src->flags & VC_END_SPLICE_DRAINS))
-            break;
-    }
-    return true;
-}
-
-static bool pump_read(struct vc_relay *r, struct direction *d);
-
-/* One direct move, as seen from the direction whichever end does it. */
-enum move { MOVED, SRC_EMPTY, SRC_EOF, SRC_ERROR, DST_FULL, DST_ERROR, UNSUPPORTED };
-
-/* Pull: the vsock source writes to the destination fd; fd_err is the destination's. */
-static enum move direct_pull(struct direction *d, size_t len, ssize_t *n, int *err)
-{
-    *n = d->src->ops->read_to_fd(d->src, d->dst->splice_wfd, len, err);
-    if (*err != 0)
-        return *err == -EAGAIN ? DST_FULL : DST_ERROR;
-    if (*n > 0)
-        return MOVED;
-    *err = (int)*n;
-    return *n == 0 ? SRC_EOF : *n == -EAGAIN ? SRC_EMPTY : *n == -EOPNOTSUPP ? UNSUPPORTED : SRC_ERROR;
-}
-
-/* Push: the vsock destination reads from the source fd; fd_err is the source's. */
-static enum move direct_push(struct direction *d, size_t len, ssize_t *n, int *err)
-{
-    *n = d->dst->ops->write_from_fd(d->dst, d->src->splice_rfd, len, err);
-    if (*err != 0)
-        return *err == -EAGAIN ? SRC_EMPTY : SRC_ERROR;
-    if (*n > 0)
-        return MOVED;
-    *err = (int)*n;
-    return *n == 0 ? SRC_EOF : *n == -EAGAIN ? DST_FULL : *n == -EOPNOTSUPP ? UNSUPPORTED : DST_ERROR;
-}
-
-/* Source to destination without a buffer of ours; stops when either side would block. */
-static bool direct_move(struct vc_relay *r, struct direction *d)
-{
-    for (int i = 0; i < READS_PER_EVENT && !d->eof && !d->dst_full; i++) {
-        ssize_t n;
-        int err;
-        enum move m = d->direct == DIRECT_PULL ? direct_pull(d, r->bufsize, &n, &err)
-                                                : direct_push(d, r->bufsize, &n, &err);
-
-        switch (m) {
-        case MOVED:
-            d->bytes += (unsigned long long)n;
-            bytes_moved += (unsigned long long)n;
-            r->last_activity = uv_now(r->loop);
-            break;
-        case SRC_EMPTY:
-            return forward_eof(r, d);
-        case SRC_EOF:
-            d->eof = true;
-            break;
-        case DST_FULL:
-            d->dst_full = true;
-            break;
-        case SRC_ERROR:
-            read_failed(r, d, err);
-            break;
-        case DST_ERROR:
-            return write_failed(r, d, err);
-        case UNSUPPORTED:
-            d->direct = DIRECT_NONE;  /* the transport cannot (kernel): copy from now on */
-            vc_log(2, "%s -> %s: copy (the transport moves no data to or from fds)",
-                   d->src->label, d->dst->label);
-            return pump_read(r, d);
-        }
-    }
-    return forward_eof(r, d);
-}
-
-/* Writes what is pending. Returns false if the direction stopped (or the relay ended). */
-static bool pump_write(struct vc_relay *r, struct direction *d)
-{
-    if (d->splice)
-        return splice_write(r, d);
-    if (d->direct) {
-        d->dst_full = false;
-        return direct_move(r, d);
-    }
-    if (d->discard)
-        d->head = d->tail = 0;
-    while (d->head < d->tail) {
-        ssize_t n = d->dst->ops->write(d->dst, d->buf + d->head, d->tail - d->head);
-        if (n == -EAGAIN)
-            break;
-        if (n < 0)
-            return write_failed(r, d, (int)n);
-        d->head += (size_t)n;
-        r->last_activity = uv_now(r->loop);
-    }
-    if (d->head == d->tail)
-        d->head = d->tail = 0;
-    return forward_eof(r, d);
-}
-
-/* Reads while there is room and data. Returns false if the direction stopped (or the
- * relay ended). */
-static bool pump_read(struct vc_relay *r, struct direction *d)
-{
-    if (d->direct)
-        return direct_move(r, d);
-    if (d->splice && d->pipe_r < 0 && !open_pipe(r, d))
-        d->splice = false;
-    if (d->splice)
-        return splice_read(r, d);
-    if (!d->buf && !(d->buf = malloc(r->bufsize))) {
-        fail(r, d->src, "read", -ENOMEM);
-        return false;
-    }
-    for (int i = 0; i < READS_PER_EVENT && !d->eof; i++) {
-        size_t room;
-        ssize_t n;
-
-        if (d->tail == r->bufsize && d->head > 0) {
-            memmove(d->buf, d->buf + d->head, d->tail - d->head);
-            d->tail -= d->head;
-            d->head = 0;
-        }
-        room = r->bufsize - d->tail;
-        if (room == 0)
-            break;
-        n = d->src->ops->read(d->src, d->buf + d->tail, room);
-        if (n == -EAGAIN)
-            break;
-        if (n < 0) {
-            read_failed(r, d, (int)n);
-        } else if (n == 0) {
-            d->eof = true;
-        } else {
-            /* Dropped data counts as activity too: its peer is alive, and may read what
-             * the other direction holds for it once it has sent. */
-            r->last_activity = uv_now(r->loop);
-            if (!d->discard) {
-                if (r->opts->dump_text || r->opts->dump_hex)
-                    vc_dump(d == &r->dir[0] ? 0 : 1, d->src->label, d->dst->label,
-                            d->buf + d->tail, (size_t)n, r->opts->dump_hex);
-                d->tail += (size_t)n;
-                d->bytes += (unsigned long long)n;
-                bytes_moved += (unsigned long long)n;
-            }
-        }
-        if (!pump_write(r, d))
-            return false;
-        if (n > 0 && (size_t)n < room)
-            break;   /* the source is drained for now */
-    }
     return true;
 }
 
@@ -560,12 +259,18 @@ static bool any_done(const struct vc_relay *r)
     return false;
 }
 
+/* Whether d waits for its destination: data to write, or no room until it drains. */
+static bool waits_for_dst(const struct vc_dir *d)
+{
+    return d->path->held(d) > 0 || !d->path->room(d);
+}
+
 /* A direction that waits for its destination: a slow reader, not an idle peer. */
 static bool holds_data(const struct vc_relay *r)
 {
     for (int i = 0; i < 2; i++) {
-        const struct direction *d = &r->dir[i];
-        if (d->active && !d->done && (d->head < d->tail || d->inpipe > 0 || d->dst_full))
+        const struct vc_dir *d = &r->dir[i];
+        if (d->active && !d->done && waits_for_dst(d))
             return true;
     }
     return false;
@@ -603,7 +308,7 @@ static bool dst_drained_some(struct vc_relay *r)
     bool drained = false;
 
     for (int i = 0; i < 2; i++) {
-        struct direction *d = &r->dir[i];
+        struct vc_dir *d = &r->dir[i];
         unsigned long long written, sent;
         int queued;
 
@@ -611,7 +316,7 @@ static bool dst_drained_some(struct vc_relay *r)
         if (!d->active || (d->done && d->dst != r->reset_end) || d->discard ||
             (queued = unsent_bytes(d->dst)) < 0)
             continue;
-        written = d->bytes - d->inpipe - (d->tail - d->head);
+        written = d->bytes - d->path->held(d);
         sent = written - (unsigned long long)queued;
         if (sent > d->dst_sent)
             drained = true;
@@ -671,64 +376,110 @@ static void schedule(struct vc_relay *r)
 
 static void update_interest(struct vc_relay *r)
 {
-    for (int e = 0; e < 2; e++) {
-        bool rd = false, wr = false;
-        for (int i = 0; i < 2; i++) {
-            const struct direction *d = &r->dir[i];
-            if (!d->active || d->done)
-                continue;
-            bool room = d->splice   ? (d->pipe_r < 0 || (d->inpipe < d->pipe_cap && !d->pipe_stalled))
-                        : d->direct ? !d->dst_full
-                                    : !(d->tail == r->bufsize && d->head == 0);
-            if (d->src == r->end[e] && !d->eof && room)
-                rd = true;
-            if (d->dst == r->end[e] && (d->head < d->tail || d->inpipe > 0 || d->dst_full))
-                wr = true;
-        }
-        vc_end_want(r->end[e], rd, wr);
+    bool rd[2] = {false, false}, wr[2] = {false, false};
+
+    for (int i = 0; i < 2; i++) {   /* direction i reads end[i] and writes end[1 - i] */
+        const struct vc_dir *d = &r->dir[i];
+        if (!d->active || d->done)
+            continue;
+        bool room = d->path->room(d);
+        rd[i] = !d->eof && room;
+        wr[1 - i] = !room || d->path->held(d) > 0;
     }
+    vc_end_want(r->end[0], rd[0], wr[0]);
+    vc_end_want(r->end[1], rd[1], wr[1]);
+}
+
+/* One direction's share of a readiness event on end e. */
+static void pump(struct vc_dir *d, const struct vc_end *e, bool readable, bool writable)
+{
+    if (!d->active || d->done)
+        return;
+    if (writable && d->dst == e && !d->path->write(d))
+        return;
+    if (readable && d->src == e)
+        d->path->read(d);
+}
+
+/* A direction whose destination failed stops reading once nothing more goes to its
+ * source: the other direction is done, and the source's socket passed all it was given
+ * on. */
+static void stop_discarding(struct vc_relay *r)
+{
+    for (int i = 0; i < 2; i++) {
+        struct vc_dir *d = &r->dir[i];
+        const struct vc_dir *other = &r->dir[1 - i];
+        if (d->discard && !d->done && (!other->active || other->done) && !unsent(d->src))
+            d->eof = d->done = true;
+    }
+}
+
+/* The event is handled: activity, the end of the relay, or what to wait for next. The
+ * paths only flag activity: uv_now() is the same all through one event. */
+static void settle(struct vc_relay *r)
+{
+    for (int i = 0; i < 2; i++) {
+        if (r->dir[i].progress) {
+            r->dir[i].progress = false;
+            r->last_activity = uv_now(r->loop);
+        }
+    }
+    stop_discarding(r);
+    if (over(r) || (any_done(r) && r->opts->half_close_wait <= 0)) {
+        finish(r, r->status);
+        return;
+    }
+    update_interest(r);
+    schedule(r);
 }
 
 static void on_ready(void *ctx, struct vc_end *e, bool readable, bool writable)
 {
     struct vc_relay *r = ctx;
 
-    for (int i = 0; i < 2 && !r->finished; i++) {
-        struct direction *d = &r->dir[i];
-        if (!d->active || d->done)
-            continue;
-        if (writable && d->dst == e && !pump_write(r, d))
-            continue;
-        if (readable && d->src == e)
-            pump_read(r, d);
-    }
-    if (r->finished)
-        return;
-    for (int i = 0; i < 2; i++) {
-        struct direction *d = &r->dir[i];
-        const struct direction *other = &r->dir[1 - i];
-        if (d->discard && !d->done && (!other->active || other->done) && !unsent(d->src))
-            d->eof = d->done = true;   /* nothing more goes to this source: stop reading */
-    }
-    if (over(r)) {
-        finish(r, r->status);
-        return;
-    }
-    if (any_done(r) && r->opts->half_close_wait <= 0) {
-        finish(r, r->status);
-        return;
-    }
-    for (int i = 0; i < 2; i++)
-        if (r->dir[i].splice && r->dir[i].inpipe == 0)
-            release_pipe(&r->dir[i]);
-    update_interest(r);
-    schedule(r);
+    for (int i = 0; i < 2 && !r->finished; i++)
+        pump(&r->dir[i], e, readable, writable);
+    if (!r->finished)
+        settle(r);
+}
+
+/* The paths that move data without copying it through our buffer, by preference: the
+ * first that fits a direction moves its data, else the copy path does. */
+static const struct vc_path *const zero_copy_paths[] = {&vc_path_splice, &vc_path_pull,
+                                                        &vc_path_push};
+
+static const struct vc_path *choose_path(const struct vc_end *src, const struct vc_end *dst,
+                                         bool zero_copy)
+{
+    for (size_t i = 0; zero_copy && i < sizeof(zero_copy_paths) / sizeof(zero_copy_paths[0]); i++)
+        if (zero_copy_paths[i]->fits(src, dst))
+            return zero_copy_paths[i];
+    return &vc_path_copy;
+}
+
+static void init_direction(struct vc_relay *r, int i, bool zero_copy)
+{
+    struct vc_dir *d = &r->dir[i];
+
+    d->relay = r;
+    d->index = i;
+    d->opts = r->opts;
+    d->src = r->end[i];
+    d->dst = r->end[1 - i];
+    d->active = r->opts->only_dir < 0 || r->opts->only_dir == i;
+    d->pipe_r = d->pipe_w = -1;
+    d->path = choose_path(d->src, d->dst, zero_copy);
+    if (d->active)
+        vc_log(2, "%s -> %s: %s", d->src->label, d->dst->label, d->path->name);
 }
 
 struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_end *end2,
                                 const struct vc_opts *opts, vc_relay_done_fn *done, void *ctx)
 {
     struct vc_relay *r = calloc(1, sizeof(*r));
+    /* Only the copy path sees the data, as -v and -x need; VSOCKCAT_NO_SPLICE=1 keeps
+     * every direction on it (benchmarks). */
+    bool zero_copy = !opts->dump_text && !opts->dump_hex && !getenv("VSOCKCAT_NO_SPLICE");
 
     if (!r)
         goto fail;
@@ -736,29 +487,10 @@ struct vc_relay *vc_relay_start(uv_loop_t *loop, struct vc_end *end1, struct vc_
     r->end[0] = end1;
     r->end[1] = end2;
     r->opts = opts;
-    r->bufsize = opts->bufsize;
     r->done = done;
     r->ctx = ctx;
-    for (int i = 0; i < 2; i++) {
-        struct direction *d = &r->dir[i];
-        d->src = r->end[i];
-        d->dst = r->end[1 - i];
-        d->active = opts->only_dir < 0 || opts->only_dir == i;
-        d->pipe_r = d->pipe_w = -1;
-        /* VSOCKCAT_NO_SPLICE=1 keeps every direction on the copy path (benchmarks). */
-        bool zero_copy = !opts->dump_text && !opts->dump_hex && !getenv("VSOCKCAT_NO_SPLICE");
-        d->splice = zero_copy && d->src->splice_rfd >= 0 && d->dst->splice_wfd >= 0;
-        d->direct = !zero_copy || d->splice ? DIRECT_NONE
-                    : d->src->ops->read_to_fd && d->dst->splice_wfd >= 0 ? DIRECT_PULL
-                    : d->dst->ops->write_from_fd && d->src->splice_rfd >= 0 ? DIRECT_PUSH
-                                                                            : DIRECT_NONE;
-        if (d->active)
-            vc_log(2, "%s -> %s: %s", d->src->label, d->dst->label,
-                   d->splice                 ? "splice through a pipe"
-                   : d->direct == DIRECT_PULL ? "direct from the source"
-                   : d->direct == DIRECT_PUSH ? "direct into the destination"
-                                              : "copy");
-    }
+    for (int i = 0; i < 2; i++)
+        init_direction(r, i, zero_copy);
     if (vc_end_attach(end1, loop, on_ready, r) < 0 || vc_end_attach(end2, loop, on_ready, r) < 0)
         goto fail_bufs;
     uv_timer_init(loop, &r->timer);
