@@ -11,89 +11,79 @@
 #include "log.h"
 #include "relay_path.h"
 
-/* One direct move, as seen from the direction whichever end does it. */
-enum move { MOVED, SRC_EMPTY, SRC_EOF, SRC_ERROR, DST_FULL, DST_ERROR, UNSUPPORTED };
+/* One call moves up to -b bytes. When it moves nothing, the errno of the side that
+ * stopped it says why: *src_err (-EAGAIN: the source is empty) or *dst_err (-EAGAIN:
+ * the destination is full); both are 0 at the source's EOF. The vsock end's result is
+ * its own side's; the fd's error is the other side's. */
+typedef ssize_t direct_call(struct vc_dir *d, int *src_err, int *dst_err);
 
-/* Pull: the vsock source writes to the destination fd; fd_err is the destination's. */
-static enum move direct_pull(struct vc_dir *d, ssize_t *n, int *err)
+/* Pull: the vsock source writes to the destination fd. */
+static ssize_t pull(struct vc_dir *d, int *src_err, int *dst_err)
 {
-    *n = d->src->ops->read_to_fd(d->src, d->dst->splice_wfd, d->opts->bufsize, err);
-    if (*err != 0)
-        return *err == -EAGAIN ? DST_FULL : DST_ERROR;
-    if (*n > 0)
-        return MOVED;
-    *err = (int)*n;
-    return *n == 0 ? SRC_EOF : *n == -EAGAIN ? SRC_EMPTY : *n == -EOPNOTSUPP ? UNSUPPORTED : SRC_ERROR;
+    ssize_t n = d->src->ops->read_to_fd(d->src, d->dst->splice_wfd, d->opts->bufsize, dst_err);
+
+    *src_err = n < 0 ? (int)n : 0;
+    return n;
 }
 
-/* Push: the vsock destination reads from the source fd; fd_err is the source's. */
-static enum move direct_push(struct vc_dir *d, ssize_t *n, int *err)
+/* Push: the vsock destination reads from the source fd. */
+static ssize_t push(struct vc_dir *d, int *src_err, int *dst_err)
 {
-    *n = d->dst->ops->write_from_fd(d->dst, d->src->splice_rfd, d->opts->bufsize, err);
-    if (*err != 0)
-        return *err == -EAGAIN ? SRC_EMPTY : SRC_ERROR;
-    if (*n > 0)
-        return MOVED;
-    *err = (int)*n;
-    return *n == 0 ? SRC_EOF : *n == -EAGAIN ? DST_FULL : *n == -EOPNOTSUPP ? UNSUPPORTED : DST_ERROR;
+    ssize_t n = d->dst->ops->write_from_fd(d->dst, d->src->splice_rfd, d->opts->bufsize, src_err);
+
+    *dst_err = n < 0 ? (int)n : 0;
+    return n;
 }
 
-typedef enum move direct_step(struct vc_dir *d, ssize_t *n, int *err);
+/* The transport cannot (kernel): the direction copies from now on. */
+static bool fall_back_to_copy(struct vc_dir *d)
+{
+    vc_log(2, "%s -> %s: copy (the transport moves no data to or from fds)", d->src->label,
+           d->dst->label);
+    vc_dir_use(d, &vc_path_copy);
+    return vc_path_copy.read(d);
+}
 
 /* Source to destination without a buffer of ours; stops when either side would block. */
-static bool direct_move(struct vc_dir *d, direct_step *step)
+static bool direct_move(struct vc_dir *d, direct_call *call)
 {
     for (int i = 0; i < VC_READS_PER_EVENT && !d->eof && !d->dst_full; i++) {
-        ssize_t n;
-        int err;
+        int src_err, dst_err;
+        ssize_t n = call(d, &src_err, &dst_err);
 
-        switch (step(d, &n, &err)) {
-        case MOVED:
+        if (n > 0)
             vc_dir_moved(d, (size_t)n);
-            break;
-        case SRC_EMPTY:
-            return vc_dir_flushed(d);
-        case SRC_EOF:
-            d->eof = true;
-            break;
-        case DST_FULL:
+        else if (n == -EOPNOTSUPP)
+            return fall_back_to_copy(d);
+        else if (src_err == -EAGAIN)
+            return vc_dir_flushed(d);   /* the source is empty for now */
+        else if (dst_err == -EAGAIN)
             d->dst_full = true;
-            break;
-        case SRC_ERROR:
-            vc_dir_read_failed(d, err);
-            break;
-        case DST_ERROR:
-            return vc_dir_write_failed(d, err);
-        case UNSUPPORTED:
-            vc_log(2, "%s -> %s: copy (the transport moves no data to or from fds)",
-                   d->src->label, d->dst->label);
-            vc_dir_use(d, &vc_path_copy);
-            return vc_path_copy.read(d);
-        }
+        else if (dst_err != 0)
+            return vc_dir_write_failed(d, dst_err);
+        else if (src_err != 0)
+            vc_dir_read_failed(d, src_err);
+        else
+            d->eof = true;
     }
     return vc_dir_flushed(d);
 }
 
 static bool pull_read(struct vc_dir *d)
 {
-    return direct_move(d, direct_pull);
-}
-
-static bool pull_write(struct vc_dir *d)
-{
-    d->dst_full = false;
-    return direct_move(d, direct_pull);
+    return direct_move(d, pull);
 }
 
 static bool push_read(struct vc_dir *d)
 {
-    return direct_move(d, direct_push);
+    return direct_move(d, push);
 }
 
-static bool push_write(struct vc_dir *d)
+/* The destination can take more: move again. */
+static bool direct_write(struct vc_dir *d)
 {
     d->dst_full = false;
-    return direct_move(d, direct_push);
+    return d->path->read(d);
 }
 
 static bool pull_fits(const struct vc_end *src, const struct vc_end *dst)
@@ -124,10 +114,10 @@ static void direct_stop(struct vc_dir *d)
 
 const struct vc_path vc_path_pull = {
     .name = "direct from the source", .fits = pull_fits, .read = pull_read,
-    .write = pull_write, .room = direct_room, .held = direct_held, .stop = direct_stop,
+    .write = direct_write, .room = direct_room, .held = direct_held, .stop = direct_stop,
 };
 
 const struct vc_path vc_path_push = {
     .name = "direct into the destination", .fits = push_fits, .read = push_read,
-    .write = push_write, .room = direct_room, .held = direct_held, .stop = direct_stop,
+    .write = direct_write, .room = direct_room, .held = direct_held, .stop = direct_stop,
 };
