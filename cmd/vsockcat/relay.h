@@ -1,6 +1,6 @@
-/* relay.h: moves data both ways between two ends (per direction a buffer, a splice pipe
- * or neither: relay.c), propagates EOF as a half-close, and ends on EOF both ways, -t
- * after the first EOF, -T of inactivity, or an I/O error (relay.c says which). */
+/* relay.h: moves data both ways between two ends (per direction one data path: copy,
+ * splice or direct, see relay_path.h), propagates EOF as a half-close, and ends on EOF
+ * both ways, -t after the first EOF, -T of inactivity, or an I/O error (relay.c). */
 #ifndef VC_RELAY_H
 #define VC_RELAY_H
 
