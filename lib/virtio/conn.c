@@ -18,12 +18,15 @@ void vsk_table_init(struct vsk_table *t, uint32_t random_seed)
     memset(t, 0, sizeof(*t));
     /* Linux: get_random_u32_above(LAST_RESERVED_PORT) */
     t->next_port = VSK_LAST_RESERVED_PORT + 1 + random_seed % (0xfffffffeu - VSK_LAST_RESERVED_PORT);
+    vsk_list_init(&t->all);
 }
 
 void vsk_table_destroy(struct vsk_table *t)
 {
-    while (t->all != NULL)
-        vsk_sock_free(t, t->all);
+    struct vsk_sock *s;
+
+    while ((s = vsk_table_first(t)) != NULL)
+        vsk_sock_free(t, s);
     free(t->handles);
     t->handles = NULL;
     t->nhandles = 0;
@@ -41,10 +44,7 @@ struct vsk_sock *vsk_sock_new(struct vsk_table *t, int type)
     s->local_port = VSK_PORT_ANY;
     s->peer_cid = VSK_PORT_ANY;
     s->peer_port = VSK_PORT_ANY;
-    s->all_next = t->all;
-    if (t->all != NULL)
-        t->all->all_prev = s;
-    t->all = s;
+    vsk_list_prepend(&t->all, &s->all_link);
     t->count++;
     return s;
 }
@@ -55,12 +55,7 @@ void vsk_sock_free(struct vsk_table *t, struct vsk_sock *s)
         vsk_conn_remove(t, s);
     if (s->handle >= 0)
         vsk_handle_detach(t, s);
-    if (s->all_prev != NULL)
-        s->all_prev->all_next = s->all_next;
-    else
-        t->all = s->all_next;
-    if (s->all_next != NULL)
-        s->all_next->all_prev = s->all_prev;
+    vsk_list_remove(&s->all_link);
     t->count--;
     vsk_rx_discard(s); /* held buffers go back to their owner */
     free(s->held);
@@ -153,7 +148,7 @@ struct vsk_sock *vsk_conn_lookup(const struct vsk_table *t, uint32_t local_port,
 
 struct vsk_sock *vsk_bound_lookup(const struct vsk_table *t, uint32_t port)
 {
-    for (struct vsk_sock *s = t->all; s != NULL; s = s->all_next)
+    for (struct vsk_sock *s = vsk_table_first(t); s != NULL; s = vsk_table_next(t, s))
         if (s->bound && s->local_port == port)
             return s;
     return NULL;

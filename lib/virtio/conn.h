@@ -9,13 +9,12 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "virtio/list.h"
+
 /* A received buffer kept instead of copied (zero-copy receive): len bytes at data, off
  * of them read; token names it to its owner, who gets it back through the socket's
  * rx_release hook once everything in it was read or dropped. ring_before: bytes copied
  * into the ring ahead of it, which are read first (arrival order). */
-/* A packet waiting for room in the tx ring; the core's own type (vsock_core.c). */
-struct vsk_txpkt;
-
 struct vsk_rx_held {
     const uint8_t *data;
     uint32_t len, off, token, ring_before;
@@ -67,19 +66,21 @@ struct vsk_sock {
     /* Send side (virtio 5.10.6.3): peer_free = peer_buf_alloc - (tx_cnt - peer_fwd_cnt). */
     uint32_t peer_buf_alloc, peer_fwd_cnt, tx_cnt;
     uint32_t tx_unsent; /* bytes counted in tx_cnt still waiting for room in the ring */
-    /* This socket's packets in the core's tx queue, oldest first, so closing it touches
-     * only its own packets, never the whole queue. */
-    struct vsk_txpkt *txq_head, *txq_tail;
+    /* This socket's packets in the core's tx queue (struct vsk_txpkt in vsock_core.c),
+     * oldest first, so closing it touches only its own packets, never the whole queue. */
+    struct vsk_fifo txq;
 
     uint64_t deadline; /* connect timeout or close linger (ms), 0 = none */
     unsigned int connect_timeout_ms;
 
-    /* Listener: the accept queue; child: its listener while queued. */
+    /* Listener: the accept queue; child: its place there and its listener while queued. */
     unsigned int backlog, nqueued;
-    struct vsk_sock *accept_head, *accept_tail, *accept_next, *listener;
+    struct vsk_fifo accept_q;
+    struct vsk_fifo_link accept_link;
+    struct vsk_sock *listener;
 
-    struct vsk_sock *hash_next;       /* connected table chain */
-    struct vsk_sock *all_prev, *all_next;
+    struct vsk_sock *hash_next; /* connected table chain */
+    struct vsk_link all_link;   /* every socket (struct vsk_table.all) */
 };
 
 #define VSK_CONN_HASH 256
@@ -88,7 +89,7 @@ struct vsk_table {
     struct vsk_sock **handles;
     unsigned int nhandles;
     struct vsk_sock *hash[VSK_CONN_HASH];
-    struct vsk_sock *all;
+    struct vsk_list all; /* every socket, newest first */
     unsigned int count;
     uint32_t next_port; /* ephemeral port cursor (Linux: random start above 1023) */
 };
@@ -99,6 +100,18 @@ void vsk_table_destroy(struct vsk_table *t); /* frees every socket */
 struct vsk_sock *vsk_sock_new(struct vsk_table *t, int type);
 /* Unlinks from every table and frees. */
 void vsk_sock_free(struct vsk_table *t, struct vsk_sock *s);
+
+/* Every socket, newest first: vsk_table_first, then vsk_table_next until NULL. */
+static inline struct vsk_sock *vsk_table_first(const struct vsk_table *t)
+{
+    return vsk_list_entry(vsk_list_first(&t->all), struct vsk_sock, all_link);
+}
+
+static inline struct vsk_sock *vsk_table_next(const struct vsk_table *t,
+                                              const struct vsk_sock *s)
+{
+    return vsk_list_entry(vsk_list_next(&t->all, &s->all_link), struct vsk_sock, all_link);
+}
 
 /* Handles: the lowest free non-negative int, like fds. */
 int vsk_handle_attach(struct vsk_table *t, struct vsk_sock *s);

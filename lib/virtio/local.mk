@@ -1,6 +1,6 @@
 # lib/virtio: the userspace virtio-vsock driver (core, vhost-user bus) inside libvsock.
 lib_libvsock_core_la_SOURCES += \
-	lib/virtio/wire.h lib/virtio/bus.h \
+	lib/virtio/wire.h lib/virtio/bus.h lib/virtio/list.h \
 	lib/virtio/virtq.c lib/virtio/virtq.h \
 	lib/virtio/vsock_pkt.c lib/virtio/vsock_pkt.h \
 	lib/virtio/conn.c lib/virtio/conn.h \

@@ -36,8 +36,8 @@
 /* A packet waiting for room in the tx ring (kept in order: data then SHUTDOWN, ...). It
  * is in the core's queue and, while its socket lives, in the socket's own list. */
 struct vsk_txpkt {
-    struct vsk_txpkt *next, *prev; /* the core's queue */
-    struct vsk_txpkt *sock_next;   /* the owner's packets */
+    struct vsk_link core_link;      /* the core's queue */
+    struct vsk_fifo_link sock_link; /* the owner's packets */
     struct vsock_hdr hdr;
     struct vsk_sock *owner; /* for unsent-byte accounting; NULL once the socket is gone */
     uint8_t payload[];
@@ -85,7 +85,7 @@ struct vsk_core {
     unsigned int tx_data_count, tx_data_nfree;
     uint16_t *tx_data_free;
 
-    struct vsk_txpkt *txq_head, *txq_tail;
+    struct vsk_list txq;   /* struct vsk_txpkt, in sending order */
     unsigned int txq_len;
     size_t txq_mem;        /* txpkt_mem() of everything queued */
     unsigned int round_budget; /* used entries per vsk_core_process() */
@@ -177,7 +177,7 @@ static int tx_room(const struct vsk_core *c, uint32_t payload_len)
  * queued before it (packets keep their order). */
 static int tx_ring_takes(const struct vsk_core *c, uint32_t payload_len)
 {
-    return c->txq_head == NULL && tx_room(c, payload_len);
+    return vsk_list_empty(&c->txq) && tx_room(c, payload_len);
 }
 
 /* The memory of tx data slot i. */
@@ -235,17 +235,16 @@ static int txq_half_full(const struct vsk_core *c)
     return c->txq_mem >= c->cfg.txq_max_bytes / 2;
 }
 
+/* The packet at the head of the core's queue, or NULL. */
+static struct vsk_txpkt *txq_first(const struct vsk_core *c)
+{
+    return vsk_list_entry(vsk_list_first(&c->txq), struct vsk_txpkt, core_link);
+}
+
 /* Takes p out of the core's queue (not out of its owner's list). */
 static void txq_unlink(struct vsk_core *c, struct vsk_txpkt *p)
 {
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        c->txq_head = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    else
-        c->txq_tail = p->prev;
+    vsk_list_remove(&p->core_link);
     c->txq_len--;
     c->txq_mem -= txpkt_mem(p->hdr.len);
 }
@@ -283,25 +282,15 @@ static int tx_send(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t 
         c->st.ctl_dropped++;
         return -ENOMEM;
     }
-    p->next = p->sock_next = NULL;
-    p->prev = c->txq_tail;
     p->hdr = *h;
     p->owner = owner;
     if (h->len > 0)
         memcpy(p->payload, payload, h->len);
     if (owner != NULL) {
         owner->tx_unsent += h->len;
-        if (owner->txq_tail != NULL)
-            owner->txq_tail->sock_next = p;
-        else
-            owner->txq_head = p;
-        owner->txq_tail = p;
+        vsk_fifo_put(&owner->txq, &p->sock_link);
     }
-    if (c->txq_tail != NULL)
-        c->txq_tail->next = p;
-    else
-        c->txq_head = p;
-    c->txq_tail = p;
+    vsk_list_append(&c->txq, &p->core_link);
     c->txq_len++;
     c->txq_mem += txpkt_mem(h->len);
     return 1;
@@ -309,8 +298,9 @@ static int tx_send(struct vsk_core *c, const struct vsock_hdr *h, const uint8_t 
 
 static void txq_flush(struct vsk_core *c)
 {
-    while (c->txq_head != NULL && tx_room(c, c->txq_head->hdr.len)) {
-        struct vsk_txpkt *p = c->txq_head;
+    struct vsk_txpkt *p;
+
+    while ((p = txq_first(c)) != NULL && tx_room(c, p->hdr.len)) {
         struct vsk_sock *s = p->owner;
 
         if (s != NULL) {
@@ -327,9 +317,7 @@ static void txq_flush(struct vsk_core *c)
             int was_full = s->tx_unsent >= VSK_SNDBUF;
 
             /* Both lists are in sending order: p is also the first of its owner's. */
-            s->txq_head = p->sock_next;
-            if (s->txq_head == NULL)
-                s->txq_tail = NULL;
+            (void)vsk_fifo_take(&s->txq);
             s->tx_unsent -= p->hdr.len;
             if (was_full && s->tx_unsent < VSK_SNDBUF)
                 sock_notify(c, s);
@@ -342,11 +330,11 @@ static void txq_flush(struct vsk_core *c)
  * since the peer must learn that the connection is over. Touches s's packets only. */
 static void txq_purge(struct vsk_core *c, struct vsk_sock *s, int keep_rst)
 {
-    struct vsk_txpkt *p = s->txq_head, *next;
+    struct vsk_fifo_link *l;
 
-    for (; p != NULL; p = next) {
-        next = p->sock_next;
-        p->sock_next = NULL;
+    while ((l = vsk_fifo_take(&s->txq)) != NULL) {
+        struct vsk_txpkt *p = vsk_list_entry(l, struct vsk_txpkt, sock_link);
+
         p->owner = NULL;
         if (keep_rst && p->hdr.op == VSOCK_OP_RST)
             continue;
@@ -355,26 +343,22 @@ static void txq_purge(struct vsk_core *c, struct vsk_sock *s, int keep_rst)
         c->st.tx_purged++;
         free(p);
     }
-    s->txq_head = s->txq_tail = NULL;
     s->credit_update = 0;
 }
 
 static void txq_free_all(struct vsk_core *c)
 {
-    while (c->txq_head != NULL) {
-        struct vsk_txpkt *p = c->txq_head;
+    struct vsk_txpkt *p;
 
+    while ((p = txq_first(c)) != NULL) {
         if (p->owner != NULL) {
-            p->owner->txq_head = p->owner->txq_tail = NULL;
+            p->owner->txq = (struct vsk_fifo){NULL, NULL};
             p->owner->tx_unsent = 0;
             p->owner->credit_update = 0;
         }
-        c->txq_head = p->next;
+        txq_unlink(c, p);
         free(p);
     }
-    c->txq_tail = NULL;
-    c->txq_len = 0;
-    c->txq_mem = 0;
 }
 
 /* Header of a packet on s's connection; every packet carries our credit (5.10.6.3). */
@@ -495,15 +479,14 @@ static void sock_release(struct vsk_core *c, struct vsk_sock *s)
 
 static void listener_release(struct vsk_core *c, struct vsk_sock *l)
 {
-    while (l->accept_head != NULL) {
-        struct vsk_sock *child = l->accept_head;
+    struct vsk_fifo_link *q;
 
-        l->accept_head = child->accept_next;
-        child->accept_next = NULL;
+    while ((q = vsk_fifo_take(&l->accept_q)) != NULL) {
+        struct vsk_sock *child = vsk_list_entry(q, struct vsk_sock, accept_link);
+
         child->listener = NULL;
         sock_release(c, child);
     }
-    l->accept_tail = NULL;
     l->nqueued = 0;
     sock_destroy(c, l);
 }
@@ -540,11 +523,7 @@ static void recv_listen(struct vsk_core *c, struct vsk_sock *l, const struct vso
     child->connect_timeout_ms = c->cfg.connect_timeout_ms;
     vsk_conn_insert(&c->tab, child);
     child->listener = l;
-    if (l->accept_tail != NULL)
-        l->accept_tail->accept_next = child;
-    else
-        l->accept_head = child;
-    l->accept_tail = child;
+    vsk_fifo_put(&l->accept_q, &child->accept_link);
     l->nqueued++;
     sock_send_ctl(c, child, VSOCK_OP_RESPONSE, 0);
     sock_notify(c, l);
@@ -749,7 +728,7 @@ static void tx_irq_update(struct vsk_core *c)
 
     if (c->lost || vq->link == NULL)
         return;
-    want = c->tx_irq_always || c->txq_head != NULL || vq_in_flight(vq) * 2 > vq->size ||
+    want = c->tx_irq_always || !vsk_list_empty(&c->txq) || vq_in_flight(vq) * 2 > vq->size ||
            c->tx_hdr_nfree * 2 < c->tx_hdr_count || c->tx_data_nfree * 2 < c->tx_data_count;
     if (want == !vq->irq_off)
         return;
@@ -836,8 +815,8 @@ static int rx_harvest(struct vsk_core *c, unsigned int *budget)
  * re-read by the caller afterwards (vsk_core_cid_stale). */
 static void transport_reset(struct vsk_core *c)
 {
-    for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
-        next = s->all_next;
+    for (struct vsk_sock *s = vsk_table_first(&c->tab), *next; s != NULL; s = next) {
+        next = vsk_table_next(&c->tab, s);
         if (!s->in_table)
             continue;
         if (s->orphan) {
@@ -884,8 +863,8 @@ static void run_timers(struct vsk_core *c)
 {
     uint64_t now = core_now(c);
 
-    for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
-        next = s->all_next;
+    for (struct vsk_sock *s = vsk_table_first(&c->tab), *next; s != NULL; s = next) {
+        next = vsk_table_next(&c->tab, s);
         if (s->deadline == 0 || now < s->deadline)
             continue;
         s->deadline = 0;
@@ -964,7 +943,8 @@ void vsk_core_drain_tx(struct vsk_core *c)
 
 int vsk_core_tx_idle(const struct vsk_core *c)
 {
-    return c->lost || (c->txq_head == NULL && vq_in_flight(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) == 0);
+    return c->lost ||
+           (vsk_list_empty(&c->txq) && vq_in_flight(&c->vq[VIRTIO_VSOCK_QUEUE_TX]) == 0);
 }
 
 unsigned int vsk_core_unconfirmed(struct vsk_core *c, int solicit)
@@ -973,7 +953,8 @@ unsigned int vsk_core_unconfirmed(struct vsk_core *c, int solicit)
 
     if (c->lost)
         return 0;
-    for (struct vsk_sock *s = c->tab.all; s != NULL; s = s->all_next) {
+    for (struct vsk_sock *s = vsk_table_first(&c->tab); s != NULL;
+         s = vsk_table_next(&c->tab, s)) {
         if (!s->orphan || s->done || s->state != VSK_ESTABLISHED ||
             s->tx_cnt == s->peer_fwd_cnt)
             continue;
@@ -990,7 +971,8 @@ uint64_t vsk_core_next_deadline(const struct vsk_core *c)
 {
     uint64_t next = 0;
 
-    for (const struct vsk_sock *s = c->tab.all; s != NULL; s = s->all_next)
+    for (const struct vsk_sock *s = vsk_table_first(&c->tab); s != NULL;
+         s = vsk_table_next(&c->tab, s))
         if (s->deadline != 0 && (next == 0 || s->deadline < next))
             next = s->deadline;
     return next;
@@ -1002,8 +984,8 @@ void vsk_core_device_lost(struct vsk_core *c)
         return;
     c->lost = 1;
     txq_free_all(c);
-    for (struct vsk_sock *s = c->tab.all, *next; s != NULL; s = next) {
-        next = s->all_next;
+    for (struct vsk_sock *s = vsk_table_first(&c->tab), *next; s != NULL; s = next) {
+        next = vsk_table_next(&c->tab, s);
         if (s->orphan) {
             sock_destroy(c, s);
         } else if (s->state == VSK_LISTEN) {
@@ -1166,6 +1148,7 @@ int vsk_core_create(struct vsk_bus *bus, const struct vsk_config *cfg,
     c->cfg = *cfg;
     c->hooks = *hooks;
     vsk_table_init(&c->tab, hooks->random_seed);
+    vsk_list_init(&c->txq);
 
     rc = bus->ops->get_features(bus, &c->dev_features);
     if (rc < 0) {
@@ -1394,16 +1377,13 @@ int vsk_accept(struct vsk_core *c, int h, struct sockaddr_vm *peer)
         return -EINVAL;
     if (l->err != 0)
         return -l->err;
-    child = l->accept_head;
+    child = vsk_list_entry(l->accept_q.head, struct vsk_sock, accept_link);
     if (child == NULL)
         return -EAGAIN;
     nh = vsk_handle_attach(&c->tab, child);
     if (nh < 0)
         return nh; /* the child stays queued */
-    l->accept_head = child->accept_next;
-    if (l->accept_head == NULL)
-        l->accept_tail = NULL;
-    child->accept_next = NULL;
+    (void)vsk_fifo_take(&l->accept_q);
     child->listener = NULL;
     l->nqueued--;
     if (peer != NULL)
@@ -1842,7 +1822,7 @@ int vsk_poll(struct vsk_core *c, int h)
     if (s->shutdown == VSOCK_SHUTDOWN_MASK ||
         ((s->shutdown & VSOCK_SHUTDOWN_SEND) && (s->peer_shutdown & VSOCK_SHUTDOWN_SEND)))
         mask |= VSK_POLLHUP;
-    if (s->state == VSK_LISTEN && s->accept_head != NULL)
+    if (s->state == VSK_LISTEN && s->accept_q.head != NULL)
         mask |= VSK_POLLIN;
     if (s->state == VSK_ESTABLISHED && !(s->shutdown & VSOCK_SHUTDOWN_RCV) &&
         vsk_rx_queued(s) > 0)
