@@ -612,30 +612,33 @@ static int vhu_why(struct vhu_bus *b, char *why, size_t why_size, const char *st
     return rc;
 }
 
-/* The back-end lacks something the driver cannot do without. */
-static int vhu_lacks(struct vhu_bus *b, char *why, size_t why_size, const char *what)
-{
-    why_set(why, why_size, "vhost-user %s: back-end lacks %s", b->path, what);
-    return -EPROTONOSUPPORT;
-}
-
 static int vhu_handshake(struct vhu_bus *b, char *why, size_t why_size)
 {
+    /* The feature words asked for first, in this order, and the bit in each that the
+     * driver cannot do without. */
+    const struct {
+        uint32_t req;
+        uint64_t *word;
+        unsigned int bit;
+        const char *lacks; /* "back-end lacks ..." */
+    } needs[] = {
+        {VHOST_USER_GET_FEATURES, &b->dev_features, VHOST_USER_F_PROTOCOL_FEATURES,
+         "VHOST_USER_F_PROTOCOL_FEATURES, so it cannot tell the guest CID (GET_CONFIG)"},
+        {VHOST_USER_GET_PROTOCOL_FEATURES, &b->backend_protocol, VHOST_USER_PROTOCOL_F_CONFIG,
+         "the CONFIG protocol feature (needed for the guest CID)"},
+    };
     uint64_t want;
     int rc;
 
-    rc = vhu_get_u64(b, VHOST_USER_GET_FEATURES, &b->dev_features);
-    if (rc < 0)
-        return vhu_why(b, why, why_size, "GET_FEATURES", rc);
-    if (!(b->dev_features & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)))
-        return vhu_lacks(b, why, why_size, "VHOST_USER_F_PROTOCOL_FEATURES, so it cannot tell "
-                         "the guest CID (GET_CONFIG)");
-    rc = vhu_get_u64(b, VHOST_USER_GET_PROTOCOL_FEATURES, &b->backend_protocol);
-    if (rc < 0)
-        return vhu_why(b, why, why_size, "GET_PROTOCOL_FEATURES", rc);
-    if (!(b->backend_protocol & (1ull << VHOST_USER_PROTOCOL_F_CONFIG)))
-        return vhu_lacks(b, why, why_size, "the CONFIG protocol feature (needed for the guest "
-                         "CID)");
+    for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+        rc = vhu_get_u64(b, needs[i].req, needs[i].word);
+        if (rc < 0)
+            return vhu_why(b, why, why_size, vhu_request_name(needs[i].req), rc);
+        if (!(*needs[i].word & (1ull << needs[i].bit))) {
+            why_set(why, why_size, "vhost-user %s: back-end lacks %s", b->path, needs[i].lacks);
+            return -EPROTONOSUPPORT;
+        }
+    }
     want = (1ull << VHOST_USER_PROTOCOL_F_CONFIG) | (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |
            (1ull << VHOST_USER_PROTOCOL_F_MQ);
     want &= b->backend_protocol;
