@@ -753,27 +753,40 @@ static void kick_queues(struct vsk_core *c)
     }
 }
 
-/* The three harvests take one unit of *budget per used entry, bad ones included, and
- * stop when it is spent (the caller then reports more work). */
+/* The three harvests' step: the next used entry of queue q whose token is below ntokens.
+ * Every entry taken, bad ones included, spends one unit of *budget, and the harvest stops
+ * when it is spent (the caller then reports more work); entries with a bad id or a token
+ * out of range are passed over. Returns VQ_USED_OK or VQ_USED_BAD_LEN with *token set, 0
+ * when the queue is empty or the budget spent, or a negative errno. */
+static int harvest_next(struct vsk_core *c, unsigned int q, unsigned int ntokens,
+                        unsigned int *budget, uint32_t *token, uint32_t *len)
+{
+    while (*budget > 0) {
+        int rc = vq_next_used(&c->vq[q], token, len);
+
+        if (rc <= 0)
+            return rc;
+        (*budget)--;
+        if (rc != VQ_USED_BAD_ID && *token < ntokens)
+            return rc;
+    }
+    return 0;
+}
+
 static int tx_harvest(struct vsk_core *c, unsigned int *budget)
 {
     uint32_t token, len;
     int rc;
 
-    while (*budget > 0) {
-        rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_TX], &token, &len);
-        if (rc <= 0)
-            return rc;
-        (*budget)--;
-        /* A device may report the readable length of a tx chain; nothing to check. */
-        if (rc == VQ_USED_BAD_ID || token >= c->tx_hdr_count)
-            continue;
+    /* A device may report the readable length of a tx chain; nothing to check. */
+    while ((rc = harvest_next(c, VIRTIO_VSOCK_QUEUE_TX, c->tx_hdr_count, budget, &token,
+                              &len)) > 0) {
         if (c->tx_hdr_data[token] >= 0)
             c->tx_data_free[c->tx_data_nfree++] = (uint16_t)c->tx_hdr_data[token];
         c->tx_hdr_data[token] = -1;
         c->tx_hdr_free[c->tx_hdr_nfree++] = (uint16_t)token;
     }
-    return 0;
+    return rc;
 }
 
 static int rx_harvest(struct vsk_core *c, unsigned int *budget)
@@ -781,17 +794,11 @@ static int rx_harvest(struct vsk_core *c, unsigned int *budget)
     uint32_t token, len;
     int rc;
 
-    while (*budget > 0) {
+    while ((rc = harvest_next(c, VIRTIO_VSOCK_QUEUE_RX, c->rx_total, budget, &token,
+                              &len)) > 0) {
+        uint8_t *buf = c->rx_mem + (size_t)token * c->rx_stride;
         struct vsock_hdr h;
-        uint8_t *buf;
 
-        rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_RX], &token, &len);
-        if (rc <= 0)
-            return rc;
-        (*budget)--;
-        if (rc == VQ_USED_BAD_ID || token >= c->rx_total)
-            continue;
-        buf = c->rx_mem + (size_t)token * c->rx_stride;
         c->rx_cur_token = token;
         c->rx_cur_held = 0;
         if (rc == VQ_USED_BAD_LEN || vsk_pkt_parse(buf, len, &h) < 0) {
@@ -807,7 +814,7 @@ static int rx_harvest(struct vsk_core *c, unsigned int *budget)
         rx_post(c, c->rx_cur_held ? c->rx_free[--c->rx_nfree] : token);
         c->rx_cur_held = 0;
     }
-    return 0;
+    return rc;
 }
 
 /* virtio_vsock_event_handle(): every connected socket is reset (the device forgot its
@@ -832,17 +839,12 @@ static void transport_reset(struct vsk_core *c)
 static int event_harvest(struct vsk_core *c, unsigned int *budget)
 {
     uint32_t token, len;
-    int rc = 0, reset = 0;
+    int rc, reset = 0;
 
     if (c->qsize[VIRTIO_VSOCK_QUEUE_EVENT] == 0)
         return 0;
-    while (*budget > 0) {
-        rc = vq_next_used(&c->vq[VIRTIO_VSOCK_QUEUE_EVENT], &token, &len);
-        if (rc <= 0)
-            break;
-        (*budget)--;
-        if (rc == VQ_USED_BAD_ID || token >= c->ev_count)
-            continue;
+    while ((rc = harvest_next(c, VIRTIO_VSOCK_QUEUE_EVENT, c->ev_count, budget, &token,
+                              &len)) > 0) {
         if (rc == VQ_USED_BAD_LEN || len < VSOCK_EVENT_SIZE) {
             c->st.rx_malformed++;
         } else {
@@ -856,7 +858,7 @@ static int event_harvest(struct vsk_core *c, unsigned int *budget)
     /* Several resets in one round are one: nothing ran between them. */
     if (reset)
         transport_reset(c);
-    return rc < 0 ? rc : 0;
+    return rc;
 }
 
 static void run_timers(struct vsk_core *c)
