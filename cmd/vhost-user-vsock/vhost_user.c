@@ -44,13 +44,27 @@ uint64_t vu_offered_protocol_features(void)
 /* ---- the request table ---------------------------------------------------------------- */
 
 enum vu_payload_kind {
-    PL_NONE,        /* size 0 */
-    PL_U64,         /* size 8 */
+    PL_NONE,
+    PL_U64,
     PL_STATE,       /* struct vhost_user_vring_state, index checked */
     PL_ADDR,        /* struct vhost_user_vring_addr, index checked */
     PL_VRING_FD,    /* u64 index | NOFD, one fd unless NOFD */
     PL_MEM_TABLE,   /* header + n regions, n fds */
     PL_CONFIG,      /* config header + size bytes */
+};
+
+/* Each kind's payload size, and the refusal when a message's differs. */
+static const struct vu_payload_size {
+    uint32_t size;
+    const char *wrong_size; /* NULL: the size varies, checked with the contents */
+} vu_payload_sizes[] = {
+    [PL_NONE] = {0, "payload size must be 0"},
+    [PL_U64] = {8, "payload size must be 8"},
+    [PL_STATE] = {sizeof(struct vhost_user_vring_state), "vring state payload size must be 8"},
+    [PL_ADDR] = {sizeof(struct vhost_user_vring_addr), "vring address payload size must be 40"},
+    [PL_VRING_FD] = {8, "payload size must be 8"},
+    [PL_MEM_TABLE] = {0, NULL},
+    [PL_CONFIG] = {0, NULL},
 };
 
 typedef int vu_handler_fn(struct vu_backend *b, struct vu_msg *m, struct vu_msg *reply);
@@ -112,10 +126,16 @@ static int check_fail(const char **why, const char *text)
     return -EINVAL;
 }
 
+static int check_queue_index(uint64_t index, const char **why)
+{
+    return index < VU_NUM_QUEUES ? 0 : check_fail(why, "queue index out of range");
+}
+
 int vu_msg_check(const struct vu_msg *m, const char **why)
 {
     const struct vu_request_desc *d;
     uint32_t size = m->hdr.size;
+    const struct vu_payload_size *fixed;
 
     *why = NULL;
     if ((m->hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION)
@@ -131,37 +151,27 @@ int vu_msg_check(const struct vu_msg *m, const char **why)
     }
     if (d->payload != PL_VRING_FD && d->payload != PL_MEM_TABLE && m->nfds != 0)
         return check_fail(why, "unexpected file descriptors");
+    /* Some front-ends send a zeroed u64 with GET_*; accept it and ignore it. */
+    if (d->payload == PL_NONE && size == 8)
+        return 0;
+    fixed = &vu_payload_sizes[d->payload];
+    if (fixed->wrong_size != NULL && size != fixed->size)
+        return check_fail(why, fixed->wrong_size);
     switch (d->payload) {
     case PL_NONE:
-        /* Some front-ends send a zeroed u64 with GET_*; accept it and ignore it. */
-        if (size != 0 && size != 8)
-            return check_fail(why, "payload size must be 0");
-        break;
     case PL_U64:
-        if (size != 8)
-            return check_fail(why, "payload size must be 8");
         break;
     case PL_STATE:
-        if (size != sizeof(struct vhost_user_vring_state))
-            return check_fail(why, "vring state payload size must be 8");
-        if (m->payload.state.index >= VU_NUM_QUEUES)
-            return check_fail(why, "queue index out of range");
-        break;
+        return check_queue_index(m->payload.state.index, why);
     case PL_ADDR:
-        if (size != sizeof(struct vhost_user_vring_addr))
-            return check_fail(why, "vring address payload size must be 40");
-        if (m->payload.addr.index >= VU_NUM_QUEUES)
-            return check_fail(why, "queue index out of range");
-        break;
+        return check_queue_index(m->payload.addr.index, why);
     case PL_VRING_FD: {
         uint64_t v = m->payload.u64;
 
-        if (size != 8)
-            return check_fail(why, "payload size must be 8");
         if (v & ~(uint64_t)(VHOST_USER_VRING_IDX_MASK | VHOST_USER_VRING_NOFD_MASK))
             return check_fail(why, "reserved bits set in the queue index");
-        if ((v & VHOST_USER_VRING_IDX_MASK) >= VU_NUM_QUEUES)
-            return check_fail(why, "queue index out of range");
+        if (check_queue_index(v & VHOST_USER_VRING_IDX_MASK, why) < 0)
+            return -EINVAL;
         if (m->nfds != ((v & VHOST_USER_VRING_NOFD_MASK) ? 0u : 1u))
             return check_fail(why, "fd count does not match the NOFD bit");
         break;
