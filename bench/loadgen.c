@@ -45,6 +45,16 @@ static _Noreturn void lg_die_errno(const char *what)
     lg_die(what, strerror(errno));
 }
 
+/* n = call, made again while a signal interrupts it; any other failure is fatal, what
+ * naming the step. A macro, so the meters' loops still call read or splice directly. */
+#define LG_MUST(n, call, what)                         \
+    do {                                               \
+        while (((n) = (call)) < 0 && errno == EINTR)   \
+            ;                                          \
+        if ((n) < 0)                                   \
+            lg_die_errno(what);                        \
+    } while (0)
+
 static double lg_now(void)
 {
     struct timespec ts;
@@ -353,11 +363,9 @@ static _Noreturn void lg_serve(enum lg_mode mode, const char *addr_text)
         lg_die_errno("epoll_ctl");
     fprintf(stderr, "listening %s\n", addr_text);
     for (;;) {
-        int n = epoll_wait(ep, evs, 256, -1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            lg_die_errno("epoll_wait");
+        int n;
+
+        LG_MUST(n, epoll_wait(ep, evs, 256, -1), "epoll_wait");
         for (int i = 0; i < n; i++) {
             struct lg_conn *c = evs[i].data.ptr;
             bool keep;
@@ -479,11 +487,9 @@ static int lg_bidir(const char *addr, unsigned long long bytes, size_t chunk)
     if (pthread_create(&th, NULL, lg_writer_main, &w) != 0)
         lg_die("thread", "cannot start");
     while (got < bytes) {
-        ssize_t n = read(w.fd, in, LG_IOBUF);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            lg_die_errno("read");
+        ssize_t n;
+
+        LG_MUST(n, read(w.fd, in, LG_IOBUF), "read");
         if (n == 0)
             break;
         got += (unsigned long long)n;
@@ -607,18 +613,18 @@ static void *lg_pump_main(void *arg)
         lg_die_errno("pipe");
     (void)fcntl(pipefd[1], F_SETPIPE_SZ, LG_IOBUF);
     for (;;) {
-        ssize_t n = splice(p->from, NULL, pipefd[1], NULL, LG_IOBUF, SPLICE_F_MOVE);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            lg_die_errno("relay: splice from the socket");
+        ssize_t n;
+
+        LG_MUST(n, splice(p->from, NULL, pipefd[1], NULL, LG_IOBUF, SPLICE_F_MOVE),
+                "relay: splice from the socket");
         if (n == 0)
             break;
         while (n > 0) {
-            ssize_t m = splice(pipefd[0], NULL, p->to, NULL, (size_t)n, SPLICE_F_MOVE);
-            if (m < 0 && errno == EINTR)
-                continue;
-            if (m <= 0)
+            ssize_t m;
+
+            LG_MUST(m, splice(pipefd[0], NULL, p->to, NULL, (size_t)n, SPLICE_F_MOVE),
+                    "relay: splice to the socket");
+            if (m == 0)
                 lg_die_errno("relay: splice to the socket");
             n -= m;
         }
