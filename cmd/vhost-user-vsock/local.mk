@@ -61,6 +61,9 @@ TESTS += test/unit/test_vhost_msg test/unit/test_vhost_mem test/unit/test_vhost_
 # Integration: options, socket safety, and our libvsock driver as the front-end.
 TESTS += test/vhost-user-vsock.bats
 EXTRA_DIST += test/vhost-user-vsock.bats
+# The device and the driver in lib/ share no name prefix (nm of both sides).
+TESTS += test/names.bats
+EXTRA_DIST += test/names.bats
 # A guest driver in python, packet by packet (strict and hostile guests), and the device
 # rules it checks.
 EXTRA_DIST += test/tools/vhost_wire.py test/tools/vhu_frontend.py test/tools/device_rules.py
