@@ -13,6 +13,7 @@
 #include "virtio/dma_mem.h"
 #include "virtio/pci_bus.h"
 #include "virtio_transport.h"
+#include "util/memmap.h"
 #include "util/sysfs.h"
 #include "util/why.h"
 
@@ -83,7 +84,7 @@ static int uio_open(const char *args, struct vsock_transport **out, char *why,
      * hugepages. */
     if (!mem_given) {
         if (sysfs_read_text("/proc/cmdline", cmdline, sizeof(cmdline)) >= 0 &&
-            dma_parse_memmap(cmdline, &opts.mem_addr, &opts.mem_size) == 0)
+            memmap_from_cmdline(cmdline, &opts.mem_addr, &opts.mem_size) == 0)
             opts.dma = DMA_RESERVED;
         else
             opts.dma = DMA_HUGEPAGES;

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "libvsock.h"
+#include "util/memmap.h"
 #include "util/sysfs.h"
 
 #include "cli_diag.h"
@@ -286,44 +288,9 @@ int cmd_pci_unbind(struct ctl_context *ctx, const struct ctl_call *call)
 
 /* ---- uio-check ----------------------------------------------------------------------- */
 
-/* "memmap=SIZE$ADDR" on the kernel command line: 0 and the range, else -1. */
-static int cmdline_memmap(const char *cmdline, unsigned long long *addr,
-                          unsigned long long *size)
-{
-    const char *p = cmdline;
-
-    while ((p = strstr(p, "memmap=")) != NULL) {
-        char *e;
-        unsigned long long s, a;
-        int start = p == cmdline || p[-1] == ' ';
-
-        p += 7;
-        s = strtoull(p, &e, 0);
-        switch (*e) {
-        case 'K': case 'k': s <<= 10; e++; break;
-        case 'M': case 'm': s <<= 20; e++; break;
-        case 'G': case 'g': s <<= 30; e++; break;
-        default: break;
-        }
-        if (!start || e == p || *e != '$')
-            continue;
-        a = strtoull(e + 1, &e, 0);
-        switch (*e) {
-        case 'K': case 'k': a <<= 10; break;
-        case 'M': case 'm': a <<= 20; break;
-        case 'G': case 'g': a <<= 30; break;
-        default: break;
-        }
-        *addr = a;
-        *size = s;
-        return 0;
-    }
-    return -1;
-}
-
 /* What /proc/iomem calls the top-level range holding addr ("Reserved", "System RAM"),
  * or "" (unknown, or addresses hidden from non-root). */
-static void iomem_kind(unsigned long long addr, char *kind, size_t size)
+static void iomem_kind(uint64_t addr, char *kind, size_t size)
 {
     FILE *f = fopen("/proc/iomem", "re");
     char line[256];
@@ -365,7 +332,7 @@ int cmd_uio_check(struct ctl_context *ctx, const struct ctl_call *call)
 {
     struct pci_func funcs[MAX_FUNCS], *f = NULL;
     char path[PATH_MAX], cmdline[4096], kind[64], text[64];
-    unsigned long long addr = 0, size = 0;
+    uint64_t addr = 0, size = 0;
     int n = find_funcs(funcs, MAX_FUNCS), ready = 1, fd, has_mem = 0;
 
     (void)ctx;
@@ -420,13 +387,13 @@ int cmd_uio_check(struct ctl_context *ctx, const struct ctl_call *call)
     if (fd >= 0)
         close(fd);
     if (sysfs_read_text("/proc/cmdline", cmdline, sizeof(cmdline)) > 0 &&
-        cmdline_memmap(cmdline, &addr, &size) == 0) {
+        memmap_from_cmdline(cmdline, &addr, &size) == 0) {
         iomem_kind(addr, kind, sizeof(kind));
         if (strcmp(kind, "System RAM") == 0)
-            report(0, "reserved memory", "memmap=0x%llx$0x%llx but /proc/iomem says System "
+            report(0, "reserved memory", "memmap=0x%" PRIx64 "$0x%" PRIx64 " but /proc/iomem says System "
                    "RAM there (the kernel did not reserve it)", size, addr);
         else
-            has_mem = report(1, "reserved memory", "memmap=%lluM$0x%llx (%s)", size >> 20,
+            has_mem = report(1, "reserved memory", "memmap=%" PRIu64 "M$0x%" PRIx64 " (%s)", size >> 20,
                              addr, kind[0] ? kind : "iomem hidden: not root");
     } else {
         report(0, "reserved memory", "no memmap=SIZE$ADDR on the kernel command line (add "

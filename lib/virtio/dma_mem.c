@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "virtio/dma_mem.h"
+#include "util/memmap.h"
 #include "util/sysfs.h"
 #include "util/why.h"
 
@@ -20,65 +21,14 @@
 #define DMA_PAGEMAP_PRESENT (1ull << 63)
 #define DMA_PAGEMAP_PFN_MASK ((1ull << 55) - 1)
 
-/* A C number with an optional K/M/G suffix; *end gets the first unused character. */
-static int parse_size(const char *text, uint64_t *value, const char **end)
-{
-    char *e;
-    unsigned long long v;
-
-    if (text[0] < '0' || text[0] > '9')
-        return -EINVAL;
-    errno = 0;
-    v = strtoull(text, &e, 0);
-    if (errno != 0)
-        return -EINVAL;
-    unsigned shift = 0;
-
-    switch (*e) {
-    case 'k': case 'K': shift = 10; e++; break;
-    case 'm': case 'M': shift = 20; e++; break;
-    case 'g': case 'G': shift = 30; e++; break;
-    default: break;
-    }
-    if (v > (UINT64_MAX >> shift))
-        return -ERANGE;   /* a mistyped size must not wrap into a plausible one */
-    *value = (uint64_t)v << shift;
-    *end = e;
-    return 0;
-}
-
 int dma_parse_range(const char *text, uint64_t *addr, uint64_t *size)
 {
     const char *p;
 
-    if (parse_size(text, addr, &p) < 0 || *p != '+' || parse_size(p + 1, size, &p) < 0 ||
+    if (memmap_parse_size(text, addr, &p) < 0 || *p != '+' || memmap_parse_size(p + 1, size, &p) < 0 ||
         *p != '\0' || *size == 0 || *addr + *size < *addr)
         return -EINVAL;
     return 0;
-}
-
-int dma_parse_memmap(const char *cmdline, uint64_t *addr, uint64_t *size)
-{
-    const char *p = cmdline;
-
-    while ((p = strstr(p, "memmap=")) != NULL) {
-        const char *q;
-        uint64_t s, a;
-
-        /* A word of its own, not "xmemmap=". */
-        if (p != cmdline && p[-1] != ' ') {
-            p += 7;
-            continue;
-        }
-        p += 7;
-        if (parse_size(p, &s, &q) == 0 && *q == '$' && parse_size(q + 1, &a, &q) == 0 &&
-            (*q == '\0' || *q == ' ' || *q == '\n' || *q == ',') && s != 0 && a + s > a) {
-            *addr = a;
-            *size = s;
-            return 0;
-        }
-    }
-    return -ENOENT;
 }
 
 int dma_check_iomem(const char *iomem, uint64_t addr, uint64_t size, char *why,

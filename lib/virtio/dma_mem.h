@@ -20,9 +20,6 @@ struct dma_region {
 /* "ADDR+SIZE" (C numbers, SIZE may end in K, M or G): "0x30000000+16M". */
 int dma_parse_range(const char *text, uint64_t *addr, uint64_t *size);
 
-/* The first "memmap=SIZE$ADDR" (reserved RAM) on a kernel command line; -ENOENT if none. */
-int dma_parse_memmap(const char *cmdline, uint64_t *addr, uint64_t *size);
-
 /* Checks /proc/iomem text: 0 if [addr, addr+size) touches no "System RAM" (the kernel's
  * own memory, which a device writing there would corrupt); -EBUSY with why otherwise;
  * -EPERM when the text hides addresses (not root). */

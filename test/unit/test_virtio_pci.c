@@ -19,6 +19,7 @@
 #include "virtio/dma_mem.h"
 #include "virtio/pci_cfg.h"
 #include "virtio/wire.h"
+#include "util/memmap.h"
 
 static uint8_t cfg[256];
 static struct pci_cfg_bar bars[PCI_CFG_NUM_BARS];
@@ -255,16 +256,16 @@ static void test_ranges(void)
     TAP_IS_INT(dma_parse_range("0xffffffffffffff00+1M", &a, &s), -EINVAL, "wrap: refused");
     TAP_IS_INT(dma_parse_range("+16M", &a, &s), -EINVAL, "no address: refused");
 
-    TAP_IS_INT(dma_parse_memmap("console=ttyS0 memmap=16M$0x30000000 quiet", &a, &s), 0,
+    TAP_IS_INT(memmap_from_cmdline("console=ttyS0 memmap=16M$0x30000000 quiet", &a, &s), 0,
                "memmap=16M$0x30000000 found");
     TAP_IS_INT(a, 0x30000000, "memmap address");
     TAP_IS_INT(s, 16u << 20, "memmap size");
-    TAP_IS_INT(dma_parse_memmap("memmap=64M@0x40000000 memmap=1G$4G\n", &a, &s), 0,
+    TAP_IS_INT(memmap_from_cmdline("memmap=64M@0x40000000 memmap=1G$4G\n", &a, &s), 0,
                "memmap=SIZE@ADDR (usable RAM) skipped, $ range found");
     TAP_IS_INT(a, 4ull << 30, "4G address");
-    TAP_IS_INT(dma_parse_memmap("xmemmap=16M$0x30000000", &a, &s), -ENOENT,
+    TAP_IS_INT(memmap_from_cmdline("xmemmap=16M$0x30000000", &a, &s), -ENOENT,
                "not a word of its own");
-    TAP_IS_INT(dma_parse_memmap("quiet", &a, &s), -ENOENT, "no memmap");
+    TAP_IS_INT(memmap_from_cmdline("quiet", &a, &s), -ENOENT, "no memmap");
 }
 
 static void test_iomem(void)
